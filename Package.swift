@@ -1,0 +1,51 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "vfioctl",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vfioctl", targets: ["vfioctl"]),
+        .library(name: "VFIOKit", targets: ["VFIOKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // libpci (pciutils). The shim wraps what Swift cannot call directly: the variadic
+        // pci_lookup_name and libpci's variadic, non-returning error hooks.
+        .systemLibrary(
+            name: "CLibPCI",
+            pkgConfig: "libpci",
+            providers: [.apt(["libpci-dev"])]
+        ),
+        .target(
+            name: "VFIOKit",
+            dependencies: [
+                "CLibPCI",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .target(
+            name: "VfioctlCommands",
+            dependencies: [
+                "VFIOKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "vfioctl", dependencies: ["VfioctlCommands"]),
+        .target(
+            name: "VFIOTestSupport",
+            dependencies: [
+                "VFIOKit",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        .testTarget(name: "VFIOKitTests", dependencies: ["VFIOKit", "VFIOTestSupport"]),
+        .testTarget(
+            name: "VfioctlCommandsTests",
+            dependencies: ["VfioctlCommands", "VFIOKit", "VFIOTestSupport"]
+        ),
+    ]
+)
