@@ -1,0 +1,61 @@
+/// A snapshot of the host's PCI functions and IOMMU groups, read once from sysfs. Commands plan
+/// and render from this value; nothing here writes.
+public struct HostInventory: Sendable {
+    public var devices: [PCIDevice]
+    public var groups: [Int: IOMMUGroup]
+    /// `/sys/kernel/iommu_groups` has at least one group.
+    public var iommuEnabled: Bool
+
+    public init(devices: [PCIDevice], groups: [Int: IOMMUGroup], iommuEnabled: Bool) {
+        self.devices = devices.sorted { $0.address < $1.address }
+        self.groups = groups
+        self.iommuEnabled = iommuEnabled
+        var index: [PCIAddress: Int] = [:]
+        for (i, device) in self.devices.enumerated() { index[device.address] = i }
+        self.index = index
+    }
+
+    private var index: [PCIAddress: Int]
+
+    public func device(_ address: PCIAddress) -> PCIDevice? {
+        index[address].map { devices[$0] }
+    }
+
+    /// The PCI members of a group that sysfs lists (a member whose device directory vanished
+    /// mid-read is left out).
+    public func members(of group: IOMMUGroup) -> [PCIDevice] {
+        group.members.compactMap { device($0) }
+    }
+
+    public func viability(of group: IOMMUGroup) -> Viability {
+        Viability.evaluate(members(of: group))
+    }
+
+    public var sortedGroups: [IOMMUGroup] {
+        groups.values.sorted { $0.id < $1.id }
+    }
+
+    /// Resolves a target to the functions it names.
+    /// - Throws: `.unavailable` when the device or group is not there, or no function has the ids.
+    public func resolve(_ target: Target) throws(VFIOError) -> [PCIDevice] {
+        switch target {
+        case .address(let address):
+            guard let device = device(address) else {
+                throw .unavailable("no PCI device \(address) (not in /sys/bus/pci/devices)")
+            }
+            return [device]
+        case .group(let id):
+            guard let group = groups[id] else {
+                if !iommuEnabled {
+                    throw .unavailable("no IOMMU group \(id): the IOMMU is off (no groups in /sys/kernel/iommu_groups); run 'vfioctl doctor'")
+                }
+                throw .unavailable("no IOMMU group \(id) in /sys/kernel/iommu_groups")
+            }
+            return members(of: group)
+        case .ids(let vendor, let deviceID):
+            let matches = devices.filter { $0.vendorID == vendor && $0.deviceID == deviceID }
+            guard !matches.isEmpty else { throw .unavailable("no PCI device with ids \(target)") }
+            return matches
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import CLibPCI
+
+/// libpci, pointed at one sysfs tree: the ID database for names (never parse `pci.ids` by hand)
+/// and, for `show`, config space as libpci reads it. One handle per process is plenty; it is
+/// not thread-safe, so it is used from one place at a time.
+public final class PCIDatabase {
+    private let access: UnsafeMutablePointer<pci_access>
+    private var buffer = [CChar](repeating: 0, count: 1024)
+
+    /// - Parameters:
+    ///   - root: the host root; libpci's `sysfs.path` is `<root>/sys/bus/pci`.
+    ///   - idsFile: an alternative `pci.ids`; nil uses libpci's default.
+    public init?(root: HostRoot, idsFile: String? = nil) {
+        // libpci's error hook exits the process. The sys method's init does not touch the tree,
+        // and reads of missing files only warn, so handing it a path that may not exist is safe.
+        guard let handle = vfioctl_pci_open(root.sysBusPCI, idsFile) else { return nil }
+        access = handle
+    }
+
+    deinit {
+        pci_cleanup(access)
+    }
+
+    private func lookup(_ body: (UnsafeMutablePointer<pci_access>, UnsafeMutablePointer<CChar>, Int32) -> UnsafePointer<CChar>?) -> String? {
+        buffer.withUnsafeMutableBufferPointer { buf in
+            guard let base = buf.baseAddress, let result = body(access, base, Int32(buf.count)) else { return nil }
+            return String(cString: result)
+        }
+    }
+
+    public func vendorName(_ vendor: UInt16) -> String? {
+        lookup { vfioctl_pci_vendor_name($0, $1, $2, UInt32(vendor)) }
+    }
+
+    public func deviceName(vendor: UInt16, device: UInt16) -> String? {
+        lookup { vfioctl_pci_device_name($0, $1, $2, UInt32(vendor), UInt32(device)) }
+    }
+
+    /// "Vendor Name Device Name" for a subsystem, as lspci's `Subsystem:` line shows it.
+    public func subsystemName(vendor: UInt16, device: UInt16, subsystemVendor: UInt16, subsystemDevice: UInt16) -> String? {
+        let vendorPart = lookup { vfioctl_pci_subsystem_vendor_name($0, $1, $2, UInt32(subsystemVendor)) }
+        let devicePart = lookup {
+            vfioctl_pci_subsystem_name($0, $1, $2, UInt32(vendor), UInt32(device), UInt32(subsystemVendor), UInt32(subsystemDevice))
+        }
+        switch (vendorPart, devicePart) {
+        case (nil, nil): return nil
+        case (let v?, nil): return v
+        case (nil, let d?): return d
+        case (let v?, let d?): return d.hasPrefix(v) ? d : v + " " + d
+        }
+    }
+
+    /// The most specific class name libpci knows: subclass, else base class.
+    public func className(_ classCode: UInt32) -> String? {
+        // libpci falls back to the base class by itself, then appends " [xxxx]"; callers add the
+        // numbers they want, so that suffix is dropped.
+        guard var name = lookup({ vfioctl_pci_class_name($0, $1, $2, classCode >> 8) }) else { return nil }
+        if name.hasSuffix("]"), let open = name.lastIndex(of: "["), open > name.startIndex {
+            name = String(name[..<open])
+            while name.last == " " { name.removeLast() }
+        }
+        return name
+    }
+
+    public func names(for device: PCIDevice) -> PCIDevice.Names {
+        var names = PCIDevice.Names()
+        names.vendor = vendorName(device.vendorID)
+        names.device = deviceName(vendor: device.vendorID, device: device.deviceID)
+        if let sv = device.subsystemVendorID, let sd = device.subsystemDeviceID, sv != 0 || sd != 0 {
+            names.subsystem = subsystemName(vendor: device.vendorID, device: device.deviceID, subsystemVendor: sv, subsystemDevice: sd)
+        }
+        names.className = className(device.classCode)
+        return names
+    }
+
+    // MARK: - Config space
+
+    /// Config space of one function as libpci reads it (from `<sysfs>/devices/BDF/config`).
+    /// Returns nil when the function or its config file is not there.
+    public func configSpace(_ address: PCIAddress, length: Int = 256) -> [UInt8]? {
+        guard let dev = pci_get_dev(access, Int32(address.domain), Int32(address.bus), Int32(address.device), Int32(address.function))
+        else { return nil }
+        defer { pci_free_dev(dev) }
+        var bytes = [UInt8](repeating: 0, count: length)
+        let ok = bytes.withUnsafeMutableBufferPointer { pci_read_block(dev, 0, $0.baseAddress, Int32(length)) }
+        return ok != 0 ? bytes : nil
+    }
+}

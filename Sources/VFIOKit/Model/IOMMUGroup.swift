@@ -1,0 +1,37 @@
+/// An IOMMU group as `/sys/kernel/iommu_groups/N` describes it.
+public struct IOMMUGroup: Sendable, Equatable, Codable {
+    public var id: Int
+    /// PCI members, sorted.
+    public var members: [PCIAddress]
+    /// Members that are not PCI functions (platform devices), by kernel name.
+    public var otherMembers: [String]
+    /// The default domain type: `DMA`, `DMA-FQ`, `identity`, `blocked`, `unmanaged`, `unknown`.
+    public var type: String?
+    public var reservedRegions: [ReservedRegion]
+
+    public struct ReservedRegion: Sendable, Equatable, Codable {
+        public var start: UInt64
+        public var end: UInt64
+        public var type: String
+    }
+
+    public init(id: Int, members: [PCIAddress], otherMembers: [String] = [], type: String? = nil, reservedRegions: [ReservedRegion] = []) {
+        self.id = id
+        self.members = members
+        self.otherMembers = otherMembers
+        self.type = type
+        self.reservedRegions = reservedRegions
+    }
+
+    /// Parses `reserved_regions` lines: `0x00000000fee00000 0x00000000feefffff msi`.
+    public static func parseReservedRegions(_ text: String) -> [ReservedRegion] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 3,
+                let start = UInt64(fields[0].dropFirst(fields[0].hasPrefix("0x") ? 2 : 0), radix: 16),
+                let end = UInt64(fields[1].dropFirst(fields[1].hasPrefix("0x") ? 2 : 0), radix: 16)
+            else { return nil }
+            return ReservedRegion(start: start, end: end, type: fields[2...].joined(separator: " "))
+        }
+    }
+}

@@ -1,0 +1,1 @@
+// Test support: fixture trees and the simulated kernel.

@@ -1,0 +1,168 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import VFIOKit
+
+/// The version of every `--json` document's shape; bumped only on incompatible changes.
+let jsonSchemaVersion = 1
+
+extension Console {
+    /// Writes one JSON document (sorted keys, so output is stable for diffs and tests).
+    func emitJSON(_ value: some Encodable) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else {
+            error("vfioctl: internal error: cannot encode JSON")
+            return
+        }
+        write(String(decoding: data, as: UTF8.self) + "\n")
+    }
+
+    /// With `--json`, failures are documents too, so pipelines can read why.
+    func emitErrorJSON(_ error: VFIOError) {
+        emitJSON(ErrorDocument(error: .init(code: error.exitCode, kind: error.kind, message: error.message)))
+    }
+}
+
+struct ErrorDocument: Encodable {
+    struct Body: Encodable {
+        let code: Int32
+        let kind: String
+        let message: String
+    }
+    var schemaVersion = jsonSchemaVersion
+    let error: Body
+}
+
+extension VFIOError {
+    var kind: String {
+        switch self {
+        case .usage: "usage"
+        case .unavailable: "unavailable"
+        case .refused: "refused"
+        case .failed: "failed"
+        case .timedOut: "timeout"
+        case .rollbackFailed: "rollback-failed"
+        case .permissionDenied: "permission-denied"
+        }
+    }
+}
+
+/// One device as every command's JSON shows it. Absent facts are `null`, not missing keys, so
+/// consumers can rely on the key set.
+struct DeviceJSON: Encodable {
+    let device: PCIDevice
+    let root: HostRoot
+
+    enum Keys: String, CodingKey {
+        case address, vendorID, deviceID, subsystemVendorID, subsystemDeviceID, classCode, revision, headerType
+        case vendorName, deviceName, subsystemName, className
+        case driver, driverOverride, iommuGroup, numaNode, resetMethods, bootVGA, enable, vfioBound, vfioDevice
+        case groupNode, deviceNode, isBridge, multiFunction, parent, physicalFunction, sriov
+    }
+
+    struct SRIOVJSON: Encodable {
+        let totalVFs: Int
+        let numVFs: Int
+        let driversAutoprobe: Bool?
+        let vfDeviceID: String?
+        let virtualFunctions: [String]
+
+        enum Keys: String, CodingKey { case totalVFs, numVFs, driversAutoprobe, vfDeviceID, virtualFunctions }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(totalVFs, forKey: .totalVFs)
+            try c.encode(numVFs, forKey: .numVFs)
+            try c.encode(driversAutoprobe, forKey: .driversAutoprobe)
+            try c.encode(vfDeviceID, forKey: .vfDeviceID)
+            try c.encode(virtualFunctions, forKey: .virtualFunctions)
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        let d = device
+        func hex16(_ v: UInt16?) -> String? { v.map { hexString(UInt32($0), width: 4) } }
+        try c.encode(d.address.description, forKey: .address)
+        try c.encode(hex16(d.vendorID), forKey: .vendorID)
+        try c.encode(hex16(d.deviceID), forKey: .deviceID)
+        try c.encode(hex16(d.subsystemVendorID), forKey: .subsystemVendorID)
+        try c.encode(hex16(d.subsystemDeviceID), forKey: .subsystemDeviceID)
+        try c.encode(d.classCodeHex, forKey: .classCode)
+        try c.encode(d.revision.map { hexString(UInt32($0), width: 2) }, forKey: .revision)
+        try c.encode(d.headerType, forKey: .headerType)
+        try c.encode(d.names.vendor, forKey: .vendorName)
+        try c.encode(d.names.device, forKey: .deviceName)
+        try c.encode(d.names.subsystem, forKey: .subsystemName)
+        try c.encode(d.names.className, forKey: .className)
+        try c.encode(d.driver, forKey: .driver)
+        try c.encode(d.driverOverride, forKey: .driverOverride)
+        try c.encode(d.iommuGroup, forKey: .iommuGroup)
+        try c.encode(d.numaNode, forKey: .numaNode)
+        try c.encode(d.resetMethods, forKey: .resetMethods)
+        try c.encode(d.bootVGA, forKey: .bootVGA)
+        try c.encode(d.enableCount, forKey: .enable)
+        try c.encode(d.isVFIOBound, forKey: .vfioBound)
+        try c.encode(d.vfioDeviceName, forKey: .vfioDevice)
+        try c.encode(d.isVFIOBound ? d.iommuGroup.map { "/dev/vfio/\($0)" } : nil, forKey: .groupNode)
+        try c.encode(d.vfioDeviceName.map { "/dev/vfio/devices/\($0)" }, forKey: .deviceNode)
+        try c.encode(d.isBridge, forKey: .isBridge)
+        try c.encode(d.multiFunction, forKey: .multiFunction)
+        try c.encode(d.parent?.description, forKey: .parent)
+        try c.encode(d.physicalFunction?.description, forKey: .physicalFunction)
+        try c.encode(
+            d.sriov.map {
+                SRIOVJSON(
+                    totalVFs: $0.totalVFs, numVFs: $0.numVFs, driversAutoprobe: $0.driversAutoprobe, vfDeviceID: hex16($0.vfDeviceID),
+                    virtualFunctions: $0.virtualFunctions.map(\.description))
+            }, forKey: .sriov)
+    }
+}
+
+/// A group with its verdict.
+struct GroupJSON: Encodable {
+    let id: Int
+    let devices: [String]
+    let otherMembers: [String]
+    let type: String?
+    let viable: Bool
+    let blockers: [BlockerJSON]
+    let reservedRegions: [RegionJSON]
+
+    struct BlockerJSON: Encodable {
+        let address: String
+        let driver: String
+        let reason: String
+    }
+    struct RegionJSON: Encodable {
+        let start: String
+        let end: String
+        let type: String
+    }
+
+    init(_ group: IOMMUGroup, viability: Viability) {
+        id = group.id
+        devices = group.members.map(\.description)
+        otherMembers = group.otherMembers
+        type = group.type
+        viable = viability.viable
+        blockers = viability.blockers.map { BlockerJSON(address: $0.address.description, driver: $0.driver, reason: $0.reason) }
+        reservedRegions = group.reservedRegions.map {
+            RegionJSON(start: "0x" + String($0.start, radix: 16), end: "0x" + String($0.end, radix: 16), type: $0.type)
+        }
+    }
+
+    enum Keys: String, CodingKey { case id, devices, otherMembers, type, viable, blockers, reservedRegions }
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(devices, forKey: .devices)
+        try c.encode(otherMembers, forKey: .otherMembers)
+        try c.encode(type, forKey: .type)
+        try c.encode(viable, forKey: .viable)
+        try c.encode(blockers, forKey: .blockers)
+        try c.encode(reservedRegions, forKey: .reservedRegions)
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import VFIOKit
+
+/// A vfioctl subcommand: parses into a value, then runs against a context (root prefix,
+/// console, environment), so tests drive commands without spawning processes.
+protocol VfioctlCommand: ParsableCommand {
+    var global: GlobalOptions { get }
+    mutating func execute(_ context: CommandContext) throws
+}
+
+extension VfioctlCommand {
+    // ArgumentParser's entry point is not used (`Vfioctl.run(arguments:…)` dispatches), but a
+    // direct `run()` still works, against the real host.
+    mutating func run() throws {
+        let context = try CommandContext(options: global, console: .standard(), environment: [:])
+        try execute(context)
+        context.console.flush()
+    }
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print machine-readable JSON on standard output.")
+    var json = false
+
+    @Flag(name: [.short, .long], help: "Print nothing but errors.")
+    var quiet = false
+
+    @Flag(name: [.short, .long], help: "Explain more.")
+    var verbose = false
+
+    @Flag(name: .long, help: "Do not colour the output (also: NO_COLOR).")
+    var noColor = false
+
+    @Option(
+        name: .long, help: ArgumentHelp("Read and write /sys, /proc, /dev, /run and /etc under DIR (also: VFIOCTL_ROOT).", valueName: "DIR"),
+        completion: .directory)
+    var root: String?
+}
+
+/// Everything a command needs from the outside world.
+struct CommandContext {
+    let options: GlobalOptions
+    let console: Console
+    let root: HostRoot
+    let environment: [String: String]
+    let color: Bool
+
+    init(options: GlobalOptions, console: Console, environment: [String: String]) throws(VFIOError) {
+        self.options = options
+        self.console = console
+        self.environment = environment
+        let rootPath = options.root ?? environment["VFIOCTL_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        guard rootPath.hasPrefix("/"), !rootPath.contains("\0"), !rootPath.contains("\n") else {
+            throw .usage("invalid root '\(rootPath)': expected an absolute directory path")
+        }
+        guard Sysfs.isDirectory(rootPath) else {
+            throw .usage("invalid root '\(rootPath)': not a directory")
+        }
+        self.root = HostRoot(.init(rootPath))
+        self.color = !options.noColor && !options.json && environment["NO_COLOR"].map(\.isEmpty) ?? true && console.isTerminal
+    }
+
+    /// The inventory with names from libpci.
+    func inventory() throws(VFIOError) -> HostInventory {
+        try InventoryReader(root: root, database: PCIDatabase(root: root, idsFile: environment["VFIOCTL_PCI_IDS"])).read()
+    }
+}
+
+/// Thrown by a command that has already reported its outcome and only sets the exit status.
+struct ExitStatus: Error {
+    let code: Int32
+}

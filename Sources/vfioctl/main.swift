@@ -1,0 +1,3 @@
+import VfioctlCommands
+
+Vfioctl.runAndExit()
