@@ -13,6 +13,11 @@ public struct IOMMUGroup: Sendable, Equatable, Codable {
         public var start: UInt64
         public var end: UInt64
         public var type: String
+        public init(start: UInt64, end: UInt64, type: String) {
+            self.start = start
+            self.end = end
+            self.type = type
+        }
     }
 
     public init(id: Int, members: [PCIAddress], otherMembers: [String] = [], type: String? = nil, reservedRegions: [ReservedRegion] = []) {

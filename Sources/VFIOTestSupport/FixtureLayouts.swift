@@ -1,0 +1,133 @@
+import VFIOKit
+
+/// Realistic host layouts with their known truth, so tests can compare what vfioctl reads
+/// against what the tree was built to be.
+public enum FixtureLayout: String, CaseIterable, Sendable {
+    /// Desktop: GPU + HDMI audio behind a root port (one group), a chipset group of many
+    /// functions, an NVMe alone, a PCIe switch with two NICs, an SR-IOV PF with VFs, a
+    /// conventional PCI bridge whose devices share its group, a device with no group.
+    case desktop
+    /// Same functions with no IOMMU groups at all (IOMMU off).
+    case noIOMMU
+
+    public func build() -> FixtureHost {
+        let host = FixtureHost()
+        let grouped = self == .desktop
+        func g(_ id: Int) -> Int? { grouped ? id : nil }
+        func dev(
+            _ a: String, _ v: UInt16, _ d: UInt16, _ cls: UInt32, driver: String? = nil, group: Int?, parent: String? = nil,
+            configure: (inout FixtureDevice) -> Void = { _ in }
+        ) {
+            var spec = FixtureDevice(a, vendor: v, device: d, classCode: cls, driver: driver, group: group, parent: parent)
+            configure(&spec)
+            host.add(spec)
+        }
+        // Host bridge: alone, no driver.
+        dev("0000:00:00.0", 0x8086, 0x4660, 0x060000, group: g(0)) { $0.resetMethods = nil }
+        // GPU behind a root port: port + GPU + HDMI audio share group 1.
+        dev("0000:00:01.0", 0x8086, 0x460d, 0x060400, driver: "pcieport", group: g(1)) { $0.secondaryBus = 1 }
+        dev("0000:01:00.0", 0x10de, 0x2204, 0x030000, driver: "nouveau", group: g(1), parent: "0000:00:01.0") {
+            $0.multiFunction = true
+            $0.bootVGA = true
+            $0.enable = 1
+            $0.subsystemVendor = 0x1043
+            $0.subsystemDevice = 0x87b3
+            $0.revision = 0xa1
+        }
+        dev("0000:01:00.1", 0x10de, 0x1aef, 0x040300, driver: "snd_hda_intel", group: g(1), parent: "0000:00:01.0") {
+            $0.multiFunction = true
+            $0.enable = 1
+        }
+        // A device with no IOMMU group even when the IOMMU is on.
+        dev("0000:00:08.0", 0x8086, 0x464f, 0x088000, group: nil)
+        // NVMe alone in its group, behind its own root port.
+        dev("0000:00:1d.0", 0x8086, 0x7ab8, 0x060400, driver: "pcieport", group: g(13)) { $0.secondaryBus = 2 }
+        dev("0000:02:00.0", 0x144d, 0xa808, 0x010802, driver: "nvme", group: g(14), parent: "0000:00:1d.0") {
+            $0.enable = 1
+            $0.numaNode = 0
+        }
+        // PCIe switch: root port → upstream port → two downstream ports → one NIC each.
+        dev("0000:00:1c.0", 0x8086, 0x7ab9, 0x060400, driver: "pcieport", group: g(15)) { $0.secondaryBus = 3 }
+        dev("0000:03:00.0", 0x10b5, 0x8747, 0x060400, driver: "pcieport", group: g(16), parent: "0000:00:1c.0") { $0.secondaryBus = 4 }
+        dev("0000:04:08.0", 0x10b5, 0x8747, 0x060400, driver: "pcieport", group: g(17), parent: "0000:03:00.0") { $0.secondaryBus = 5 }
+        dev("0000:04:10.0", 0x10b5, 0x8747, 0x060400, driver: "pcieport", group: g(18), parent: "0000:03:00.0") { $0.secondaryBus = 6 }
+        dev("0000:05:00.0", 0x8086, 0x1533, 0x020000, driver: "igb", group: g(19), parent: "0000:04:08.0") { $0.enable = 1 }
+        dev("0000:06:00.0", 0x8086, 0x1533, 0x020000, driver: "igb", group: g(20), parent: "0000:04:10.0") { $0.enable = 1 }
+        // SR-IOV: X710 PF with two VFs, the second on vfio-pci.
+        dev("0000:00:1b.0", 0x8086, 0x7ac0, 0x060400, driver: "pcieport", group: g(21)) { $0.secondaryBus = 7 }
+        dev("0000:07:00.0", 0x8086, 0x1572, 0x020000, driver: "i40e", group: g(22), parent: "0000:00:1b.0") {
+            $0.sriov = .init(totalVFs: 64, numVFs: 2, autoprobe: true, vfDevice: 0x154c)
+            $0.enable = 1
+        }
+        dev("0000:07:02.0", 0x8086, 0x154c, 0x020000, driver: "iavf", group: g(23), parent: "0000:00:1b.0") {
+            $0.physicalFunction = PCIAddress("0000:07:00.0")
+            $0.enable = 1
+        }
+        dev("0000:07:02.1", 0x8086, 0x154c, 0x020000, driver: grouped ? "vfio-pci" : nil, group: g(24), parent: "0000:00:1b.0") {
+            $0.physicalFunction = PCIAddress("0000:07:00.0")
+            if grouped {
+                $0.vfioDevice = "vfio0"
+                $0.driverOverride = "vfio-pci"
+            }
+        }
+        // Conventional PCI bridge: the bridge and both devices behind it share group 25.
+        dev("0000:00:1e.0", 0x8086, 0x244e, 0x060401, group: g(25)) {
+            $0.secondaryBus = 8
+            $0.resetMethods = nil
+        }
+        dev("0000:08:00.0", 0x1106, 0x3044, 0x0c0010, driver: "firewire_ohci", group: g(25), parent: "0000:00:1e.0") { $0.resetMethods = ["bus"] }
+        dev("0000:08:01.0", 0x10ec, 0x8169, 0x020000, driver: "r8169", group: g(25), parent: "0000:00:1e.0") { $0.resetMethods = ["bus"] }
+        // Chipset: LPC, audio, SMBus and SPI share group 12.
+        dev("0000:00:1f.0", 0x8086, 0x7a84, 0x060100, group: g(12)) {
+            $0.multiFunction = true
+            $0.resetMethods = nil
+        }
+        dev("0000:00:1f.3", 0x8086, 0x7ad0, 0x040300, driver: "snd_hda_intel", group: g(12)) { $0.multiFunction = true }
+        dev("0000:00:1f.4", 0x8086, 0x7aa3, 0x0c0500, driver: "i801_smbus", group: g(12)) { $0.multiFunction = true }
+        dev("0000:00:1f.5", 0x8086, 0x7aa4, 0x0c8000, driver: "intel-spi", group: g(12)) { $0.multiFunction = true }
+        host.ensureDriver("vfio-pci")
+        host.ensureDriver("pci-stub")
+        return host
+    }
+
+    /// What the layout was built to be.
+    public var truth: FixtureTruth {
+        switch self {
+        case .desktop:
+            FixtureTruth(
+                deviceCount: 24,
+                groups: [
+                    0: ["0000:00:00.0"], 1: ["0000:00:01.0", "0000:01:00.0", "0000:01:00.1"],
+                    12: ["0000:00:1f.0", "0000:00:1f.3", "0000:00:1f.4", "0000:00:1f.5"],
+                    13: ["0000:00:1d.0"], 14: ["0000:02:00.0"], 15: ["0000:00:1c.0"], 16: ["0000:03:00.0"], 17: ["0000:04:08.0"],
+                    18: ["0000:04:10.0"], 19: ["0000:05:00.0"], 20: ["0000:06:00.0"], 21: ["0000:00:1b.0"], 22: ["0000:07:00.0"],
+                    23: ["0000:07:02.0"], 24: ["0000:07:02.1"], 25: ["0000:00:1e.0", "0000:08:00.0", "0000:08:01.0"],
+                ],
+                blockers: [
+                    0: [], 1: ["0000:01:00.0", "0000:01:00.1"], 12: ["0000:00:1f.3", "0000:00:1f.4", "0000:00:1f.5"], 13: [], 14: ["0000:02:00.0"],
+                    15: [], 16: [], 17: [], 18: [], 19: ["0000:05:00.0"], 20: ["0000:06:00.0"], 21: [], 22: ["0000:07:00.0"],
+                    23: ["0000:07:02.0"], 24: [], 25: ["0000:08:00.0", "0000:08:01.0"],
+                ],
+                ungrouped: ["0000:00:08.0"],
+                vfioBound: ["0000:07:02.1"],
+                bridges: ["0000:00:01.0", "0000:00:1d.0", "0000:00:1c.0", "0000:03:00.0", "0000:04:08.0", "0000:04:10.0", "0000:00:1b.0", "0000:00:1e.0"])
+        case .noIOMMU:
+            FixtureTruth(
+                deviceCount: 24, groups: [:], blockers: [:],
+                ungrouped: [], vfioBound: [],
+                bridges: ["0000:00:01.0", "0000:00:1d.0", "0000:00:1c.0", "0000:03:00.0", "0000:04:08.0", "0000:04:10.0", "0000:00:1b.0", "0000:00:1e.0"])
+        }
+    }
+}
+
+public struct FixtureTruth: Sendable {
+    public var deviceCount: Int
+    /// group → member addresses
+    public var groups: [Int: [String]]
+    /// group → members that block viability (empty: viable)
+    public var blockers: [Int: [String]]
+    /// functions with no group while the IOMMU is on
+    public var ungrouped: [String]
+    public var vfioBound: [String]
+    public var bridges: [String]
+}

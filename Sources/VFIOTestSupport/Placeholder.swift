@@ -1,1 +1,0 @@
-// Test support: fixture trees and the simulated kernel.

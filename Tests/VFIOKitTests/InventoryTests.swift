@@ -1,0 +1,99 @@
+import Testing
+import VFIOKit
+import VFIOTestSupport
+
+@Suite("Reading the host model from fixture trees")
+struct InventoryTests {
+    @Test("groups, members, drivers and verdicts match the layout's truth", arguments: FixtureLayout.allCases)
+    func matchesTruth(_ layout: FixtureLayout) throws {
+        let host = layout.build()
+        let truth = layout.truth
+        let inventory = try InventoryReader(root: host.root, database: PCIDatabase(root: host.root)).read()
+        #expect(inventory.devices.count == truth.deviceCount)
+        #expect(inventory.iommuEnabled == !truth.groups.isEmpty)
+        #expect(Set(inventory.groups.keys) == Set(truth.groups.keys))
+        for (id, members) in truth.groups {
+            let group = try #require(inventory.groups[id])
+            #expect(group.members.map(\.description) == members.sorted(), "group \(id)")
+            let verdict = inventory.viability(of: group)
+            #expect(verdict.blockers.map(\.address.description) == truth.blockers[id], "group \(id)")
+            #expect(verdict.viable == truth.blockers[id]!.isEmpty)
+        }
+        for device in inventory.devices {
+            let spec = try #require(host.specs[device.address])
+            #expect(device.driver == spec.driver, "\(device.address)")
+            #expect(device.iommuGroup == spec.iommuGroup, "\(device.address)")
+            #expect(device.vendorID == spec.vendor && device.deviceID == spec.device)
+            #expect(device.classCode == spec.classCode)
+            #expect(device.isBridge == truth.bridges.contains(device.address.description), "\(device.address)")
+            #expect(device.isVFIOBound == truth.vfioBound.contains(device.address.description))
+            #expect(device.parent == spec.parent, "\(device.address)")
+        }
+        let ungrouped = inventory.devices.filter { $0.iommuGroup == nil }.map(\.address.description)
+        if inventory.iommuEnabled { #expect(ungrouped == truth.ungrouped) }
+    }
+
+    @Test("device facts: override, SR-IOV links, reset methods, boot VGA, vfio-dev")
+    func deviceFacts() throws {
+        let host = FixtureLayout.desktop.build()
+        let inventory = try InventoryReader(root: host.root, database: nil).read()
+        let pf = try #require(inventory.device(PCIAddress("07:00.0")!))
+        #expect(pf.sriov?.totalVFs == 64)
+        #expect(pf.sriov?.numVFs == 2)
+        #expect(pf.sriov?.vfDeviceID == 0x154c)
+        #expect(pf.sriov?.virtualFunctions.map(\.description) == ["0000:07:02.0", "0000:07:02.1"])
+        let vf = try #require(inventory.device(PCIAddress("07:02.1")!))
+        #expect(vf.physicalFunction == pf.address)
+        #expect(vf.driverOverride == "vfio-pci")
+        #expect(vf.vfioDeviceName == "vfio0")
+        let gpu = try #require(inventory.device(PCIAddress("01:00.0")!))
+        #expect(gpu.bootVGA == true)
+        #expect(gpu.driverOverride == nil)
+        #expect(gpu.multiFunction)
+        #expect(gpu.revision == 0xa1)
+        #expect(gpu.subsystemVendorID == 0x1043)
+        #expect(gpu.resetMethods == ["flr", "bus"])
+        let hostBridge = try #require(inventory.device(PCIAddress("00:00.0")!))
+        #expect(hostBridge.resetMethods == nil)
+        let group = try #require(inventory.groups[1])
+        #expect(group.type == "DMA")
+        #expect(group.reservedRegions == [.init(start: 0xfee0_0000, end: 0xfeef_ffff, type: "msi")])
+    }
+
+    @Test("names come from libpci's ID database")
+    func names() throws {
+        let host = FixtureLayout.desktop.build()
+        let inventory = try InventoryReader(root: host.root, database: PCIDatabase(root: host.root)).read()
+        let gpu = try #require(inventory.device(PCIAddress("01:00.0")!))
+        #expect(gpu.names.vendor == "NVIDIA Corporation")
+        #expect(gpu.names.device == "GA102 [GeForce RTX 3090]")
+        #expect(gpu.names.className == "VGA compatible controller")
+        let nvme = try #require(inventory.device(PCIAddress("02:00.0")!))
+        #expect(nvme.names.vendor == "Samsung Electronics Co Ltd")
+        #expect(nvme.names.className == "Non-Volatile memory controller")
+    }
+
+    @Test("libpci reads the fixture's config space as it reads a host")
+    func configSpace() throws {
+        let host = FixtureLayout.desktop.build()
+        let database = try #require(PCIDatabase(root: host.root))
+        let config = try #require(database.configSpace(PCIAddress("01:00.0")!, length: 64))
+        #expect(config[0] == 0xde && config[1] == 0x10 && config[2] == 0x04 && config[3] == 0x22)
+        #expect(database.configSpace(PCIAddress("0000:7f:00.0")!) == nil)
+    }
+
+    @Test("targets resolve to functions, and missing ones are unavailable (69)")
+    func resolve() throws {
+        let host = FixtureLayout.desktop.build()
+        let inventory = try InventoryReader(root: host.root, database: nil).read()
+        #expect(try inventory.resolve(.group(12)).count == 4)
+        #expect(try inventory.resolve(.ids(vendor: 0x8086, device: 0x1533)).map(\.address.description) == ["0000:05:00.0", "0000:06:00.0"])
+        #expect(throws: VFIOError.self) { try inventory.resolve(.group(99)) }
+        do {
+            _ = try inventory.resolve(.address(PCIAddress("0000:7f:1f.7")!))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.exitCode == 69)
+        }
+    }
+}
