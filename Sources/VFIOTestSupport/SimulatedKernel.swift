@@ -79,6 +79,18 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, @unchecked Send
         }
         loadable = [DriverName.vfioPCI, "pci-stub"]
         if Sysfs.isDirectory(host.path + "/sys/bus/pci/drivers/vfio-pci") { vfioLoaded() }
+        // Devices the fixture built on a VFIO driver get what the kernel would have made.
+        for address in host.specs.keys.sorted() {
+            let dir = host.devicePath(address)!
+            for name in Sysfs.list(dir + "/vfio-dev") ?? [] {
+                mkdirs(host.path + "/sys/class/vfio-dev")
+                symlink(relative(from: host.path + "/sys/class/vfio-dev", to: dir + "/vfio-dev/" + name), host.path + "/sys/class/vfio-dev/" + name)
+                if let group = Sysfs.linkName(dir + "/iommu_group") {
+                    mkdirs(host.path + "/dev/vfio")
+                    writeFile(host.path + "/dev/vfio/" + group, "")
+                }
+            }
+        }
     }
 
     public var interface: KernelInterface { KernelInterface(writer: self, modules: self) }
