@@ -50,6 +50,7 @@ extension FixtureHost {
     public func addDeviceMapper(_ name: String, dmName: String, dev: String, over slaves: [String]) {
         let dir = path + "/sys/devices/virtual/block/" + name
         addBlockDirectory(name, at: dir, dev: dev)
+        mkdirs(dir + "/dm")
         writeFile(dir + "/dm/name", dmName + "\n")
         mkdirs(dir + "/slaves")
         for slave in slaves {
