@@ -131,3 +131,20 @@ public struct FixtureTruth: Sendable {
     public var vfioBound: [String]
     public var bridges: [String]
 }
+
+extension FixtureLayout {
+    /// The desktop layout plus what an Intel host with a working IOMMU shows outside the PCI tree:
+    /// a DMAR unit with its ECAP register, the command line, remapped interrupt chips and a
+    /// module list for the running kernel.
+    public static func intelHost(ecap: String = "0xf0050aa", remapped: Bool = true, cmdline: String = "intel_iommu=on iommu=pt") -> FixtureHost {
+        let host = FixtureLayout.desktop.build()
+        host.write("/sys/class/iommu/dmar0/intel-iommu/ecap", ecap + "\n")
+        host.write("/proc/cmdline", cmdline + "\n")
+        host.write(
+            "/proc/interrupts",
+            remapped ? "  24:  0  IR-PCI-MSI-0000:00:02.0  0-edge  nvme0q0\n" : "  24:  0  PCI-MSI-0000:00:02.0  0-edge  nvme0q0\n")
+        host.write("/proc/sys/kernel/osrelease", "6.12.0-test\n")
+        host.write("/lib/modules/6.12.0-test/modules.dep", "kernel/drivers/vfio/pci/vfio-pci.ko: kernel/drivers/vfio/vfio.ko\n")
+        return host
+    }
+}
