@@ -133,6 +133,29 @@ struct ListShowCommandTests {
         #expect((group["blockers"] as? [[String: Any]])?.compactMap { $0["address"] as? String } == ["0000:01:00.0", "0000:01:00.1"])
     }
 
+    @Test("show decodes config space: MSI-X, PCIe link, FLR and ACS on the ports above")
+    func showConfig() throws {
+        let host = FixtureLayout.desktop.build()
+        let gpu = vfioctl(["show", "01:00.0"], host: host).stdout
+        #expect(gpu.contains("MSI-X:             table size 16"))
+        #expect(gpu.contains("PCI Express:       Endpoint, link 16GT/s x16"))
+        #expect(gpu.contains("FLR:               supported"))
+        #expect(gpu.contains("ACS above:         0000:00:01.0: no ACS capability"))
+        let nvme = vfioctl(["show", "02:00.0"], host: host).stdout
+        #expect(nvme.contains("ACS above:         0000:00:1d.0: isolating"))
+        #expect(nvme.contains("FLR:               supported"))
+        let json = try vfioctl(["show", "02:00.0", "--json"], host: host).json()
+        let config = try #require(json["config"] as? [String: Any])
+        #expect((config["msix"] as? [String: Any])?["tableSize"] as? Int == 33)
+        #expect(config["flr"] as? Bool == true)
+        let upstream = try #require(config["upstreamACS"] as? [[String: Any]])
+        #expect(upstream.first?["address"] as? String == "0000:00:1d.0")
+        #expect(((upstream.first?["acs"] as? [String: Any])?["control"] as? [String: Any])?["requestRedirect"] as? Bool == true)
+        // Conventional PCI functions have no PCIe capability and no FLR.
+        let firewire = try vfioctl(["show", "08:00.0", "--json"], host: host).json()
+        #expect((firewire["config"] as? [String: Any])?["express"] is NSNull)
+    }
+
     @Test("show on a VFIO-bound VF and its PF")
     func showSRIOV() throws {
         let host = FixtureLayout.desktop.build()
