@@ -25,6 +25,7 @@ struct ManPageTests {
     func options(_ name: String) {
         let run = vfioctlHelp(name)
         let options = Set(run.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "-") }).filter { $0.hasPrefix("--") && $0.count > 2 })
+        #expect(options.contains("--json"), "help for \(name) lists no options: \(run)")
         for option in options where option != "--help" && option != "--version" && option != "--experimental-dump-help" {
             // mdoc spells --json as "Fl -json".
             #expect(Self.manPage.contains("Fl -" + option.dropFirst(2)), "\(name) \(option) missing from man/vfioctl.8")
