@@ -156,6 +156,26 @@ struct ListShowCommandTests {
         #expect((firewire["config"] as? [String: Any])?["express"] is NSNull)
     }
 
+    @Test("driverctl overrides are shown, and flagged when they differ from the bound driver")
+    func driverctl() throws {
+        let host = FixtureLayout.desktop.build()
+        host.write("/etc/driverctl.d/pci-0000:05:00.0", "vfio-pci\n")
+        host.write("/etc/driverctl.d/pci-0000:07:02.1", "vfio-pci\n")
+        host.write("/etc/driverctl.d/pci-garbage", "vfio-pci\n")
+        let list = vfioctl(["list"], host: host).stdout
+        let nic = try #require(list.split(separator: "\n").first { $0.contains("0000:05:00.0") })
+        #expect(nic.contains("igb (driverctl: vfio-pci)"))
+        let vf = try #require(list.split(separator: "\n").first { $0.contains("0000:07:02.1") })
+        #expect(!vf.contains("driverctl"))
+        #expect(list.contains("driverctl will rebind"))
+        let show = vfioctl(["show", "05:00.0"], host: host).stdout
+        #expect(show.contains("driverctl:         vfio-pci (persisted in /etc/driverctl.d/pci-0000:05:00.0"))
+        let json = try vfioctl(["show", "05:00.0", "--json"], host: host).json()
+        #expect((json["device"] as? [String: Any])?["driverctlOverride"] as? String == "vfio-pci")
+        let other = try vfioctl(["show", "06:00.0", "--json"], host: host).json()
+        #expect((other["device"] as? [String: Any])?["driverctlOverride"] is NSNull)
+    }
+
     @Test("show on a VFIO-bound VF and its PF")
     func showSRIOV() throws {
         let host = FixtureLayout.desktop.build()
