@@ -25,6 +25,9 @@ fail() {
     exit 1
 }
 
+# _vm_now: REPLY = guest uptime in seconds (no process started)
+_vm_now() { local rest; read -r REPLY rest </proc/uptime; }
+
 note() { echo "# $*"; }
 
 expect_eq() { # ACTUAL EXPECTED [WHAT]
@@ -79,7 +82,8 @@ expect_exit() {
 run() {
     local o e
     o=$(mktemp) e=$(mktemp)
-    echo "+ $*"
+    _vm_now
+    echo "+ [$REPLY] $*"
     "$@" >"$o" 2>"$e"
     LAST_RC=$?
     LAST_OUT=$(cat "$o") LAST_ERR=$(cat "$e")

@@ -11,6 +11,8 @@
 #                 a scenario may set its own with a line "# vm-timeout: N"
 #   VM_JOBS       guests run in parallel (default: number of CPUs, at most 2)
 #   VM_CACHE      cache directory (default Tests/vm/cache)
+#   VM_SCENARIO_DIR  where scenarios live (default Tests/vm/scenarios; Tests/vm/selftest holds
+#                 scenarios that must fail, to check the harness itself)
 #   -k            keep the run's logs (console, scenario output) under $VM_CACHE/runs/
 set -euo pipefail
 
@@ -21,7 +23,7 @@ KEEP=0
 JOBS=${VM_JOBS:-}
 FILTERS=()
 
-usage() { sed -n '2,16s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
+usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case $1 in
     -k | --keep) KEEP=1 ;;
@@ -35,7 +37,8 @@ done
 [ ${#FILTERS[@]} -gt 0 ] || read -r -a FILTERS <<<"${VM_SCENARIOS:-*}"
 read -r -a KERNELS <<<"${VM_KERNELS:-6.1 6.12}"
 DEFAULT_TIMEOUT=${VM_TIMEOUT:-180}
-BOOT_ALLOWANCE=120 # host-side extra time for boot, setup and the D-state check
+SCENARIO_DIR=$(cd "${VM_SCENARIO_DIR:-$HERE/scenarios}" && pwd) || exit 64
+BOOT_ALLOWANCE=${VM_BOOT_ALLOWANCE:-120} # host-side extra time for boot, setup, D-state check
 if [ -z "$JOBS" ]; then
     JOBS=$(nproc)
     [ "$JOBS" -le 2 ] || JOBS=2
@@ -82,6 +85,7 @@ newest_package() {
     re=$(kernel_regex "$1")
     apt-cache search --names-only "$re" 2>/dev/null | awk '{print $1}' | grep -E "$re" | sort -V | tail -n 1
 }
+PREP_VERSION=2 # bump when the way a kernel is unpacked changes, to redo cached ones
 # prepare_kernel SERIES: sets KDIR (cache dir of the kernel), KVER
 prepare_kernel() {
     local series=$1 pkg ver dir tmp
@@ -90,6 +94,7 @@ prepare_kernel() {
     if [ -z "$pkg" ]; then
         if [ -r "$CACHE/kernels/$series.last" ]; then
             dir=$(cat "$CACHE/kernels/$series.last")
+            read -r pkg ver <"$dir/package" || die "no package for kernel $series, and no usable cache"
             log "no package for kernel $series in the apt lists; using cached $(basename "$dir")"
         else
             die "no package matches kernel series $series ($(kernel_regex "$series"))"
@@ -98,7 +103,7 @@ prepare_kernel() {
         ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
         dir=$CACHE/kernels/${pkg}_$(printf '%s' "$ver" | tr ':~' '__')
     fi
-    if [ ! -e "$dir/.done" ]; then
+    if [ "$(cat "$dir/.done" 2>/dev/null)" != "$PREP_VERSION" ]; then
         log "fetching $pkg $ver"
         rm -rf "$dir"
         tmp=$dir.dl
@@ -113,9 +118,12 @@ prepare_kernel() {
         rm -rf "$tmp"
         KVER=$(ls "$dir/root/lib/modules" | head -n 1)
         [ -n "$KVER" ] && [ -e "$dir/root/boot/vmlinuz-$KVER" ] || die "$pkg has no kernel/modules"
+        # Uncompressed modules load much faster in a TCG guest than .ko.xz/.ko.zst.
+        find "$dir/root/lib/modules/$KVER" -name '*.ko.xz' -print0 | xargs -0 -r -n 64 -P "$(nproc)" xz -d
+        find "$dir/root/lib/modules/$KVER" -name '*.ko.zst' -print0 | xargs -0 -r -n 64 -P "$(nproc)" zstd -q -d --rm
         depmod -b "$dir/root" "$KVER" || die "depmod for $KVER failed"
         echo "$pkg $ver" >"$dir/package"
-        touch "$dir/.done"
+        echo "$PREP_VERSION" >"$dir/.done"
     fi
     echo "$dir" >"$CACHE/kernels/$series.last"
     KDIR=$dir
@@ -176,7 +184,7 @@ done
 # ---------------------------------------------------------------------------------
 # Scenarios
 SCENARIOS=()
-for f in "$HERE"/scenarios/[0-9]*.sh; do
+for f in "$SCENARIO_DIR"/[0-9]*.sh; do
     [ -e "$f" ] || continue
     name=$(basename "$f" .sh)
     for p in "${FILTERS[@]}"; do
@@ -191,7 +199,7 @@ done
 
 scenario_timeout() {
     local t
-    t=$(sed -n 's/^# *vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$HERE/scenarios/$1.sh" | head -n 1)
+    t=$(sed -n 's/^# *vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$SCENARIO_DIR/$1.sh" | head -n 1)
     echo "${t:-$DEFAULT_TIMEOUT}"
 }
 
@@ -220,6 +228,7 @@ run_job() { # SERIES SCENARIO
     {
         echo "export VM_REPO=$(q "$REPO")"
         echo "export VM_SCENARIO=$(q "$sc")"
+        echo "export VM_SCENARIO_FILE=$(q "$SCENARIO_DIR/$sc.sh")"
         echo "export VM_SCENARIO_TIMEOUT=$t"
         echo "export VM_KERNEL=$(q "$series")"
         echo "export VM_MODDIR=$(q "$kdir/root/lib/modules/$kver")"
@@ -278,13 +287,18 @@ wait
 # ---------------------------------------------------------------------------------
 # Report
 pass=0 failn=0 details=
-context() { # console lines around the first failure marker, or its tail
-    local con=$1 n
+context() { # console lines around the first failure marker, else from the scenario's start
+    local con=$1 n s total
+    [ -s "$con" ] || { echo "  | (no console output)"; return; }
     n=$(grep -n -a -m 1 -E '^### FAIL|@@VM-INIT-FAILED' "$con" | cut -d: -f1)
     if [ -n "$n" ]; then
         sed -n "$((n > 30 ? n - 30 : 1)),$((n + 10))p" "$con"
     else
-        tail -n 40 "$con"
+        total=$(wc -l <"$con")
+        s=$(grep -n -a -m 1 '^@@VM-SCENARIO-START' "$con" | cut -d: -f1)
+        s=${s:-$((total - 39))}
+        [ "$s" -ge $((total - 59)) ] || s=$((total - 59))
+        sed -n "$((s > 1 ? s : 1)),\$p" "$con"
     fi | tr -d '\r' | sed 's/^/  | /'
 }
 echo

@@ -79,7 +79,7 @@ echo "@@VM-SCENARIO-START $VM_SCENARIO"
 : >/vm/failures
 cd "$VM_TMP"
 start=$(date +%s)
-setsid bash --noprofile --norc "$VM_REPO/Tests/vm/scenarios/$VM_SCENARIO.sh" \
+setsid bash --noprofile --norc "$VM_SCENARIO_FILE" \
     > >(tee /vm/scenario.log) 2>&1 </dev/null &
 pid=$!
 deadline=$((start + VM_SCENARIO_TIMEOUT))
@@ -109,6 +109,14 @@ dscan() {
         [ "${rest%% *}" = D ] && echo "${line%% *}"
     done | sort
 }
+# An unbind waiting for a VFIO device to be released first sleeps interruptibly (S):
+# count those as stuck too.
+vfio_waiters() {
+    local w
+    for w in /proc/[0-9]*/wchan; do
+        [ "$(cat "$w" 2>/dev/null)" = vfio_unregister_group_dev ] && { w=${w#/proc/}; echo "${w%/wchan}"; }
+    done
+}
 stuck=$(dscan)
 for i in 1 2 3; do
     [ -n "$stuck" ] || break
@@ -117,11 +125,20 @@ for i in 1 2 3; do
 done
 
 reasons=$(cat /vm/failures)
+asserted=${reasons:+1}
 if [ "$timed_out" = 1 ]; then
     reasons="${reasons:+$reasons
 }scenario did not finish within ${VM_SCENARIO_TIMEOUT}s (killed)"
 elif [ "$rc" != 0 ] && [ -z "$reasons" ]; then
     reasons="scenario exited with status $rc"
+fi
+waiters=$(vfio_waiters)
+if [ -n "$waiters" ]; then
+    for p in $waiters; do
+        grep -qx "$p" <<<"$stuck" && continue
+        reasons="${reasons:+$reasons
+}task $p ($(cat "/proc/$p/comm" 2>/dev/null)) left waiting in vfio_unregister_group_dev (an unbind blocked by a holder)"
+    done
 fi
 if [ -n "$stuck" ]; then
     for p in $stuck; do
@@ -132,9 +149,11 @@ if [ -n "$stuck" ]; then
         cat "/proc/$p/stack" 2>/dev/null
     done
 fi
-if [ -n "$reasons" ]; then
-    echo "---- dmesg (last 30 lines) ----"
-    dmesg | tail -n 30
+if [ -n "$reasons" ] && [ -z "$asserted" ]; then
+    echo "---- processes ----"
+    ps -e -o pid,ppid,stat,wchan:28,args | grep -v ' \[.*\]$'
+    echo "---- dmesg (last 20 lines) ----"
+    dmesg | tail -n 20
 fi
 [ "$timed_out" = 1 ] && kill -KILL -- "-$pid" 2>/dev/null
 
