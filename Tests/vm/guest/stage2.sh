@@ -26,6 +26,17 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 
+# The harness's own files (repo, cache, binary under test) may live below /tmp or /run on
+# the host: show them again through the fresh tmpfs, from the read-only host view.
+for p in "$VM_REPO" "${VM_VFIOCTL%/*}" "${VM_HOLDER%/*}" "$VM_MODDIR" "${VM_SCENARIO_FILE%/*}"; do
+    case $p in
+    /tmp/* | /run/*)
+        mountpoint -q "$p" && continue
+        mkdir -p "$p" && mount --bind "/.host$p" "$p" || say "cannot show host $p in the guest"
+        ;;
+    esac
+done
+
 # kmod looks for /lib/modules/$(uname -r); the host has no such tree, so show it the
 # guest kernel's modules (unpacked and depmod'ed by the harness in its cache).
 kver=$(uname -r)
@@ -112,9 +123,11 @@ dscan() {
 # An unbind waiting for a VFIO device to be released first sleeps interruptibly (S):
 # count those as stuck too.
 vfio_waiters() {
-    local w
+    local w c
     for w in /proc/[0-9]*/wchan; do
-        [ "$(cat "$w" 2>/dev/null)" = vfio_unregister_group_dev ] && { w=${w#/proc/}; echo "${w%/wchan}"; }
+        c=
+        read -r c <"$w" 2>/dev/null
+        [ "$c" = vfio_unregister_group_dev ] && { w=${w#/proc/}; echo "${w%/wchan}"; }
     done
 }
 stuck=$(dscan)
