@@ -28,13 +28,14 @@ mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 
 # The harness's own files (repo, cache, binary under test) may live below /tmp or /run on
 # the host: show them again through the fresh tmpfs, from the read-only host view.
-for p in "$VM_REPO" "${VM_VFIOCTL%/*}" "${VM_HOLDER%/*}" "$VM_MODDIR" "${VM_SCENARIO_FILE%/*}"; do
-    case $p in
-    /tmp/* | /run/*)
-        mountpoint -q "$p" && continue
-        mkdir -p "$p" && mount --bind "/.host$p" "$p" || say "cannot show host $p in the guest"
-        ;;
-    esac
+show_host() { # PATH: bind the host's PATH over the guest's tmpfs
+    mountpoint -q "$1" && return
+    if [ -d "/.host$1" ]; then mkdir -p "$1"; else mkdir -p "${1%/*}" && : >>"$1"; fi &&
+        mount --bind "/.host$1" "$1" || say "cannot show host $1 in the guest"
+}
+for p in "$VM_REPO" "$VM_MODDIR" "$VM_VFIOCTL" "$VM_HOLDER" "$VM_SCENARIO_FILE"; do
+    [ -d "/.host$p" ] || case ${p%/*} in /tmp | /run) ;; *) p=${p%/*} ;; esac
+    case $p in /tmp/* | /run/*) show_host "$p" ;; esac
 done
 
 # kmod looks for /lib/modules/$(uname -r); the host has no such tree, so show it the
