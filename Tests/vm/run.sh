@@ -125,6 +125,12 @@ prepare_kernel() {
         echo "$pkg $ver" >"$dir/package"
         echo "$PREP_VERSION" >"$dir/.done"
     fi
+    local prev
+    prev=$(cat "$CACHE/kernels/$series.last" 2>/dev/null || true)
+    if [ -n "$prev" ] && [ "$prev" != "$dir" ] && [ -d "$prev" ]; then
+        log "removing superseded $(basename "$prev")"
+        rm -rf "$prev"
+    fi
     echo "$dir" >"$CACHE/kernels/$series.last"
     KDIR=$dir
     KVER=$(ls "$dir/root/lib/modules" | head -n 1)
@@ -165,6 +171,9 @@ build_initramfs() { # KDIR KVER
     rm -rf "$tmp"
 }
 
+declare -A KDIRS KVERS
+exec 9>"$CACHE/.lock"
+flock 9 # another run preparing the same cache
 # The holder, static so it runs anywhere.
 HOLDER=$CACHE/bin/holder
 if [ ! -x "$HOLDER" ] || [ "$HERE/holder.c" -nt "$HOLDER" ]; then
@@ -172,14 +181,14 @@ if [ ! -x "$HOLDER" ] || [ "$HERE/holder.c" -nt "$HOLDER" ]; then
     gcc -static -O2 -Wall -Wextra -o "$HOLDER.tmp" "$HERE/holder.c" || die "cannot compile holder.c"
     mv "$HOLDER.tmp" "$HOLDER"
 fi
-
-declare -A KDIRS KVERS
 for k in "${KERNELS[@]}"; do
     prepare_kernel "$k"
     build_initramfs "$KDIR" "$KVER"
     KDIRS[$k]=$KDIR
     KVERS[$k]=$KVER
 done
+flock -u 9
+exec 9>&-
 
 # ---------------------------------------------------------------------------------
 # Scenarios
