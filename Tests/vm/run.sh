@@ -217,6 +217,7 @@ mkdir -p "$RUN"
 
 cleanup() {
     local p
+    for p in $(jobs -p); do kill -TERM "$p" 2>/dev/null || true; done
     for p in "$RUN"/*/*/qemu.pid; do
         [ -e "$p" ] || continue
         kill -KILL "$(cat "$p")" 2>/dev/null || true
@@ -224,7 +225,7 @@ cleanup() {
     if [ "$KEEP" = 0 ]; then rm -rf "$RUN"; else log "logs kept in $RUN"; fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'log interrupted; exit 130' INT TERM
 
 q() { # single-quote for sh
     printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
