@@ -323,6 +323,7 @@ struct BindCommandTests {
         // The simulated kernel, like the real one, refuses a PF with VFs: rolled back.
         #expect(run.status == 1)
         #expect(run.stderr.contains("--force: 0000:07:00.0: ignoring: it is an SR-IOV PF with 2 VFs enabled"))
+        #expect(run.stderr.contains("it is an SR-IOV PF with 2 VFs enabled, which vfio-pci refuses; set sriov_numvfs to 0 first"))
         #expect(run.stderr.contains("rolled back: 0000:07:00.0 (i40e)"))
         #expect(driver("07:00.0") == "i40e")
     }
@@ -350,4 +351,41 @@ struct BindCommandTests {
 final class Box<T>: @unchecked Sendable {
     var value: T
     init(_ value: T) { self.value = value }
+}
+
+@Suite("bind --json documents match schema/vfioctl.schema.json")
+struct BindJSONSchemaTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let args: [String]
+        let definition: String
+        var failProbe: String? = nil
+        var testDescription: String { args.joined(separator: " ") }
+    }
+
+    static let cases: [Case] = [
+        Case(args: ["bind", "--group", "08:01.0", "--dry-run", "--json"], definition: "bindDocument"),
+        Case(args: ["bind", "05:00.0", "--json"], definition: "bindDocument"),
+        Case(args: ["bind", "--group", "--force", "01:00.0", "--json"], definition: "bindDocument"),
+        Case(args: ["bind", "07:02.1", "--json"], definition: "bindDocument"),
+        Case(args: ["bind", "group:25", "--json"], definition: "bindDocument"),
+        Case(args: ["bind", "01:00.0", "--json"], definition: "bindRefusalDocument"),
+        Case(args: ["bind", "00:1e.0", "--json"], definition: "bindRefusalDocument"),
+        Case(args: ["bind", "00:08.0", "--json"], definition: "errorDocument"),
+        Case(args: ["bind", "--group", "08:01.0", "--json"], definition: "errorDocument", failProbe: "08:01.0"),
+    ]
+
+    @Test("documents validate", .enabled(if: JSONSchemaTests.validatorAvailable), arguments: cases)
+    func validates(_ c: Case) throws {
+        let host = FixtureLayout.desktop.build()
+        let kernel = SimulatedKernel(host: host)
+        if let address = c.failProbe { kernel.inject(.probe(PCIAddress(address)!, driver: "vfio-pci", errno: Errno(rawValue: EIO))) }
+        let run = vfioctl(c.args, host: host, kernel: kernel)
+        #expect(!run.stdout.isEmpty)
+        let file = host.path + "/document.json"
+        try run.stdout.write(toFile: file, atomically: false, encoding: .utf8)
+        let schema = JSONSchemaTests.repository + "/schema/vfioctl.schema.json"
+        let validator = JSONSchemaTests.repository + "/schema/validate.py"
+        #expect(try runProcess("/usr/bin/python3", [validator, schema, c.definition, file], allowFailure: true).isEmpty)
+        #expect(try runProcess("/usr/bin/python3", [validator, schema, "any", file], allowFailure: true).isEmpty)
+    }
 }

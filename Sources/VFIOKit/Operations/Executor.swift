@@ -172,7 +172,10 @@ public struct Executor: Sendable {
         }
         guard actual == expected else {
             let hint: String
-            if let expected {
+            if let expected, DriverName.isVFIO(expected), let numVFs = Sysfs.readInt(root.device(address) + "/sriov_numvfs"), numVFs > 0 {
+                // vfio_pci_core_register_device: "Cannot bind to PF with SR-IOV enabled" (EBUSY).
+                hint = "it is an SR-IOV PF with \(numVFs) VFs enabled, which \(expected) refuses; set sriov_numvfs to 0 first"
+            } else if let expected {
                 hint = "the kernel accepted the writes but \(expected)'s probe did not take it (probe errors are not reported to the writer); dmesg says why"
             } else {
                 hint = "it is still bound"
