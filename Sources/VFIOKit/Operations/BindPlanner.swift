@@ -149,6 +149,10 @@ public enum BindPlanner {
         var forced: [DeviceUse] = []
         let moving = movers.keys.sorted().compactMap { inventory.device($0) }
         for device in moving {
+            // The current driver's name becomes a path component (drivers/<name>/unbind).
+            if let current = device.driver, !DriverName.isSafe(current) {
+                throw .unavailable("\(device.address) is bound to a driver with an unexpected name '\(Target.printableText(current))'; nothing was changed")
+            }
             let found = uses.filter { $0.address == device.address } + inventoryUses(device, driver: driver)
             for use in found {
                 if use.forceable && request.force {

@@ -61,10 +61,11 @@ public struct InUseDetector {
         let mounts = readMounts()
         let swaps = readSwaps()
         let network = NetworkFacts.read(root: root)
+        let blocks = classBlock()
         var result: [DeviceUse] = []
         for device in devices {
             guard let deviceReal = realPath(root.device(device.address)) else { continue }
-            result += blockUses(device.address, deviceReal: deviceReal, mounts: mounts, swaps: swaps)
+            result += blockUses(device.address, deviceReal: deviceReal, all: blocks, mounts: mounts, swaps: swaps)
             result += networkUses(device.address, deviceReal: deviceReal, facts: network)
             result += framebufferUses(device.address, deviceReal: deviceReal)
         }
@@ -88,12 +89,7 @@ public struct InUseDetector {
     /// multipath heads whose `multipath/` paths are below it (with native multipath the head
     /// disk lives under `/sys/devices/virtual/nvme-subsystem`, not under the controller), their
     /// partitions, and every dm/md device stacked on them (`holders/`, transitively).
-    func blockDevices(deviceReal: String) -> [BlockDevice] {
-        let classDir = root.path("/sys/class/block")
-        var all: [String: String] = [:]
-        for name in Sysfs.list(classDir) ?? [] {
-            if let real = realPath(classDir + "/" + name) { all[name] = real }
-        }
+    func blockDevices(deviceReal: String, all: [String: String]) -> [BlockDevice] {
         func under(_ path: String, _ dir: String) -> Bool { path == dir || path.hasPrefix(dir + "/") }
         var found: [String: BlockDevice] = [:]
         var queue: [String] = []
@@ -126,6 +122,16 @@ public struct InUseDetector {
         return found.values.sorted { $0.name < $1.name }
     }
 
+    /// Every block device by name, with its real sysfs directory.
+    func classBlock() -> [String: String] {
+        let classDir = root.path("/sys/class/block")
+        var all: [String: String] = [:]
+        for name in Sysfs.list(classDir) ?? [] {
+            if let real = realPath(classDir + "/" + name) { all[name] = real }
+        }
+        return all
+    }
+
     struct Mount {
         var devNumber: String?
         var source: String
@@ -138,8 +144,8 @@ public struct InUseDetector {
         if let text = Sysfs.read(root.path("/proc/self/mountinfo")) {
             return text.split(separator: "\n").compactMap { line in
                 let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-                guard fields.count >= 7, let dash = fields.firstIndex(of: "-"), dash + 2 < fields.count || dash + 1 < fields.count
-                else { return nil }
+                // id parent major:minor root mountpoint options [optional…] - fstype source superoptions
+                guard fields.count >= 7, let dash = fields.firstIndex(of: "-"), dash >= 6 else { return nil }
                 let fsType = dash + 1 < fields.count ? fields[dash + 1] : ""
                 let source = dash + 2 < fields.count ? Self.unescape(fields[dash + 2]) : ""
                 return Mount(devNumber: fields[2], source: source, mountPoint: Self.unescape(fields[4]), fsType: fsType)
@@ -170,8 +176,8 @@ public struct InUseDetector {
         return false
     }
 
-    func blockUses(_ address: PCIAddress, deviceReal: String, mounts: [Mount], swaps: [String]) -> [DeviceUse] {
-        let disks = blockDevices(deviceReal: deviceReal)
+    func blockUses(_ address: PCIAddress, deviceReal: String, all: [String: String], mounts: [Mount], swaps: [String]) -> [DeviceUse] {
+        let disks = blockDevices(deviceReal: deviceReal, all: all)
         guard !disks.isEmpty else { return [] }
         var uses: [DeviceUse] = []
         for disk in disks {
