@@ -191,7 +191,7 @@ public enum Doctor {
         } else {
             findings.append(
                 Finding(
-                    "group-sizes", .warn, "unusually large groups, a sign that ports above them lack ACS: " + large.joined(separator: ", "),
+                    "group-sizes", .warn, "unusually large groups, a sign that the ports above lack ACS or that the devices share a conventional PCI bus: " + large.joined(separator: ", "),
                     fix: "'vfioctl show group:N' shows the ACS of each port; bind the whole group with --group, or use another slot"))
         }
         let bridges = inventory.devices.filter(\.isBridge)
