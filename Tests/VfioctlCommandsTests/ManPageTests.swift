@@ -4,17 +4,9 @@ import VfioctlCommands
 
 @Suite("man page stays in step with the command line")
 struct ManPageTests {
-    /// The man page, plus the mdoc fragments in docs/ that are written for it and wait to be
-    /// merged into it (e.g. docs/bind.mdoc).
     static let manPage: String = {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
-        let page = (try? String(contentsOfFile: repository.appendingPathComponent("man/vfioctl.8").path, encoding: .utf8)) ?? ""
-        guard !page.isEmpty else { return "" }
-        let docs = repository.appendingPathComponent("docs")
-        let fragments = ((try? FileManager.default.contentsOfDirectory(atPath: docs.path)) ?? []).filter { $0.hasSuffix(".mdoc") }.sorted()
-        return fragments.reduce(page) { text, name in
-            text + "\n" + ((try? String(contentsOfFile: docs.appendingPathComponent(name).path, encoding: .utf8)) ?? "")
-        }
+        return (try? String(contentsOfFile: repository.appendingPathComponent("man/vfioctl.8").path, encoding: .utf8)) ?? ""
     }()
 
     static var commandNames: [String] {
