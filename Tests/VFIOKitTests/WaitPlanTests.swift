@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import VFIOKit
 
@@ -124,5 +127,23 @@ struct WaitPlanTests {
         _ = plan.scanned(free: false, holders: [42], reason: .start, at: ms(0))
         #expect(plan.woke([.nodeEvent], at: ms(99)) == .scan(.nodeEvent))
         #expect(plan.scanned(free: false, holders: [42], reason: .nodeEvent, at: ms(100)) == .finish(free: false))
+    }
+}
+
+@Suite("Which inotify events wake the waiter")
+struct InotifyFilterTests {
+    @Test("closes, creations and deletions of entries wake; opening and closing a directory (a scan listing /dev/vfio) does not")
+    func relevance() {
+        #expect(LinuxWaitIO.isRelevant(mask: UInt32(IN_CLOSE_WRITE), hasName: true))
+        #expect(LinuxWaitIO.isRelevant(mask: UInt32(IN_CLOSE_NOWRITE), hasName: true))
+        #expect(LinuxWaitIO.isRelevant(mask: UInt32(IN_DELETE), hasName: true))
+        #expect(LinuxWaitIO.isRelevant(mask: UInt32(IN_CREATE), hasName: true))
+        #expect(LinuxWaitIO.isRelevant(mask: UInt32(IN_CREATE | IN_ISDIR), hasName: true))
+        #expect(LinuxWaitIO.isRelevant(mask: UInt32(IN_Q_OVERFLOW), hasName: false))
+        #expect(LinuxWaitIO.isRelevant(mask: UInt32(IN_DELETE_SELF), hasName: false))
+        // The watched directory itself, opened and closed by our own listing.
+        #expect(!LinuxWaitIO.isRelevant(mask: UInt32(IN_CLOSE_NOWRITE | IN_ISDIR), hasName: false))
+        // A subdirectory (`devices`) listed by someone.
+        #expect(!LinuxWaitIO.isRelevant(mask: UInt32(IN_CLOSE_NOWRITE | IN_ISDIR), hasName: true))
     }
 }

@@ -245,20 +245,37 @@ struct LinuxWaitIO: WaitIO {
         return events
     }
 
-    /// Reads every queued event; which node it was about does not matter, it only means
-    /// "look again" (an overflow means the same).
+    /// Reads every queued event. Which node an event is about does not matter, it only means
+    /// "look again" (an overflow means the same). Events about the watched directories
+    /// themselves are dropped: listing `/dev/vfio`, as every scan does, opens and closes it.
     private func drainInotify(_ fd: Int32) -> Bool {
         var any = false
-        var buffer = [UInt8](repeating: 0, count: 4096)
+        let size = 4096
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+        defer { buffer.deallocate() }
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                any = true
-                continue
-            }
+            let n = Glibc.read(fd, buffer, size)
             if n < 0 && errno == EINTR { continue }
-            return any
+            guard n > 0 else { return any }
+            var offset = 0
+            // struct inotify_event { int wd; u32 mask; u32 cookie; u32 len; char name[len]; }
+            while offset + 16 <= n {
+                let mask = buffer.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
+                let length = Int(buffer.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+                if Self.isRelevant(mask: mask, hasName: length > 0) { any = true }
+                offset += 16 + length
+            }
         }
+    }
+
+    /// Closes, creations and deletions of entries count; so do the directory going away and a
+    /// queue overflow. Opening or closing a directory (ours, when a scan lists it) does not.
+    static func isRelevant(mask: UInt32, hasName: Bool) -> Bool {
+        if mask & UInt32(IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF) != 0 { return true }
+        guard hasName else { return false }
+        let close = UInt32(IN_CLOSE_WRITE | IN_CLOSE_NOWRITE)
+        if mask & UInt32(IN_ISDIR) != 0 && mask & close != 0 { return false }
+        return true
     }
 
     /// Rounded up, so poll never wakes just before the deadline and spins.
