@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import VFIOKit
 
 /// A real child process that holds a node open on fd 3, as a VM process holds `/dev/vfio/N`:
 /// `sh -c 'exec 3<NODE; echo ready; …; exec sleep 60'`. The shell execs `sleep`, so the pid stays
@@ -68,6 +69,11 @@ public final class NodeHolder {
         guard output.hasSuffix("ready\n") else {
             kill()
             throw SpawnError.notReady(output)
+        }
+        // "ready" comes just before the shell execs sleep: wait for the exec too, so the pid's
+        // comm and command line are settled (bounded; a slow machine only delays the test).
+        if !closeOnInput {
+            for _ in 0..<500 where Sysfs.read("/proc/" + String(child) + "/comm") != "sleep" { usleep(10_000) }
         }
     }
 

@@ -39,7 +39,7 @@ private struct ScriptedIO: WaitIO {
         return fresh
     }
 
-    func stillHolds(_ pid: Int32) -> Bool { !reused.contains(pid) }
+    func stillHolding(_ pids: [Int32]) -> Set<Int32> { Set(pids).subtracting(reused) }
 
     mutating func unwatch(_ pid: Int32) {
         watched.remove(pid)

@@ -93,16 +93,28 @@ public enum HolderAnalysis {
         return Verdict(targets: statuses, holders: holders, likelyHolders: likely)
     }
 
-    /// Whether the scan must read every process's maps: a target is open, nothing names it, and
-    /// no process even has an unattributed device fd. Then the holder may hold it only through a
-    /// mapping (the fd was closed after mmap), which costs a read of every `/proc/PID/maps`.
-    public static func needsFullMapsPass(targets: [HolderTarget], processes: [ScannedProcess]) -> Bool {
+    /// Which processes' maps the scan should read after the fd pass.
+    public enum MapsScope: Sendable, Equatable {
+        case none
+        case some([Int32])
+        case all
+    }
+
+    /// Maps matter only for an open target: a mapping keeps the device open, so a VFIO device
+    /// whose `enable` is 0 has none. For an open one, read the maps of the processes with
+    /// device fds (to show their mappings), or every process's when nothing explains the open
+    /// device — no attributed device handle and no unattributed device fd anywhere — because
+    /// then the holder may hold it only through a mapping (fd closed after mmap).
+    public static func mapsNeeded(targets: [HolderTarget], processes: [ScannedProcess]) -> MapsScope {
         let verdict = classify(targets: targets, processes: processes)
-        let openUnexplained = verdict.targets.contains { status in
-            status.open
-                && !processes.contains { p in p.handles.contains { $0.kind != .group && $0.kind != .container && $0.device == status.target.address } }
+        let open = verdict.targets.filter(\.open)
+        guard !open.isEmpty else { return .none }
+        let deviceHandle: (HeldHandle) -> Bool = { $0.kind == .device || $0.kind == .cdev || $0.kind == .mapping }
+        let explained = open.allSatisfy { status in
+            processes.contains { p in p.handles.contains { deviceHandle($0) && $0.device == status.target.address } }
         }
-        guard openUnexplained else { return false }
-        return !processes.contains { $0.handles.contains(where: \.isUnattributedDevice) }
+        let anyUnattributed = processes.contains { $0.handles.contains(where: \.isUnattributedDevice) }
+        if !explained && !anyUnattributed { return .all }
+        return .some(processes.filter { $0.handles.contains(where: deviceHandle) }.map(\.pid))
     }
 }

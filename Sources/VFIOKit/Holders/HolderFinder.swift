@@ -30,8 +30,9 @@ public final class HolderFinder {
     }
 
     public enum MappingScan: Sendable {
-        /// Maps of processes that have VFIO fds; every process's maps only when a target is open
-        /// and no fd explains it (the holder may have closed its fd after mmap).
+        /// Only when a target is open (a mapping keeps it open, so a closed device has none):
+        /// the maps of processes with VFIO device fds, or of every process when no fd explains
+        /// the open device (the holder may have closed its fd after mmap).
         case auto
         /// Every process's maps, always.
         case all
@@ -60,21 +61,26 @@ public final class HolderFinder {
         return report(targets: targets, processes: processes, stats: stats)
     }
 
-    /// Whether `pid` still has any handle on the given groups or devices. The waiter asks this
-    /// right after opening a pidfd, so the pidfd is known to refer to the holder and not to a
-    /// process that reused its pid (kernel-facts §7.2).
-    public func stillHolds(pid: Int32, devices: [PCIAddress]) -> Bool {
+    /// The pids among `pids` that still have a handle on the given devices or their groups. The
+    /// waiter asks this right after opening pidfds, so each pidfd is known to refer to the holder
+    /// and not to a process that reused its pid (kernel-facts §7.2).
+    public func stillHolding(_ pids: [Int32], devices: [PCIAddress]) -> Set<Int32> {
+        guard !pids.isEmpty else { return [] }
         let reader = HolderTargetReader(root: root)
         let groups = reader.groupNodes()
         let targets = devices.map { reader.read($0, groups: groups) }
         let scanner = ProcScanner(root: root, table: ScanTable(targets: targets, groups: groups, containers: []))
-        guard let procFD = scanner.openProc() else { return false }
+        guard let procFD = scanner.openProc() else { return [] }
         defer { close(procFD) }
         var stats = ScanStats()
-        var handles = scanner.scanFDs(procFD, pid: pid, stats: &stats) ?? []
-        if options.mappings != .none { handles += scanner.scanMaps(procFD, pid: pid, stats: &stats) }
-        let verdict = HolderAnalysis.classify(targets: targets, processes: [ScannedProcess(pid: pid, handles: handles)])
-        return !verdict.holders.isEmpty || !verdict.likelyHolders.isEmpty
+        var processes: [ScannedProcess] = []
+        for pid in pids {
+            var handles = scanner.scanFDs(procFD, pid: pid, stats: &stats) ?? []
+            if handles.isEmpty && options.mappings != .none { handles = scanner.scanMaps(procFD, pid: pid, stats: &stats) }
+            if !handles.isEmpty { processes.append(ScannedProcess(pid: pid, handles: handles)) }
+        }
+        let verdict = HolderAnalysis.classify(targets: targets, processes: processes)
+        return Set(verdict.holders.map(\.pid)).union(verdict.likelyHolders.map(\.pid))
     }
 
     private func addMappings(_ scanner: ProcScanner, _ procFD: Int32, targets: [HolderTarget], processes: inout [ScannedProcess], stats: inout ScanStats) {
@@ -85,11 +91,10 @@ public final class HolderFinder {
         case .all:
             pids = scanner.pids(procFD)
         case .auto:
-            if HolderAnalysis.needsFullMapsPass(targets: targets, processes: processes) {
-                pids = scanner.pids(procFD)
-            } else {
-                // Cheap: only processes already known to use VFIO.
-                pids = processes.map(\.pid)
+            switch HolderAnalysis.mapsNeeded(targets: targets, processes: processes) {
+            case .none: return
+            case .all: pids = scanner.pids(procFD)
+            case .some(let some): pids = some
             }
         }
         var index: [Int32: Int] = [:]

@@ -75,20 +75,25 @@ public struct HolderWaiter: Sendable {
                 scans += 1
                 decidedBy = reason
                 report = current
-                // pidfds first, then check the pid still holds: if the pid had been reused in
-                // between, the check fails and the pidfd is dropped (kernel-facts §7.2).
-                let fresh = io.watch(current.isFree ? [] : current.watchPids)
-                let unconfirmed = fresh.filter { !io.stillHolds($0) }
-                for pid in unconfirmed { io.unwatch(pid) }
                 let now = io.now()
+                action = planner.scanned(free: current.isFree, holders: current.watchPids, reason: reason, at: now)
+                // pidfds only when the wait goes on, and not while it settles a free verdict (the
+                // previous holders' pidfds stay open: their exits end the settle early). Opened
+                // first, then the pids are checked to still hold: if one had been reused in
+                // between, the check fails and its pidfd is dropped (kernel-facts §7.2).
+                if case .poll = action, !current.isFree {
+                    let fresh = io.watch(current.watchPids)
+                    let confirmed = io.stillHolding(fresh)
+                    let unconfirmed = fresh.filter { !confirmed.contains($0) }
+                    for pid in unconfirmed { io.unwatch(pid) }
+                    if !unconfirmed.isEmpty {
+                        // It let go between the scan and the pidfd: look again soon.
+                        action = planner.woke([.nodeEvent], at: now)
+                    }
+                }
                 if let progress {
                     progress(WaitProgress(elapsed: now, timeout: timeout, report: current))
                     nextProgress = now + policy.progressInterval
-                }
-                action = planner.scanned(free: current.isFree, holders: current.watchPids, reason: reason, at: now)
-                if !unconfirmed.isEmpty, case .poll = action {
-                    // It let go between the scan and the pidfd: look again soon.
-                    action = planner.woke([.nodeEvent], at: now)
                 }
             case .poll(let until):
                 let wakeAt = progress == nil ? until : min(until, nextProgress)
@@ -116,7 +121,8 @@ protocol WaitIO {
     mutating func scan() throws(VFIOError) -> HolderReport
     /// Watch exactly these pids; returns the ones newly watched.
     mutating func watch(_ pids: Set<Int32>) -> [Int32]
-    func stillHolds(_ pid: Int32) -> Bool
+    /// Those of `pids` that still hold the targets.
+    func stillHolding(_ pids: [Int32]) -> Set<Int32>
     mutating func unwatch(_ pid: Int32)
     /// Sleeps until `until` or an event.
     mutating func poll(until: Duration) -> [WakeEvent]
@@ -202,8 +208,8 @@ struct LinuxWaitIO: WaitIO {
         return fresh
     }
 
-    func stillHolds(_ pid: Int32) -> Bool {
-        finder.stillHolds(pid: pid, devices: devices)
+    func stillHolding(_ pids: [Int32]) -> Set<Int32> {
+        finder.stillHolding(pids, devices: devices)
     }
 
     mutating func unwatch(_ pid: Int32) {
