@@ -131,6 +131,22 @@ extension FixtureHost {
         write("/proc/" + String(pid) + "/fdinfo/" + String(fd), info)
     }
 
+    /// A QEMU as /proc shows it: `/dev/null`, a socket, the container (fd 24), the group node
+    /// (fd 25), a device fd (fd 27, named in fdinfo when `attributed`, as on 6.18+) and an eventfd.
+    /// Needs `/dev/null`, `/dev/vfio/vfio` and the group node to exist in the fixture.
+    public func addQEMU(_ pid: Int32, group: Int, device: PCIAddress, attributed: Bool, vm: String = "win11") {
+        addProcess(
+            pid, comm: "qemu-system-x86",
+            cmdline: ["/usr/bin/qemu-system-x86_64", "-name", "guest=" + vm + ",debug-threads=on", "-machine", "q35"],
+            cgroup: "0::/machine.slice/machine-qemu\\x2d1\\x2d" + vm + ".scope/libvirt/emulator", startTicks: 123_456)
+        addFD(pid, 0, to: "/dev/null")
+        addFDLink(pid, 5, text: "socket:[9001]")
+        addFD(pid, 24, to: "/dev/vfio/vfio")
+        addFD(pid, 25, to: "/dev/vfio/" + String(group))
+        addAnonDeviceFD(pid, 27, syspathOf: attributed ? device : nil)
+        addFDLink(pid, 28, text: "anon_inode:[eventfd]")
+    }
+
     /// `/proc/PID/maps` lines, written as given.
     public func setMaps(_ pid: Int32, _ lines: [String]) {
         write("/proc/" + String(pid) + "/maps", lines.map { $0 + "\n" }.joined())

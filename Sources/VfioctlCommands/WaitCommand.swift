@@ -38,8 +38,20 @@ struct WaitCommand: VfioctlCommand {
         let addresses = try HolderTargets.resolve(targets, context: context, command: "wait")
         let console = context.console
         let live = !context.options.quiet && !context.options.json
+        var shown = ""
         let outcome = try HolderWaiter(root: context.root).waitUntilFree(
-            devices: addresses, timeout: limit, progress: live ? { console.status(HolderRendering.progressLine($0)) } : nil)
+            devices: addresses, timeout: limit,
+            progress: live
+                ? { progress in
+                    // Redraw only when the line changes; a free scan that is being confirmed keeps
+                    // the last holder's line, so the status never claims more than is known.
+                    guard !progress.report.isFree else { return }
+                    let line = HolderRendering.progressLine(progress)
+                    if line != shown {
+                        shown = line
+                        console.status(line)
+                    }
+                } : nil)
         console.clearStatus()
         let now = Int64(time(nil))
         if context.options.json { console.emitJSON(WaitDocument(outcome: outcome, timeout: limit, now: now)) }
@@ -48,6 +60,9 @@ struct WaitCommand: VfioctlCommand {
             if live {
                 let waited = outcome.scans > 1 ? " (after " + HolderRendering.preciseSeconds(outcome.waited) + ")" : ""
                 console.line(names + (addresses.count == 1 ? " is free" : " are free") + waited)
+                if context.options.verbose {
+                    console.line(HolderRendering.plural(outcome.scans, "scan", "scans") + ", the last one after a " + outcome.decidedBy.rawValue)
+                }
             }
             return
         }

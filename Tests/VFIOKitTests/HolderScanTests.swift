@@ -31,18 +31,8 @@ private func addBystander(_ host: FixtureHost, _ pid: Int32, comm: String = "bas
     host.setMaps(pid, ["55d0c0000000-55d0c0021000 r-xp 00000000 fe:01 1234   /usr/bin/" + comm])
 }
 
-/// A QEMU as it looks to /proc: container, group and device fds, plus ordinary ones.
 private func addQEMU(_ host: FixtureHost, _ pid: Int32, attributed: Bool) {
-    host.addProcess(
-        pid, comm: "qemu-system-x86",
-        cmdline: ["/usr/bin/qemu-system-x86_64", "-name", "guest=win11,debug-threads=on", "-machine", "q35"],
-        cgroup: "0::/machine.slice/machine-qemu\\x2d1\\x2dwin11.scope/libvirt/emulator", startTicks: 123_456)
-    host.addFD(pid, 0, to: "/dev/null")
-    host.addFDLink(pid, 5, text: "socket:[9001]")
-    host.addFD(pid, 24, to: "/dev/vfio/vfio")
-    host.addFD(pid, 25, to: "/dev/vfio/24")
-    host.addAnonDeviceFD(pid, 27, syspathOf: attributed ? vf : nil)
-    host.addFDLink(pid, 28, text: "anon_inode:[eventfd]")
+    host.addQEMU(pid, group: 24, device: vf, attributed: attributed)
 }
 
 @Suite("Holder scan over a fixture /proc", .enabled(if: FixtureHost.canMakeDeviceNodes, "needs mknod (root with CAP_MKNOD) for fixture char nodes"))

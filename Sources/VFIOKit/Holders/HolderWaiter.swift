@@ -11,6 +11,12 @@ public struct WaitProgress: Sendable {
     public var timeout: Duration
     /// The latest scan.
     public var report: HolderReport
+
+    public init(elapsed: Duration, timeout: Duration, report: HolderReport) {
+        self.elapsed = elapsed
+        self.timeout = timeout
+        self.report = report
+    }
 }
 
 /// How a wait ended.

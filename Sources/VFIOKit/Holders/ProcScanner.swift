@@ -161,6 +161,8 @@ final class ProcScanner {
             stats.noteUnreadable(pid)
             return nil
         }
+        // Directory order is the filesystem's; fd order reads better and is stable.
+        if handles.count > 1 { handles.sort { ($0.fd ?? Int32.max) < ($1.fd ?? Int32.max) } }
         return handles
     }
 

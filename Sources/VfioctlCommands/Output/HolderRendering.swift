@@ -66,7 +66,11 @@ enum HolderRendering {
         var head = Paint.bold("pid " + String(p.pid), color) + "  " + printable(p.command ?? "?", limit: 64)
         if let vm = p.vmName { head += "  vm " + printable(vm, limit: 64) }
         if let started = p.startedAt { head += "  up " + span(max(0, now - started)) }
-        if let unit = p.unit { head += "  " + printable(unit, limit: 128) } else if let cgroup = p.cgroup { head += "  cgroup " + printable(cgroup, limit: 128) }
+        if let unit = p.unit {
+            head += "  " + printable(unit, limit: 128)
+        } else if let cgroup = p.cgroup, cgroup != "/" {
+            head += "  cgroup " + printable(cgroup, limit: 128)
+        }
         var out = head + "\n"
         if let args = p.commandLine, !args.isEmpty {
             out += "  " + printable(args.joined(separator: " "), limit: 200) + "\n"
@@ -92,7 +96,7 @@ enum HolderRendering {
             case .held:
                 let who = status.holders.prefix(3).map { pid -> String in
                     let holder = report.holder(pid)
-                    let via = holder?.handles.first { $0.kind != .container }?.path
+                    let via = holder.flatMap(mainHandle)?.path
                     return pidLabel(pid, report) + (via.map { " through " + printable($0, limit: 128) } ?? "")
                 }
                 let more = status.holders.count > 3 ? " and " + String(status.holders.count - 3) + " more" : ""
@@ -115,19 +119,29 @@ enum HolderRendering {
         var what: String
         if let first = report.holders.first {
             what = label(first)
-            if let handle = first.handles.first(where: { $0.kind != .container }) { what += " holding " + printable(handle.path, limit: 128) }
+            if let handle = mainHandle(first) { what += " holding " + printable(handle.path, limit: 128) }
             let others = report.holders.count - 1
             if others > 0 { what += " (+" + plural(others, "other", "others") + ")" }
         } else if let open = report.targets.first(where: { $0.state == .openUnattributed }) {
             what = open.target.address.description + " (open; "
                 + (report.likelyHolders.first.map { "likely " + label($0) } ?? "holder not visible") + ")"
         } else {
-            what = "the last holder to let go"
+            what = "the targets to be released"
         }
-        return "waiting for " + what + ", " + seconds(progress.elapsed) + " of " + seconds(progress.timeout)
+        let limit = progress.timeout.components.attoseconds == 0 ? seconds(progress.timeout) : preciseSeconds(progress.timeout)
+        return "waiting for " + what + ", " + seconds(progress.elapsed) + " of " + limit
     }
 
     // MARK: - Small formatters
+
+    /// The handle that best says how a process holds: the group node a user recognises, then the
+    /// cdev, a named device fd, a mapping; never the container alone.
+    static func mainHandle(_ p: HolderProcess) -> HeldHandle? {
+        let order: [HandleKind] = [.group, .cdev, .device, .mapping]
+        return p.handles.filter { $0.kind != .container }.min { a, b in
+            (order.firstIndex(of: a.kind) ?? 9, a.device == nil ? 1 : 0) < (order.firstIndex(of: b.kind) ?? 9, b.device == nil ? 1 : 0)
+        }
+    }
 
     static func pidLabel(_ pid: Int32, _ report: HolderReport) -> String {
         report.holder(pid).map(label) ?? "pid " + String(pid)
