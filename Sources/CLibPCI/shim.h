@@ -43,6 +43,22 @@ static inline struct pci_access *vfioctl_pci_open(const char *sysfs_bus_pci, con
     return a;
 }
 
+/* An access handle that reads an `lspci -x`/`-xxxx` dump instead of the host (libpci's dump
+ * method), for decoding tests on real devices' config space. Names use libpci's database. */
+static inline struct pci_access *vfioctl_pci_open_dump(const char *dump_file) {
+    struct pci_access *a = pci_alloc();
+    if (!a) return NULL;
+    a->error = vfioctl_pci_fatal;
+    a->warning = vfioctl_pci_quiet;
+    a->debug = vfioctl_pci_quiet;
+    a->method = PCI_ACCESS_DUMP;
+    pci_set_param(a, "dump.name", (char *)dump_file);
+    pci_set_param(a, "hwdb.disable", "1");
+    pci_init(a);
+    pci_scan_bus(a);
+    return a;
+}
+
 /* pci_lookup_name is variadic; these fixed-arity wrappers return NULL when the ID is unknown. */
 static inline const char *vfioctl_pci_vendor_name(struct pci_access *a, char *buf, int size, unsigned vendor) {
     return pci_lookup_name(a, buf, size, PCI_LOOKUP_VENDOR | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, vendor);

@@ -20,7 +20,9 @@ struct ShowCommand: VfioctlCommand {
 
     mutating func execute(_ context: CommandContext) throws {
         let parsed = try Target(parsing: target)
-        let inventory = try context.inventory()
+        let database = context.database()
+        let inventory = try context.inventory(database: database)
+        let config = ConfigReport.Reader(database: database, inventory: inventory)
         let devices = try inventory.resolve(parsed)
         switch parsed {
         case .group(let id):
@@ -39,11 +41,15 @@ struct ShowCommand: VfioctlCommand {
                     let group = device.iommuGroup.flatMap { inventory.groups[$0] }
                     return DeviceShowDocument(
                         device: DeviceJSON(device: device, root: context.root),
-                        group: group.map { GroupJSON($0, viability: inventory.viability(of: $0)) })
+                        group: group.map { GroupJSON($0, viability: inventory.viability(of: $0)) },
+                        config: config.report(for: device))
                 }
                 if case .address = parsed { context.console.emitJSON(documents[0]) } else { context.console.emitJSON(MultiShowDocument(results: documents)) }
             } else if !context.options.quiet {
-                let text = devices.map { ShowRendering.device($0, inventory: inventory, root: context.root, color: context.color) }
+                let text = devices.map {
+                    ShowRendering.device($0, inventory: inventory, root: context.root, color: context.color)
+                        + ShowRendering.config(config.report(for: $0), color: context.color)
+                }
                 context.console.write(text.joined(separator: "\n"))
             }
         }
@@ -54,13 +60,15 @@ struct DeviceShowDocument: Encodable {
     var schemaVersion = jsonSchemaVersion
     let device: DeviceJSON
     let group: GroupJSON?
+    let config: ConfigReport
 
-    enum Keys: String, CodingKey { case schemaVersion, device, group }
+    enum Keys: String, CodingKey { case schemaVersion, device, group, config }
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(schemaVersion, forKey: .schemaVersion)
         try c.encode(device, forKey: .device)
         try c.encode(group, forKey: .group)
+        try c.encode(config, forKey: .config)
     }
 }
 
@@ -91,6 +99,9 @@ enum ShowRendering {
         if d.isVFIOBound { driverText += " (VFIO)" }
         out += field("Driver", driverText)
         out += field("driver_override", d.driverOverride ?? "(none)")
+        if let persisted = d.driverctlOverride {
+            out += field("driverctl", persisted + " (persisted in /etc/driverctl.d/pci-" + d.address.description + "; re-applied at hotplug and boot)")
+        }
         let kind: String
         switch d.headerType {
         case 0: kind = "endpoint (header type 0)"

@@ -61,9 +61,14 @@ struct CommandContext {
         self.color = !options.noColor && !options.json && environment["NO_COLOR"].map(\.isEmpty) ?? true && console.isTerminal
     }
 
+    /// libpci pointed at this root.
+    func database() -> PCIDatabase? {
+        PCIDatabase(root: root, idsFile: environment["VFIOCTL_PCI_IDS"])
+    }
+
     /// The inventory with names from libpci.
-    func inventory() throws(VFIOError) -> HostInventory {
-        try InventoryReader(root: root, database: PCIDatabase(root: root, idsFile: environment["VFIOCTL_PCI_IDS"])).read()
+    func inventory(database: PCIDatabase? = nil) throws(VFIOError) -> HostInventory {
+        try InventoryReader(root: root, database: database ?? self.database()).read()
     }
 }
 

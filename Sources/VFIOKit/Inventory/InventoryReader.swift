@@ -16,10 +16,12 @@ public struct InventoryReader {
         }
         var devices: [PCIDevice] = []
         devices.reserveCapacity(names.count)
+        let persisted = driverctlOverrides()
         for name in names {
             // Entries are kernel-made names; anything that is not an address is skipped, so no
             // path is ever built from an unvalidated name.
-            guard let address = PCIAddress(name), let device = readDevice(address) else { continue }
+            guard let address = PCIAddress(name), var device = readDevice(address) else { continue }
+            device.driverctlOverride = persisted[address]
             devices.append(device)
         }
         let groups = readGroups()
@@ -77,6 +79,17 @@ public struct InventoryReader {
         }
         if let database { device.names = database.names(for: device) }
         return device
+    }
+
+    /// driverctl's persisted overrides: `/etc/driverctl.d/pci-<address>` holds the driver name.
+    public func driverctlOverrides() -> [PCIAddress: String] {
+        let dir = root.path("/etc/driverctl.d")
+        var result: [PCIAddress: String] = [:]
+        for name in Sysfs.list(dir) ?? [] where name.hasPrefix("pci-") {
+            guard let address = PCIAddress(name.dropFirst(4)), let driver = Sysfs.read(dir + "/" + name), !driver.isEmpty else { continue }
+            result[address] = String(driver.split(separator: "\n").first ?? "")
+        }
+        return result
     }
 
     public func readGroups() -> [Int: IOMMUGroup] {

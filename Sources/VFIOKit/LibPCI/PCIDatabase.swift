@@ -17,6 +17,25 @@ public final class PCIDatabase {
         access = handle
     }
 
+    /// Reads an `lspci -x`/`-xxxx` dump through libpci's dump method. The caller checks the file
+    /// exists first: libpci treats an unreadable dump as fatal.
+    public init?(dumpFile: String) {
+        guard Sysfs.exists(dumpFile), let handle = vfioctl_pci_open_dump(dumpFile) else { return nil }
+        access = handle
+    }
+
+    /// The functions libpci found by scanning (for a dump: every function in it).
+    public func scannedAddresses() -> [PCIAddress] {
+        var result: [PCIAddress] = []
+        var dev = access.pointee.devices
+        while let d = dev {
+            result.append(
+                PCIAddress(domain: UInt32(truncatingIfNeeded: d.pointee.domain), bus: d.pointee.bus, device: d.pointee.dev, function: d.pointee.func))
+            dev = d.pointee.next
+        }
+        return result.sorted()
+    }
+
     deinit {
         pci_cleanup(access)
     }
@@ -75,14 +94,43 @@ public final class PCIDatabase {
 
     // MARK: - Config space
 
-    /// Config space of one function as libpci reads it (from `<sysfs>/devices/BDF/config`).
-    /// Returns nil when the function or its config file is not there.
+    /// Config space of one function as libpci reads it (from `<sysfs>/devices/BDF/config`, or
+    /// from the dump). Returns nil when the function or its config file is not there.
     public func configSpace(_ address: PCIAddress, length: Int = 256) -> [UInt8]? {
-        guard let dev = pci_get_dev(access, Int32(address.domain), Int32(address.bus), Int32(address.device), Int32(address.function))
-        else { return nil }
-        defer { pci_free_dev(dev) }
+        let dev: UnsafeMutablePointer<pci_dev>?
+        var owned = false
+        if access.pointee.method == PCI_ACCESS_DUMP.rawValue {
+            dev = scannedDevice(address)
+        } else {
+            dev = pci_get_dev(access, Int32(address.domain), Int32(address.bus), Int32(address.device), Int32(address.function))
+            owned = true
+        }
+        guard let dev else { return nil }
+        defer { if owned { pci_free_dev(dev) } }
         var bytes = [UInt8](repeating: 0, count: length)
         let ok = bytes.withUnsafeMutableBufferPointer { pci_read_block(dev, 0, $0.baseAddress, Int32(length)) }
         return ok != 0 ? bytes : nil
+    }
+
+    /// As much config space as can be read: 4096 bytes (PCIe, as root), 256 (conventional PCI,
+    /// as root) or the 64 bytes sysfs gives an unprivileged reader.
+    public func fullConfigSpace(_ address: PCIAddress) -> ConfigSpace? {
+        for length in [4096, 256, 64] {
+            if let bytes = configSpace(address, length: length) { return ConfigSpace(bytes) }
+        }
+        return nil
+    }
+
+    private func scannedDevice(_ address: PCIAddress) -> UnsafeMutablePointer<pci_dev>? {
+        var dev = access.pointee.devices
+        while let d = dev {
+            if UInt32(truncatingIfNeeded: d.pointee.domain) == address.domain, d.pointee.bus == address.bus, d.pointee.dev == address.device,
+                d.pointee.func == address.function
+            {
+                return d
+            }
+            dev = d.pointee.next
+        }
+        return nil
     }
 }

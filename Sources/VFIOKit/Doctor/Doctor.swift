@@ -1,0 +1,217 @@
+/// One verdict of `doctor`.
+public struct Finding: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable, Comparable {
+        case ok, warn, fail
+        public static func < (a: Status, b: Status) -> Bool {
+            let order: [Status] = [.ok, .warn, .fail]
+            return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+        }
+    }
+
+    public var check: String
+    public var status: Status
+    public var message: String
+    /// What to do about it; nil when nothing needs doing.
+    public var fix: String?
+
+    enum CodingKeys: String, CodingKey { case check, status, message, fix }
+
+    /// `fix` is always present in JSON (null when there is nothing to do).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(check, forKey: .check)
+        try c.encode(status, forKey: .status)
+        try c.encode(message, forKey: .message)
+        try c.encode(fix, forKey: .fix)
+    }
+
+    public init(_ check: String, _ status: Status, _ message: String, fix: String? = nil) {
+        self.check = check
+        self.status = status
+        self.message = message
+        self.fix = fix
+    }
+}
+
+/// The checks behind `vfioctl doctor`: pure functions of `DoctorFacts`.
+public enum Doctor {
+    public static func diagnose(_ facts: DoctorFacts) -> [Finding] {
+        var findings: [Finding] = []
+        findings.append(iommu(facts))
+        if let translation = translation(facts) { findings.append(translation) }
+        findings.append(interruptRemapping(facts))
+        findings.append(contentsOf: commandLine(facts))
+        findings.append(vfioModules(facts))
+        findings.append(contentsOf: unsafeSwitches(facts))
+        findings.append(contentsOf: groupShapes(facts))
+        return findings
+    }
+
+    static func kind(of unit: DoctorFacts.IOMMUUnit) -> String {
+        if unit.intelECAP != nil || unit.name.hasPrefix("dmar") { return "Intel VT-d" }
+        if unit.isAMD { return "AMD-Vi" }
+        if unit.name.contains("smmu") { return "ARM SMMU" }
+        if unit.name.hasPrefix("virtio") || unit.name.contains("viommu") { return "virtio-iommu" }
+        return "IOMMU"
+    }
+
+    static func iommu(_ facts: DoctorFacts) -> Finding {
+        if facts.iommuUnits.isEmpty && facts.groupCount == 0 {
+            var fix = "enable VT-d / AMD-Vi (IOMMU) in the firmware setup"
+            if let value = facts.parameter("intel_iommu"), value.contains("off") {
+                fix = "remove intel_iommu=off from the kernel command line"
+            } else if let value = facts.parameter("amd_iommu"), value.contains("off") {
+                fix = "remove amd_iommu=off from the kernel command line"
+            } else {
+                fix += ", and on Intel boot with intel_iommu=on"
+            }
+            return Finding("iommu", .fail, "no IOMMU: /sys/class/iommu is empty and there are no IOMMU groups, so no device can be passed through", fix: fix)
+        }
+        let kinds = Set(facts.iommuUnits.map(kind)).sorted().joined(separator: ", ")
+        let units = facts.iommuUnits.map(\.name).joined(separator: " ")
+        if facts.groupCount == 0 {
+            return Finding("iommu", .fail, "\(kinds) present (\(units)) but no IOMMU groups were created", fix: "check dmesg for IOMMU errors; on Intel boot with intel_iommu=on")
+        }
+        return Finding("iommu", .ok, "\(kinds.isEmpty ? "IOMMU" : kinds) on (\(units.isEmpty ? "no units listed" : units)), \(facts.groupCount) groups")
+    }
+
+    static func translation(_ facts: DoctorFacts) -> Finding? {
+        guard facts.groupCount > 0 else { return nil }
+        let summary = facts.groupTypes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        if facts.groupTypes.keys.contains(where: { $0 == "identity" }) {
+            return Finding(
+                "translation", .ok,
+                "host devices bypass translation (identity/passthrough: \(summary)); VFIO still isolates the groups it owns with its own domains")
+        }
+        if facts.groupTypes.keys.contains(where: { $0 == "blocked" || $0 == "unknown" }) {
+            return Finding("translation", .warn, "some groups have no usable default domain (\(summary))", fix: "check dmesg for IOMMU errors")
+        }
+        return Finding("translation", .ok, "DMA translation for host devices (\(summary))")
+    }
+
+    static func interruptRemapping(_ facts: DoctorFacts) -> Finding {
+        let unsafeAllowed = facts.allowUnsafeInterruptsType1 == true || facts.allowUnsafeInterruptsIOMMUFD == true
+        guard !facts.iommuUnits.isEmpty || facts.groupCount > 0 else {
+            return Finding("interrupt-remapping", .warn, "cannot be known without an IOMMU")
+        }
+        let intel = facts.iommuUnits.compactMap(\.intelECAP)
+        // ECAP bit 3 (IR) says whether the hardware can remap; the IR- chip prefix in
+        // /proc/interrupts says whether the kernel turned it on.
+        let capable: Bool? = intel.isEmpty ? nil : intel.allSatisfy { $0 & 0x8 != 0 }
+        if facts.interruptsRemapped {
+            return Finding("interrupt-remapping", .ok, "enabled (IR- interrupt chips in /proc/interrupts)")
+        }
+        if capable == false {
+            if unsafeAllowed {
+                return Finding(
+                    "interrupt-remapping", .warn, "not supported by the IOMMU; VFIO runs only because allow_unsafe_interrupts is on (a guest can forge MSIs)",
+                    fix: "use a platform with interrupt remapping")
+            }
+            return Finding(
+                "interrupt-remapping", .fail, "not supported by the IOMMU (ECAP IR bit clear): VFIO refuses to attach groups (EPERM)",
+                fix: "use a platform with interrupt remapping, or accept the risk with vfio_iommu_type1.allow_unsafe_interrupts=1")
+        }
+        if facts.interruptsReadable && capable == true {
+            return Finding(
+                "interrupt-remapping", .warn, "the IOMMU supports it but no interrupt chip is remapped (no IR- in /proc/interrupts)",
+                fix: "remove intremap=off / nointremap from the kernel command line")
+        }
+        return Finding(
+            "interrupt-remapping", .warn,
+            "cannot be known here (no IR- chips in /proc/interrupts and no Intel ECAP); VFIO reports EPERM at attach if it is missing")
+    }
+
+    static func commandLine(_ facts: DoctorFacts) -> [Finding] {
+        var findings: [Finding] = []
+        let relevant = ["intel_iommu", "amd_iommu", "iommu", "iommu.passthrough", "iommu.strict", "pcie_acs_override", "vfio-pci.ids", "vfio_pci.ids",
+            "vfio_iommu_type1.allow_unsafe_interrupts", "intremap"]
+        let present = relevant.compactMap { name in facts.parameter(name).map { name + ($0.isEmpty ? "" : "=" + $0) } }
+        findings.append(Finding("cmdline", .ok, present.isEmpty ? "no IOMMU or VFIO parameters on the kernel command line" : "kernel command line: " + present.joined(separator: " ")))
+        if let acs = facts.parameter("pcie_acs_override") {
+            findings.append(
+                Finding(
+                    "acs-override", .warn, "pcie_acs_override=\(acs) splits groups the hardware does not isolate: devices in different groups can still reach each other by DMA",
+                    fix: "move the device to a slot whose ports have ACS, and drop pcie_acs_override when you can"))
+        }
+        if let value = facts.parameter("intremap"), value == "off" || value == "nosid" {
+            findings.append(Finding("cmdline-intremap", .warn, "intremap=\(value) weakens interrupt isolation", fix: "remove intremap=\(value)"))
+        }
+        return findings
+    }
+
+    static func vfioModules(_ facts: DoctorFacts) -> Finding {
+        if facts.vfioPCIDriverPresent {
+            let loaded = facts.loadedModules.sorted().joined(separator: " ")
+            return Finding("vfio-modules", .ok, "vfio-pci is loaded" + (loaded.isEmpty ? " (built in)" : " (" + loaded + ")"))
+        }
+        switch facts.vfioPCIAvailable {
+        case true?:
+            return Finding("vfio-modules", .ok, "vfio-pci is not loaded yet; 'vfioctl bind' loads it (modprobe vfio-pci)")
+        case false?:
+            return Finding(
+                "vfio-modules", .fail, "vfio-pci is neither loaded nor installed for kernel \(facts.kernelRelease ?? "?")",
+                fix: "install the kernel's modules package or build with CONFIG_VFIO_PCI")
+        case nil:
+            return Finding(
+                "vfio-modules", .warn, "vfio-pci is not loaded, and no module list for kernel \(facts.kernelRelease ?? "?") was found to tell whether it can be",
+                fix: "modprobe vfio-pci")
+        }
+    }
+
+    static func unsafeSwitches(_ facts: DoctorFacts) -> [Finding] {
+        var findings: [Finding] = []
+        if facts.noIOMMUMode == true {
+            findings.append(
+                Finding(
+                    "noiommu", .warn, "vfio noiommu mode is on: devices without a group can be bound with no DMA isolation at all (taints the kernel)",
+                    fix: "echo N > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode unless you really mean it"))
+        }
+        if facts.allowUnsafeInterruptsType1 == true || facts.allowUnsafeInterruptsIOMMUFD == true {
+            findings.append(
+                Finding(
+                    "unsafe-interrupts", .warn, "allow_unsafe_interrupts is on: a device without interrupt remapping can forge MSIs",
+                    fix: "set vfio_iommu_type1.allow_unsafe_interrupts=0 when the platform remaps interrupts"))
+        }
+        return findings
+    }
+
+    static func groupShapes(_ facts: DoctorFacts) -> [Finding] {
+        guard let inventory = facts.inventory, !inventory.groups.isEmpty else { return [] }
+        var findings: [Finding] = []
+        // A group holding endpoints from more than one slot means a port above them lacks ACS
+        // (functions of one multi-function device may legitimately share).
+        var large: [String] = []
+        for group in inventory.sortedGroups {
+            let endpoints = inventory.members(of: group).filter { !$0.isBridge }
+            let slots = Set(endpoints.map { PCIAddress(domain: $0.address.domain, bus: $0.address.bus, device: $0.address.device, function: 0) })
+            if slots.count > 1 { large.append("group \(group.id) (\(endpoints.count) endpoints in \(slots.count) slots)") }
+        }
+        if large.isEmpty {
+            findings.append(Finding("group-sizes", .ok, "every group holds one slot's functions at most"))
+        } else {
+            findings.append(
+                Finding(
+                    "group-sizes", .warn, "unusually large groups, a sign that the ports above lack ACS or that the devices share a conventional PCI bus: " + large.joined(separator: ", "),
+                    fix: "'vfioctl show group:N' shows the ACS of each port; bind the whole group with --group, or use another slot"))
+        }
+        let bridges = inventory.devices.filter(\.isBridge)
+        let blocking = bridges.filter { Viability.state(of: $0).blocks }
+        if !blocking.isEmpty {
+            findings.append(
+                Finding(
+                    "bridges", .warn,
+                    "bridges on a DMA-API driver make their groups non-viable: " + blocking.map { "\($0.address) (\($0.driver ?? ""))" }.joined(separator: ", "),
+                    fix: "unbind them or bind them to pci-stub"))
+        } else {
+            findings.append(Finding("bridges", .ok, "\(bridges.count) bridges stay on the host (vfio-pci cannot take bridges); none blocks its group"))
+        }
+        let ungrouped = inventory.devices.filter { $0.iommuGroup == nil }
+        if !ungrouped.isEmpty {
+            findings.append(
+                Finding(
+                    "ungrouped", .warn, "\(ungrouped.count) functions have no IOMMU group and cannot use VFIO: " + ungrouped.prefix(8).map(\.address.description).joined(separator: ", "),
+                    fix: "these are outside the IOMMU's reach (check firmware DMAR/IVRS tables)"))
+        }
+        return findings
+    }
+}

@@ -1,0 +1,93 @@
+/// What `doctor` looks at, read once from the host. Reading is separate from judging so the
+/// verdicts are plain functions of these facts.
+public struct DoctorFacts: Sendable {
+    public struct IOMMUUnit: Sendable, Equatable {
+        public var name: String
+        /// Intel: the `intel-iommu/ecap` register; bit 3 is interrupt-remapping support.
+        public var intelECAP: UInt64?
+        public var isAMD: Bool
+        public init(name: String, intelECAP: UInt64? = nil, isAMD: Bool = false) {
+            self.name = name
+            self.intelECAP = intelECAP
+            self.isAMD = isAMD
+        }
+    }
+
+    public var iommuUnits: [IOMMUUnit] = []
+    public var groupCount = 0
+    /// Default domain type → number of groups with it.
+    public var groupTypes: [String: Int] = [:]
+    public var commandLine: [String] = []
+    /// `/proc/interrupts` names interrupt chips with an `IR-` prefix when remapping is on (x86).
+    public var interruptsReadable = false
+    public var interruptsRemapped = false
+    public var kernelRelease: String?
+    /// vfio-pci's driver directory exists (loaded or built in).
+    public var vfioPCIDriverPresent = false
+    /// Module names under /sys/module (vfio, vfio_pci, vfio_iommu_type1, iommufd).
+    public var loadedModules: Set<String> = []
+    /// vfio-pci is in modules.dep or modules.builtin for the running kernel; nil when unknown.
+    public var vfioPCIAvailable: Bool?
+    public var allowUnsafeInterruptsType1: Bool?
+    public var allowUnsafeInterruptsIOMMUFD: Bool?
+    public var noIOMMUMode: Bool?
+    public var inventory: HostInventory?
+
+    public init() {}
+
+    public func parameter(_ name: String) -> String? {
+        for argument in commandLine {
+            if argument == name { return "" }
+            if argument.hasPrefix(name + "=") { return String(argument.dropFirst(name.count + 1)) }
+        }
+        return nil
+    }
+}
+
+/// Reads `DoctorFacts` under a root prefix.
+public struct DoctorFactsReader {
+    public let root: HostRoot
+
+    public init(root: HostRoot) {
+        self.root = root
+    }
+
+    public func read(inventory: HostInventory?) -> DoctorFacts {
+        var facts = DoctorFacts()
+        for name in (Sysfs.list(root.iommuClass) ?? []).sorted() where !name.contains("/") && name != "." && name != ".." {
+            let dir = root.iommuClass + "/" + name
+            var unit = DoctorFacts.IOMMUUnit(name: name)
+            if let ecap = Sysfs.read(dir + "/intel-iommu/ecap") { unit.intelECAP = UInt64(ecap.hasPrefix("0x") ? String(ecap.dropFirst(2)) : ecap, radix: 16) }
+            unit.isAMD = Sysfs.isDirectory(dir + "/amd-iommu") || name.hasPrefix("ivhd")
+            facts.iommuUnits.append(unit)
+        }
+        if let inventory {
+            facts.groupCount = inventory.groups.count
+            for group in inventory.groups.values { facts.groupTypes[group.type ?? "unknown", default: 0] += 1 }
+        }
+        facts.inventory = inventory
+        facts.commandLine = (Sysfs.read(root.path("/proc/cmdline")) ?? "").split(separator: " ").map(String.init)
+        if let interrupts = Sysfs.readBytes(root.path("/proc/interrupts"), limit: 1 << 22) {
+            facts.interruptsReadable = true
+            facts.interruptsRemapped = String(decoding: interrupts, as: UTF8.self).contains(" IR-")
+        }
+        facts.kernelRelease = Sysfs.read(root.path("/proc/sys/kernel/osrelease"))
+        facts.vfioPCIDriverPresent = Sysfs.isDirectory(root.pciDrivers + "/vfio-pci")
+        for module in ["vfio", "vfio_pci", "vfio_pci_core", "vfio_iommu_type1", "iommufd"] where Sysfs.isDirectory(root.path("/sys/module/" + module)) {
+            facts.loadedModules.insert(module)
+        }
+        if let release = facts.kernelRelease, !release.contains("/"), release != "..", !release.isEmpty {
+            let dir = root.path("/lib/modules/" + release)
+            let dep = Sysfs.readBytes(dir + "/modules.dep", limit: 1 << 24).map { String(decoding: $0, as: UTF8.self) }
+            let builtin = Sysfs.readBytes(dir + "/modules.builtin", limit: 1 << 22).map { String(decoding: $0, as: UTF8.self) }
+            if dep != nil || builtin != nil {
+                facts.vfioPCIAvailable = (dep?.contains("/vfio-pci.ko") ?? false) || (builtin?.contains("/vfio-pci.ko") ?? false)
+            }
+        }
+        func flag(_ path: String) -> Bool? { Sysfs.read(root.path(path)).map { $0 == "Y" || $0 == "1" } }
+        facts.allowUnsafeInterruptsType1 = flag("/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts")
+        facts.allowUnsafeInterruptsIOMMUFD = flag("/sys/module/iommufd/parameters/allow_unsafe_interrupts")
+        facts.noIOMMUMode = flag("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode")
+        return facts
+    }
+}
