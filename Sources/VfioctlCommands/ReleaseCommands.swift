@@ -330,7 +330,7 @@ struct ReleaseRunner {
             : "timed out after " + HolderRendering.preciseSeconds(outcome.waited) + " waiting for holders: " + HolderRendering.summary(report)
         if !peers.isEmpty {
             message += "; " + peers.map(\.description).joined(separator: ", ")
-                + " shares an IOMMU group with the devices to release, and a host driver cannot take them while it is in use (--to none or --to pci-stub need not wait for it)"
+                + " shares an IOMMU group with the devices to release, and a host driver cannot take them while it is in use (--group releases the whole group once it is free)"
         }
         message += "; nothing was changed"
         if context.options.json {
