@@ -26,7 +26,9 @@ import VFIOKit
 ///   ownership, and the probe's own error otherwise.
 /// - VFIO probes fail with EINVAL for bridges (header type ≠ 0) and for devices without a group
 ///   unless no-IOMMU mode is on, and with EBUSY for an SR-IOV PF with VFs enabled; success
-///   creates `vfio-dev/vfioN` and `/dev/vfio/N` (a regular file; `noiommu-N` in no-IOMMU mode).
+///   creates `vfio-dev/vfioN`, `/sys/class/vfio/N/dev` (510:N) and `/dev/vfio/N` (a regular
+///   file unless a test made a char node; `noiommu-N` in no-IOMMU mode). The group's last VFIO
+///   unbind removes the class device and the node.
 /// - A 0-byte write is recorded and ignored, as sysfs ignores it.
 /// - Failures can be injected per path, per probe and per unbind.
 ///
@@ -228,6 +230,8 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, @unchecked Send
             if let group = Sysfs.linkName(dir + "/iommu_group").flatMap({ Int($0) }) {
                 let othersBound = groupMembers(group).contains { $0 != address && Sysfs.isDirectory(deviceDir($0) + "/vfio-dev") }
                 if !othersBound {
+                    removeTree(host.path + "/sys/class/vfio/" + String(group))
+                    removeTree(host.path + "/sys/class/vfio/noiommu-" + String(group))
                     unlink(host.path + "/dev/vfio/" + String(group))
                     unlink(host.path + "/dev/vfio/noiommu-" + String(group))
                     if noiommuGroups.remove(group) != nil {
@@ -314,6 +318,11 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, @unchecked Send
             mkdirs(host.path + "/dev/vfio")
             let node = noiommuGroups.contains(groupID!) ? "noiommu-" + String(groupID!) : String(groupID!)
             if !Sysfs.exists(host.path + "/dev/vfio/" + node) { writeFile(host.path + "/dev/vfio/" + node, "") }
+            // The group's class device, with the number a fixture node for it uses (510:N).
+            if !Sysfs.exists(host.path + "/sys/class/vfio/" + node + "/dev") {
+                mkdirs(host.path + "/sys/class/vfio/" + node)
+                writeFile(host.path + "/sys/class/vfio/" + node + "/dev", "510:" + String(groupID!) + "\n")
+            }
             return .none
         }
         host.attachDriver(address, driver)

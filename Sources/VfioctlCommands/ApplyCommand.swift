@@ -116,7 +116,7 @@ struct ApplyCommand: VfioctlCommand {
 
         // Releases: the same waiting and group rules as `unbind`.
         for release in plan.releases {
-            let outcome = ApplyReleaser.release(release, context: context, dryRun: mutation.dryRun, defaultTimeout: desired.timeout ?? defaultTimeout)
+            let outcome = ApplyReleaser.release(release, context: context, mutation: mutation, defaultTimeout: desired.timeout ?? defaultTimeout)
             if let text = outcome.dryRunText { dryRunText += text }
             record(release.address, outcome.status, outcome.message)
             if outcome.rollbackFailed { rollbackFailed = true }

@@ -73,6 +73,7 @@ struct BindCommand: VfioctlCommand {
         }
         if !context.options.quiet && !context.options.json {
             for warning in plan.warnings { context.console.error("vfioctl: warning: " + warning) }
+            for note in plan.notes { context.console.error("vfioctl: note: " + note) }
         }
 
         if mutation.dryRun {
@@ -187,6 +188,7 @@ struct BindDocument: Encodable {
     let groups: [GroupEntry]
     let forced: [UseEntry]
     let warnings: [String]
+    let notes: [String]
     let stateFile = StateStore.hostPath
 
     struct DeviceEntry: Encodable {
@@ -279,10 +281,11 @@ struct BindDocument: Encodable {
         groups = plan.groups.map { GroupEntry(id: $0, viable: BindRendering.groupViableAfter($0, plan: plan, inventory: inventory), node: "/dev/vfio/\($0)") }
         forced = plan.forced.map { UseEntry(address: $0.address.description, kind: $0.kind.rawValue, what: $0.what, remedy: $0.remedy) }
         warnings = plan.warnings
+        notes = plan.notes
     }
 
     enum Keys: String, CodingKey {
-        case schemaVersion, command, dryRun, changed, driver, loadModule, devices, steps, groups, forced, warnings, stateFile
+        case schemaVersion, command, dryRun, changed, driver, loadModule, devices, steps, groups, forced, warnings, notes, stateFile
     }
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
@@ -297,6 +300,7 @@ struct BindDocument: Encodable {
         try c.encode(groups, forKey: .groups)
         try c.encode(forced, forKey: .forced)
         try c.encode(warnings, forKey: .warnings)
+        try c.encode(notes, forKey: .notes)
         try c.encode(stateFile, forKey: .stateFile)
     }
 }

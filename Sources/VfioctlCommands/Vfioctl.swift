@@ -22,7 +22,10 @@ public struct Vfioctl: ParsableCommand {
             77 permission denied. See vfioctl(8).
             """,
         version: vfioctlVersion,
-        subcommands: [ListCommand.self, ShowCommand.self, DoctorCommand.self, BindCommand.self, HoldersCommand.self, WaitCommand.self, ApplyCommand.self]
+        subcommands: [
+            ListCommand.self, ShowCommand.self, DoctorCommand.self, BindCommand.self, UnbindCommand.self, HoldersCommand.self, WaitCommand.self,
+            CycleCommand.self, RestoreCommand.self, ApplyCommand.self,
+        ]
     )
 
     public init() {}

@@ -55,8 +55,6 @@ struct BindPlannerTests {
             moves: ["0000:05:00.0": .requested, "0000:06:00.0": .requested]),
         Accepted(
             name: "already bound: nothing moves", targets: ["07:02.1"], moves: [:], kept: ["0000:07:02.1": .alreadyBound]),
-        Accepted(
-            name: "an SR-IOV PF with VFs only with --force", targets: ["07:00.0"], force: true, moves: ["0000:07:00.0": .requested]),
         Accepted(name: "a VF on a host driver", targets: ["07:02.0"], moves: ["0000:07:02.0": .requested]),
     ]
 
@@ -139,6 +137,7 @@ struct BindPlannerTests {
         Refused(name: "a bridge named by its ids", targets: ["8086:244e"], reasons: [(.bridge, "0000:00:1e.0")]),
         Refused(name: "chipset audio without its group", targets: ["00:1f.3"], reasons: [(.groupNotViable, "0000:00:1f.4"), (.groupNotViable, "0000:00:1f.5")]),
         Refused(name: "an SR-IOV PF with VFs enabled", targets: ["07:00.0"], reasons: [(.inUse, "0000:07:00.0")]),
+        Refused(name: "an SR-IOV PF with VFs enabled, even with --force (vfio-pci refuses it)", targets: ["07:00.0"], force: true, reasons: [(.inUse, "0000:07:00.0")]),
         Refused(name: "a mounted filesystem", targets: ["02:00.0"], uses: [mounted], reasons: [(.inUse, "0000:02:00.0")]),
         Refused(name: "the root filesystem, even with --force", targets: ["02:00.0"], force: true, uses: [rootFS], reasons: [(.inUse, "0000:02:00.0")]),
         Refused(name: "an interface that is up", targets: ["06:00.0"], uses: [netUp], reasons: [(.inUse, "0000:06:00.0")]),

@@ -163,3 +163,47 @@ struct ApplyCommandTests {
         #expect(state.timeout == .seconds(30))
     }
 }
+
+@Suite("vfioctl apply: giving devices back", .enabled(if: FixtureHost.canMakeDeviceNodes, "needs mknod for fixture char nodes"))
+struct ApplyReleaseTests {
+    let f = ReleaseFixture()
+
+    @Test("driver = host gives a device back once free; a holder that stays past the file's timeout is exit 3")
+    func release() throws {
+        f.host.write("/etc/vfioctl.conf", "[device 05:00.0]\ndriver = vfio-pci\n")
+        #expect(f.run(["apply"]).status == 0)
+        #expect(f.driver("05:00.0") == "vfio-pci")
+
+        // Held: the file gives it 0 s, so apply reports a timeout, writes nothing, exit 3.
+        try f.holdGroup(19)
+        f.host.write("/etc/vfioctl.conf", "[defaults]\ntimeout = 0\n[device 05:00.0]\ndriver = host\n")
+        let mark = f.kernel.writes.count
+        let held = f.run(["apply", "--json"])
+        #expect(held.status == 3, "\(held.stdout)\(held.stderr)")
+        let device = try #require((try held.json()["devices"] as? [[String: Any]])?.first)
+        #expect(device["status"] as? String == "timeout")
+        #expect((device["message"] as? String)?.contains("4242") == true)
+        #expect(f.writes(since: mark).isEmpty)
+        #expect(f.driver("05:00.0") == "vfio-pci")
+
+        // Free: back on igb, record forgotten, and a re-run changes nothing.
+        f.release()
+        let done = f.run(["apply", "--json"])
+        #expect(done.status == 0, "\(done.stdout)\(done.stderr)")
+        #expect(f.driver("05:00.0") == "igb")
+        #expect(try f.records().isEmpty)
+        let again = f.run(["apply", "--json"])
+        #expect(again.status == 0)
+        #expect((try again.json()["devices"] as? [[String: Any]])?.first?["status"] as? String == "unchanged")
+    }
+
+    @Test("driver = none leaves it unbound")
+    func none() throws {
+        f.host.write("/etc/vfioctl.conf", "[device 05:00.0]\ndriver = vfio-pci\n")
+        #expect(f.run(["apply"]).status == 0)
+        f.host.write("/etc/vfioctl.conf", "[device 05:00.0]\ndriver = none\n")
+        let run = f.run(["apply"])
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(f.driver("05:00.0") == nil)
+    }
+}

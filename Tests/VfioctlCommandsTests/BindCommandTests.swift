@@ -317,15 +317,31 @@ struct BindCommandTests {
         #expect(lines.first == "+ echo vfio-pci > \(host.path)/sys/bus/pci/devices/0000:05:00.0/driver_override")
     }
 
-    @Test("warnings: --force says what it ignored")
-    func forceWarning() throws {
+    @Test("an SR-IOV PF with VFs enabled: refused even with --force (vfio-pci refuses it); the VFs and their users named")
+    func pfWithVFs() throws {
         let run = vfioctl(["bind", "07:00.0", "--force"], host: host, kernel: kernel)
-        // The simulated kernel, like the real one, refuses a PF with VFs: rolled back.
-        #expect(run.status == 1)
-        #expect(run.stderr.contains("--force: 0000:07:00.0: ignoring: it is an SR-IOV PF with 2 VFs enabled"))
-        #expect(run.stderr.contains("it is an SR-IOV PF with 2 VFs enabled, which vfio-pci refuses; set sriov_numvfs to 0 first"))
-        #expect(run.stderr.contains("rolled back: 0000:07:00.0 (i40e)"))
+        #expect(run.status == 2)
+        #expect(run.stderr.contains(
+            "0000:07:00.0 is in use: it is an SR-IOV PF with 2 VFs enabled (0000:07:02.0 on iavf, 0000:07:02.1 on vfio-pci), which depend on it; vfio-pci refuses such a PF; stop the VFs' users first (vfioctl holders 0000:07:02.1), then echo 0 > /sys/bus/pci/devices/0000:07:00.0/sriov_numvfs"))
+        #expect(kernel.writes.isEmpty)
         #expect(driver("07:00.0") == "i40e")
+        let json = try vfioctl(["bind", "07:00.0", "--json"], host: host, kernel: kernel).json()
+        let reasons = try #require(json["refusals"] as? [[String: Any]])
+        #expect(reasons.first?["use"] as? String == "virtual-functions")
+        #expect(reasons.first?["forceable"] as? Bool == false)
+    }
+
+    @Test("an SR-IOV PF without VFs goes to vfio-pci with a note about the VF token (text and JSON)")
+    func pfTokenNote() throws {
+        host.write("/sys/bus/pci/devices/0000:07:00.0/sriov_numvfs", "0\n")
+        let dry = try vfioctl(["bind", "07:00.0", "--dry-run", "--json"], host: host, kernel: kernel).json()
+        #expect((dry["notes"] as? [String])?.first?.contains("0000:07:00.0 is an SR-IOV PF (up to 64 VFs): VFs created while it is on vfio-pci need the VF token") == true)
+        let run = vfioctl(["bind", "07:00.0"], host: host, kernel: kernel)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("vfioctl: note: 0000:07:00.0 is an SR-IOV PF (up to 64 VFs)"))
+        #expect(driver("07:00.0") == "vfio-pci")
+        let other = try vfioctl(["bind", "06:00.0", "--json"], host: host, kernel: kernel).json()
+        #expect((other["notes"] as? [String])?.isEmpty == true)
     }
 
     @Test("no-IOMMU mode: bound with a warning, the noiommu node verified")

@@ -83,6 +83,8 @@ public struct BindPlan: Sendable, Equatable {
     public var warnings: [String]
     /// Groups the plan touches, ascending.
     public var groups: [Int]
+    /// What the user should know about the result (e.g. an SR-IOV PF's VF token).
+    public var notes: [String] = []
 
     /// Every step in order, including the module load.
     public var steps: [OperationStep] {

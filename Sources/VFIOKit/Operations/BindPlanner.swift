@@ -153,7 +153,7 @@ public enum BindPlanner {
             if let current = device.driver, !DriverName.isSafe(current) {
                 throw .unavailable("\(device.address) is bound to a driver with an unexpected name '\(Target.printableText(current))'; nothing was changed")
             }
-            let found = uses.filter { $0.address == device.address } + inventoryUses(device, driver: driver)
+            let found = uses.filter { $0.address == device.address } + inventoryUses(device, driver: driver, inventory: inventory)
             for use in found {
                 if use.forceable && request.force {
                     forced.append(use)
@@ -170,6 +170,15 @@ public enum BindPlanner {
 
         if !refusals.isEmpty { return .refused(BindRefusal(reasons: refusals)) }
 
+        // A PF that can have VFs: once it is on vfio-pci, VFs it creates (sriov_numvfs with
+        // vfio-pci's enable_sriov=1) can only be opened with the PF's VF token (kernel-facts §6).
+        var notes: [String] = []
+        for device in moving {
+            guard let sriov = device.sriov, sriov.totalVFs > 0, device.physicalFunction == nil else { continue }
+            notes.append(
+                "\(device.address) is an SR-IOV PF (up to \(sriov.totalVFs) VFs): VFs created while it is on \(driver) need the VF token to be opened (QEMU: -device vfio-pci,host=VF,vf-token=UUID, the UUID the PF's user sets); its user must not close it while VFs are in use")
+        }
+
         // 4. The moves, in address order, each with its exact writes.
         let target = DriverState(driver: driver, override: driver)
         let moves = moving.map { device in
@@ -183,11 +192,11 @@ public enum BindPlanner {
                 request: request,
                 loadModule: !moves.isEmpty && !environment.loadedDrivers.contains(driver) ? driver : nil,
                 moves: moves, kept: kept.values.sorted { $0.address < $1.address }, forced: forced, warnings: warnings,
-                groups: touched.sorted()))
+                groups: touched.sorted(), notes: notes))
     }
 
     /// Uses the inventory alone reveals.
-    static func inventoryUses(_ device: PCIDevice, driver: String) -> [DeviceUse] {
+    static func inventoryUses(_ device: PCIDevice, driver: String, inventory: HostInventory? = nil) -> [DeviceUse] {
         var uses: [DeviceUse] = []
         if device.bootVGA == true {
             uses.append(
@@ -197,11 +206,23 @@ public enum BindPlanner {
                     remedy: "switch the console and display server to another GPU"))
         }
         if let sriov = device.sriov, sriov.numVFs > 0 {
+            // vfio_pci_core_register_device refuses a PF with VFs enabled (EBUSY) whatever
+            // --force says, so this is not forceable. Disabling the VFs blocks like a held unbind
+            // while any VF is held (kernel-facts §6): their users go first.
+            var vfs = Set(sriov.virtualFunctions)
+            for d in inventory?.devices ?? [] where d.physicalFunction == device.address { vfs.insert(d.address) }
+            let listed = vfs.sorted().map { vf in
+                vf.description + " on " + (inventory?.device(vf)?.driver ?? "no driver")
+            }
+            let vfioVFs = vfs.sorted().filter { inventory?.device($0)?.isVFIOBound ?? false }
             uses.append(
                 DeviceUse(
                     address: device.address, kind: .virtualFunctions,
-                    what: "it is an SR-IOV PF with \(sriov.numVFs) VFs enabled, which depend on it (vfio-pci refuses such a PF)",
-                    remedy: "echo 0 > /sys/bus/pci/devices/\(device.address)/sriov_numvfs"))
+                    what: "it is an SR-IOV PF with \(sriov.numVFs) VFs enabled" + (listed.isEmpty ? "" : " (" + listed.joined(separator: ", ") + ")")
+                        + ", which depend on it; \(driver) refuses such a PF",
+                    remedy: (vfioVFs.isEmpty ? "" : "stop the VFs' users first (vfioctl holders " + vfioVFs.map(\.description).joined(separator: " ") + "), then ")
+                        + "echo 0 > /sys/bus/pci/devices/\(device.address)/sriov_numvfs",
+                    forceable: false))
         }
         // Moving between VFIO drivers means unbinding one; while a process has the device open
         // that write sleeps in the kernel until it is closed (kernel-facts §3).

@@ -144,7 +144,7 @@ public struct Executor: Sendable {
                 return
             } catch {
                 let address = Self.address(in: write)
-                if let errno = error.errno, errno == .resourceBusy || errno == .resourceTemporarilyUnavailable, attempt < options.busyRetries {
+                if let errno = error.errno, Self.isRetryable(errno, write), attempt < options.busyRetries {
                     attempt += 1
                     onEvent?(.retrying(write, errno, attempt: attempt))
                     Self.sleep(delay)
@@ -161,6 +161,13 @@ public struct Executor: Sendable {
                 throw StepFailure(address: address, step: step, errno: error.errno, message: error.description)
             }
         }
+    }
+
+    /// EBUSY and EAGAIN (probe deferral; a group whose release is still running after the close
+    /// event — kernel-facts §7.1), and EINVAL from `drivers_probe`, which is how it reports any
+    /// negative probe result, EBUSY from DMA ownership included (§1.5).
+    static func isRetryable(_ errno: Errno, _ write: SysfsWrite) -> Bool {
+        errno == .resourceBusy || errno == .resourceTemporarilyUnavailable || (errno == .invalidArgument && write.path == SysfsPaths.driversProbe)
     }
 
     func verify(_ address: PCIAddress, driver expected: String?, step: OperationStep) throws(StepFailure) {

@@ -1,0 +1,109 @@
+/// Carries out the writes of a `ReleasePlan` once its devices are free (the caller waited and
+/// re-checked, and holds `HostLock`): runs the moves as transactions with rollback, reads where
+/// each device ended, and keeps the state file in step — a released device's record goes, a
+/// cycled device's record stays as it was, a device a failed rollback strands is marked.
+public struct ReleaseOperation: Sendable {
+    public let root: HostRoot
+    public let executor: Executor
+    public let store: StateStore
+
+    public init(root: HostRoot, executor: Executor) {
+        self.root = root
+        self.executor = executor
+        self.store = StateStore(root: root)
+    }
+
+    /// What happened to one device.
+    public enum Result: Sendable, Equatable {
+        /// Moved and verified; `driver` is where it is now.
+        case done(driver: String?)
+        /// Its transaction failed and it was returned to where it was.
+        case rolledBack(String)
+        /// Its transaction failed and it could not be returned; it is on `driver`.
+        case stranded(driver: String?, message: String)
+    }
+
+    public struct Report: Sendable, Equatable {
+        public var results: [PCIAddress: Result] = [:]
+        /// One message per failed transaction (`bind failed: …; rolled back: …`).
+        public var failures: [VFIOError] = []
+        public var warnings: [String] = []
+
+        /// The worst failure: a stranded device (exit 4) over a rolled-back one (exit 1).
+        public var error: VFIOError? {
+            failures.first { $0.exitCode == 4 } ?? failures.first
+        }
+    }
+
+    /// Runs `units`: all in one transaction when `atomic` (unbind, cycle: all or nothing), each
+    /// on its own otherwise (restore). Records of released devices are dropped, and so are those
+    /// in `dropRecords` (devices found already back where they came from) and those of VFs that
+    /// went away with their PF.
+    public func execute(_ units: [ReleaseUnit], kind: ReleaseRequest.Kind, atomic: Bool, dropRecords: [PCIAddress] = []) -> Report {
+        var report = Report()
+        let batches: [[ReleaseMove]] = atomic ? [units.flatMap(\.moves)] : units.map(\.moves)
+        var released: [PCIAddress] = []
+        var stranded: [TransactionOutcome.StrandedDevice] = []
+        for moves in batches where !moves.isEmpty {
+            let changes = moves.map {
+                DeviceChange(address: $0.address, group: $0.group, original: $0.from, target: $0.to, steps: $0.steps)
+            }
+            switch executor.transaction(changes) {
+            case .completed:
+                for move in moves {
+                    let now = executor.currentDriver(move.address)
+                    report.results[move.address] = .done(driver: now)
+                    if move.source == .kernel, DriverName.isVFIO(now) {
+                        report.warnings.append(
+                            "\(move.address): the kernel bound it to \(now ?? "a VFIO driver") again (a new_id or ids= entry matches it); name the driver with --to")
+                    }
+                    released.append(move.address)
+                }
+            case .rolledBack(let failure, let restored):
+                let list = restored.sorted().map { address in
+                    "\(address) (\(moves.first { $0.address == address }?.from.driver ?? "no driver"))"
+                }
+                let message = "\(kind.rawValue) failed: \(failure.message); rolled back: \(list.joined(separator: ", "))"
+                for move in moves { report.results[move.address] = .rolledBack(message) }
+                report.failures.append(.failed(message))
+            case .rollbackFailed(let failure, let restored, let left):
+                let list = left.map { "\($0.address) is left \($0.current.driver.map { "on " + $0 } ?? "unbound") (\($0.failure.message))" }
+                let message =
+                    "\(kind.rawValue) failed: \(failure.message); rollback failed: \(list.joined(separator: "; ")); \(StateStore.hostPath) records where each device is and where it came from"
+                for move in moves {
+                    if let s = left.first(where: { $0.address == move.address }) {
+                        report.results[move.address] = .stranded(driver: s.current.driver, message: message)
+                    } else if restored.contains(move.address) {
+                        report.results[move.address] = .rolledBack(message)
+                    }
+                }
+                stranded += left
+                report.failures.append(.rollbackFailed(message))
+            }
+        }
+
+        // The state file: cycle leaves records alone (the original host driver is still the one
+        // to go back to); unbind and restore forget what they gave back.
+        // VFs that went away with their PF (its unbind set sriov_numvfs to 0).
+        let releasedSet = Set(released)
+        let vanishedVFs = units.flatMap(\.moves).filter { releasedSet.contains($0.address) }.flatMap(\.virtualFunctions)
+            .filter { !Sysfs.exists(root.device($0) + "/vendor") }
+        let forget = kind == .cycle ? dropRecords : released + dropRecords + vanishedVFs
+        guard !forget.isEmpty || !stranded.isEmpty else { return report }
+        do throws(VFIOError) {
+            try store.update { state in
+                for address in forget { state.remove(address) }
+                for device in stranded {
+                    guard var record = state[device.address] else { continue }
+                    record.status = .rollbackFailed
+                    record.currentDriver = device.current.driver
+                    record.time = Timestamp.now()
+                    state.upsert(record)
+                }
+            }
+        } catch {
+            report.warnings.append("the devices were released, but \(StateStore.hostPath) could not be updated: \(error.message)")
+        }
+        return report
+    }
+}
