@@ -48,3 +48,23 @@ cmd=$(sed -n 's|^ExecStart=@SBINDIR@/vfioctl||p' "$VM_REPO/dist/vfioctl-apply.se
 expect_eq "$cmd" " apply" "unit ExecStart"
 run "$VFIOCTL" $cmd
 expect_eq "$LAST_RC" 0 "apply as the boot unit runs it"
+
+# Giving a device back while a process holds it: the file's timeout bounds the wait, nothing
+# is written, exit 3; once the holder is gone the same file applies.
+holder_start "$VM_E1000E"
+cat >/etc/vfioctl.conf <<CONF
+[defaults]
+timeout = 2s
+
+[device $VM_E1000E]
+driver = host
+CONF
+run "$VFIOCTL" apply --json
+expect_eq "$LAST_RC" 3 "apply with a holder present"
+expect_eq "$(json_get 'j["devices"][0]["status"]' <<<"$LAST_OUT")" timeout "status with a holder"
+expect_contains "$(json_get 'j["devices"][0]["message"]' <<<"$LAST_OUT")" "$HOLDER_PID" "the holder is named"
+expect_eq "$(pci_driver "$VM_E1000E")" vfio-pci "still on vfio-pci while held"
+holder_stop
+run "$VFIOCTL" apply
+expect_eq "$LAST_RC" 0 "apply once the holder is gone"
+expect_eq "$(pci_driver "$VM_E1000E")" e1000e "back on its original driver"
