@@ -20,7 +20,7 @@ public final class FixtureHost: @unchecked Sendable {
         var template = Array("/tmp/vfioctl-fixture-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(made != nil, "mkdtemp failed")
-        path = String(cString: template)
+        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         for dir in ["/sys/bus/pci/devices", "/sys/bus/pci/drivers", "/sys/kernel/iommu_groups", "/sys/devices", "/sys/class/iommu",
             "/sys/module", "/proc", "/dev", "/run", "/etc"]
         {
