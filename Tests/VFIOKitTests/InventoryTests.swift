@@ -33,6 +33,48 @@ struct InventoryTests {
         if inventory.iommuEnabled { #expect(ungrouped == truth.ungrouped) }
     }
 
+    @Test("a reader asked for fewer fields reads the same core facts and the same group members", arguments: FixtureLayout.allCases)
+    func fewerFields(_ layout: FixtureLayout) throws {
+        let host = layout.build()
+        let full = try InventoryReader(root: host.root, database: PCIDatabase(root: host.root)).read()
+        let core = try InventoryReader(root: host.root, database: PCIDatabase(root: host.root), fields: []).read()
+        #expect(core.devices.map(\.address) == full.devices.map(\.address))
+        for (a, b) in zip(core.devices, full.devices) {
+            #expect(a.vendorID == b.vendorID && a.deviceID == b.deviceID && a.classCode == b.classCode)
+            #expect(a.driver == b.driver && a.iommuGroup == b.iommuGroup && a.vfioDeviceName == b.vfioDeviceName)
+            #expect(a.names.vendor == b.names.vendor && a.names.device == b.names.device && a.names.className == b.names.className)
+            #expect(a.names.subsystem == nil && a.subsystemVendorID == nil && a.parent == nil && a.sriov == nil)
+        }
+        #expect(core.iommuEnabled == full.iommuEnabled)
+        #expect(core.groups.keys.sorted() == full.groups.keys.sorted())
+        for (id, group) in full.groups {
+            #expect(core.groups[id]?.members == group.members, "group \(id)")
+            #expect(core.viability(of: core.groups[id]!).viable == full.viability(of: group).viable, "group \(id)")
+        }
+    }
+
+    @Test("attributes read relative to an open directory equal path-based reads")
+    func directoryReads() {
+        let host = FixtureLayout.desktop.build()
+        let path = host.root.device(PCIAddress("07:00.0")!)
+        guard let dir = SysfsDirectory(path) else {
+            Issue.record("cannot open \(path)")
+            return
+        }
+        for name in ["vendor", "device", "class", "driver_override", "reset_method", "sriov_vf_device", "missing"] {
+            #expect(dir.read(name) == Sysfs.read(path + "/" + name), "\(name)")
+            #expect(dir.readHex(name) == Sysfs.readHex(path + "/" + name), "\(name)")
+            #expect(dir.readInt(name) == Sysfs.readInt(path + "/" + name), "\(name)")
+        }
+        #expect(dir.readBytes("config", limit: 64) == Sysfs.readBytes(path + "/config", limit: 64))
+        #expect(dir.readBytes("config", limit: 4096) == Sysfs.readBytes(path + "/config", limit: 4096))
+        for name in ["driver", "iommu_group", "virtfn0", "missing"] {
+            #expect(dir.linkName(name) == Sysfs.linkName(path + "/" + name), "\(name)")
+        }
+        #expect(dir.list()?.sorted() == Sysfs.list(path)?.sorted())
+        #expect(dir.list("missing") == nil)
+    }
+
     @Test("device facts: override, SR-IOV links, reset methods, boot VGA, vfio-dev")
     func deviceFacts() throws {
         let host = FixtureLayout.desktop.build()
