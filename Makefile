@@ -6,7 +6,7 @@ CONFIG ?= debug
 BUILD_FLAGS ?= -Xswiftc -warnings-as-errors
 BIN = .build/$(CONFIG)/vfioctl
 
-.PHONY: all build release test unit-test vm-test deps man-check clean
+.PHONY: all build release test unit-test vm-test deps man-check bench clean
 
 all: build
 
@@ -28,6 +28,12 @@ vm-test: build
 	VFIOCTL_BIN=$(abspath $(BIN)) ./Tests/vm/run.sh
 
 test: unit-test vm-test
+
+# Benchmarks against lspci, fuser and lsof on this machine (bench/README.md); about 5-10 minutes.
+# BENCH_FLAGS=--quick for a smoke run, --parts listing,holders,wait,guest to choose.
+BENCH_FLAGS ?=
+bench: release
+	python3 bench/bench.py --bin $(abspath .build/release/vfioctl) $(BENCH_FLAGS)
 
 man-check:
 	mandoc -Tlint -Wwarning man/vfioctl.8
