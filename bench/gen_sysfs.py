@@ -105,9 +105,11 @@ class Tree:
         self.put(d + "/irq", "%d\n" % (16 + self.count % 200))
         self.put(d + "/resource", RESOURCE)
         self.put(d + "/local_cpulist", "0-63\n")
-        self.put(d + "/modalias", "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n" % (
-            vendor, device, sv, sd, cls >> 16, (cls >> 8) & 0xff, cls & 0xff))
-        self.put(d + "/uevent", "PCI_CLASS=%X\nPCI_ID=%04X:%04X\nPCI_SLOT_NAME=%s\n" % (cls, vendor, device, name))
+        modalias = "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n" % (vendor, device, sv, sd, cls >> 16, (cls >> 8) & 0xff, cls & 0xff)
+        self.put(d + "/modalias", modalias)
+        # As the kernel prints it (dev_uevent, then pci_uevent).
+        self.put(d + "/uevent", "%sPCI_CLASS=%X\nPCI_ID=%04X:%04X\nPCI_SUBSYS_ID=%04X:%04X\nPCI_SLOT_NAME=%s\nMODALIAS=%s" % (
+            "DRIVER=%s\n" % driver if driver else "", cls, vendor, device, sv, sd, name, modalias))
         if reset:
             self.put(d + "/reset_method", reset + "\n")
         if cls >> 8 == 0x0300:

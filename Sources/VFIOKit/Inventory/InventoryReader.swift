@@ -25,10 +25,14 @@ public struct InventoryReader {
         public static let all: Fields = [.attributes, .topology, .groupDetails]
     }
 
-    public init(root: HostRoot, database: PCIDatabase?, fields: Fields = .all) {
+    /// Threads to read with; nil picks by host size and CPUs (`Parallel.threads(for:)`).
+    public var threads: Int?
+
+    public init(root: HostRoot, database: PCIDatabase?, fields: Fields = .all, threads: Int? = nil) {
         self.root = root
         self.database = database
         self.fields = fields
+        self.threads = threads
     }
 
     /// - Throws: `.unavailable` when there is no `/sys/bus/pci/devices` at all.
@@ -36,26 +40,51 @@ public struct InventoryReader {
         guard let devicesDir = SysfsDirectory(root.pciDevices), let names = devicesDir.list() else {
             throw .unavailable("cannot read \(root.pciDevices): no PCI bus (is sysfs mounted?)")
         }
+        // Entries are kernel-made names; anything that is not an address is skipped, so no path
+        // is ever built from an unvalidated name.
+        let addresses = names.compactMap { PCIAddress($0) }
+        let groupIDs = (Sysfs.list(root.iommuGroups) ?? []).compactMap { Int($0) }.filter { $0 >= 0 }
+        let readsGroups = fields.contains(.groupDetails)
+
+        // Devices, then groups, as one list of independent reads spread over a few threads. Each
+        // slot is written by exactly one thread; libpci (not thread-safe) is used afterwards.
+        let items = addresses.count + (readsGroups ? groupIDs.count : 0)
+        var readDevices = [PCIDevice?](repeating: nil, count: addresses.count)
+        var readGroups = [IOMMUGroup?](repeating: nil, count: readsGroups ? groupIDs.count : 0)
+        readDevices.withUnsafeMutableBufferPointer { deviceSlots in
+            readGroups.withUnsafeMutableBufferPointer { groupSlots in
+                Parallel.forEachSlice(items, threads: threads ?? Parallel.threads(for: items)) { range in
+                    let deviceRange = range.clamped(to: 0..<addresses.count)
+                    if !deviceRange.isEmpty, let devicesDir = SysfsDirectory(root.pciDevices) {
+                        for i in deviceRange { deviceSlots[i] = readSysfs(addresses[i], in: devicesDir) }
+                    }
+                    let groupRange = range.clamped(to: addresses.count..<items)
+                    if !groupRange.isEmpty, let groupsDir = SysfsDirectory(root.iommuGroups) {
+                        for i in groupRange { groupSlots[i - addresses.count] = readGroup(groupIDs[i - addresses.count], in: groupsDir) }
+                    }
+                }
+            }
+        }
         var devices: [PCIDevice] = []
-        devices.reserveCapacity(names.count)
-        for name in names {
-            // Entries are kernel-made names; anything that is not an address is skipped, so no
-            // path is ever built from an unvalidated name.
-            guard let address = PCIAddress(name), let device = readDevice(address, in: devicesDir) else { continue }
+        devices.reserveCapacity(addresses.count)
+        for case var device? in readDevices {
+            if let database { device.names = database.names(for: device, subsystem: fields.contains(.attributes)) }
             devices.append(device)
         }
-        let groups = fields.contains(.groupDetails) ? readGroups() : groupsFromLinks(devices)
+        var groups: [Int: IOMMUGroup] = [:]
+        if readsGroups {
+            for case let group? in readGroups { groups[group.id] = group }
+        } else {
+            groups = groupsFromLinks(groupIDs, devices)
+        }
         return HostInventory(devices: devices, groups: groups, iommuEnabled: !groups.isEmpty)
     }
 
     /// The groups `/sys/kernel/iommu_groups` lists, with the PCI members whose `iommu_group`
     /// link names them (sorted), and no details.
-    func groupsFromLinks(_ devices: [PCIDevice]) -> [Int: IOMMUGroup] {
+    func groupsFromLinks(_ ids: [Int], _ devices: [PCIDevice]) -> [Int: IOMMUGroup] {
         var groups: [Int: IOMMUGroup] = [:]
-        for name in Sysfs.list(root.iommuGroups) ?? [] {
-            guard let id = Int(name), id >= 0 else { continue }
-            groups[id] = IOMMUGroup(id: id, members: [])
-        }
+        for id in ids { groups[id] = IOMMUGroup(id: id, members: []) }
         for device in devices {
             guard let id = device.iommuGroup else { continue }
             groups[id]?.members.append(device.address)
@@ -66,17 +95,24 @@ public struct InventoryReader {
 
     /// Reads one function; nil if it vanished or is not a readable PCI device directory.
     public func readDevice(_ address: PCIAddress) -> PCIDevice? {
-        guard let devicesDir = SysfsDirectory(root.pciDevices) else { return nil }
-        return readDevice(address, in: devicesDir)
+        guard let devicesDir = SysfsDirectory(root.pciDevices), var device = readSysfs(address, in: devicesDir) else { return nil }
+        if let database { device.names = database.names(for: device, subsystem: fields.contains(.attributes)) }
+        return device
     }
 
-    /// Reads one function relative to an open `/sys/bus/pci/devices`: the device directory is
-    /// opened once (through the bus symlink) and every attribute is read relative to it.
-    func readDevice(_ address: PCIAddress, in devicesDir: borrowing SysfsDirectory) -> PCIDevice? {
+    /// Reads one function's sysfs attributes (no names) relative to an open
+    /// `/sys/bus/pci/devices`: the device directory is opened once (through the bus symlink)
+    /// and every attribute is read relative to it. Safe to call from several threads.
+    func readSysfs(_ address: PCIAddress, in devicesDir: borrowing SysfsDirectory) -> PCIDevice? {
         let name = address.description
         guard let dir = SysfsDirectory(name, in: devicesDir) else { return nil }
-        guard let vendor = dir.readHex("vendor"), let deviceID = dir.readHex("device") else { return nil }
-        let classCode = dir.readHex("class") ?? 0
+        // One read of `uevent` gives ids and class; each attribute is the fallback (fixture trees
+        // without `uevent`, a line the kernel did not print).
+        let uevent = dir.withBytes("uevent") { $0.map { PCIUevent($0) } }
+        guard let vendor = uevent?.vendor.map(UInt32.init) ?? dir.readHex("vendor"),
+            let deviceID = uevent?.device.map(UInt32.init) ?? dir.readHex("device")
+        else { return nil }
+        let classCode = uevent?.classCode ?? dir.readHex("class") ?? 0
         var device = PCIDevice(
             address: address, vendorID: UInt16(truncatingIfNeeded: vendor), deviceID: UInt16(truncatingIfNeeded: deviceID),
             classCode: classCode & 0xff_ffff)
@@ -84,8 +120,8 @@ public struct InventoryReader {
         device.iommuGroup = dir.linkName("iommu_group").flatMap { Int($0) }
         device.vfioDeviceName = dir.list("vfio-dev")?.sorted().first
         if fields.contains(.attributes) {
-            device.subsystemVendorID = dir.readHex("subsystem_vendor").map { UInt16(truncatingIfNeeded: $0) }
-            device.subsystemDeviceID = dir.readHex("subsystem_device").map { UInt16(truncatingIfNeeded: $0) }
+            device.subsystemVendorID = uevent?.subsystemVendor ?? dir.readHex("subsystem_vendor").map { UInt16(truncatingIfNeeded: $0) }
+            device.subsystemDeviceID = uevent?.subsystemDevice ?? dir.readHex("subsystem_device").map { UInt16(truncatingIfNeeded: $0) }
             device.revision = dir.readHex("revision").map { UInt8(truncatingIfNeeded: $0) }
             // The first 64 bytes of config space are readable without CAP_SYS_ADMIN; byte 0x0E is
             // the header type, bit 7 the multi-function flag.
@@ -126,7 +162,6 @@ public struct InventoryReader {
                     virtualFunctions: vfs.sorted { $0.0 < $1.0 }.map(\.1))
             }
         }
-        if let database { device.names = database.names(for: device, subsystem: fields.contains(.attributes)) }
         return device
     }
 
@@ -146,14 +181,16 @@ public struct InventoryReader {
     }
 
     func readGroup(_ id: Int, in groupsDir: borrowing SysfsDirectory) -> IOMMUGroup? {
-        guard let dir = SysfsDirectory(String(id), in: groupsDir), let entries = dir.list("devices") else { return nil }
+        // Paths relative to the groups directory: no per-group directory descriptor to open and close.
+        let name = String(id)
+        guard let entries = groupsDir.list(name + "/devices") else { return nil }
         var members: [PCIAddress] = []
         var others: [String] = []
         for entry in entries {
             if let address = PCIAddress(entry) { members.append(address) } else { others.append(entry) }
         }
         return IOMMUGroup(
-            id: id, members: members.sorted(), otherMembers: others.sorted(), type: dir.read("type"),
-            reservedRegions: IOMMUGroup.parseReservedRegions(dir.read("reserved_regions") ?? ""))
+            id: id, members: members.sorted(), otherMembers: others.sorted(), type: groupsDir.read(name + "/type"),
+            reservedRegions: IOMMUGroup.parseReservedRegions(groupsDir.read(name + "/reserved_regions") ?? ""))
     }
 }
