@@ -210,7 +210,7 @@ def bench_listing(vfioctl, sizes, rounds_for):
             n, fmt_ms(entry["vfioctl list"]["median_s"]), fmt_ms(entry["vfioctl list --json"]["median_s"]),
             fmt_ms(entry["lspci -nnk"]["median_s"]), fmt_ratio(entry["ratio_list_vs_lspci_nnk"]),
             fmt_ratio(entry["ratio_json_vs_lspci_nnk"]), rounds))
-    ns = [int(k) for k in results["sizes"]]
+    ns = sorted(int(k) for k in results["sizes"])
     fits = {}
     # Fitted on CPU time (user + system): wall time also holds the time spent waiting for a CPU
     # behind other jobs on this machine, which varies from size to size.
@@ -227,7 +227,7 @@ def bench_listing(vfioctl, sizes, rounds_for):
 
 def report_listing(res):
     rows = []
-    for n, e in res["sizes"].items():
+    for n, e in sorted(res["sizes"].items(), key=lambda kv: int(kv[0])):
         n = int(n)
         rows.append([n, fmt_ms(e["lspci -nnk"]["median_s"]), fmt_ms(e["lspci -nn"]["median_s"]), fmt_ms(e["vfioctl list"]["median_s"]),
                      fmt_ratio(e["ratio_list_vs_lspci_nnk"]), fmt_ms(e["vfioctl list --json"]["median_s"]), fmt_ratio(e["ratio_json_vs_lspci_nnk"]),
@@ -365,7 +365,7 @@ def report_holders(res):
         return "holders: not available yet"
     rows = [[c, fmt_ms(e["vfioctl holders"]["median_s"]), fmt_ms(e["fuser -v"]["median_s"]), fmt_ms(e["lsof"]["median_s"]),
              fmt_ratio(e["ratio_vs_fuser"]), fmt_ratio(e["ratio_vs_lsof"]), e.get("holders_reported"), e["holding_processes"]]
-            for c, e in res["counts"].items()]
+            for c, e in sorted(res["counts"].items(), key=lambda kv: int(kv[0]))]
     out = table(["processes", "holders ms", "fuser -v ms", "lsof ms", "vs fuser", "vs lsof", "reported", "holding"], rows)
     largest = max(res["counts"], key=int)
     e = res["counts"][largest]
@@ -522,13 +522,14 @@ def readme_section(results, command):
     if lst:
         lines += ["**Listing** (`vfioctl list` vs `lspci -nnk` on generated sysfs trees with the same functions; "
                   "target: list at or below 0.8x lspci from 4,096 functions):", "",
-                  "| functions | lspci -nnk | vfioctl list | ratio | vfioctl list --json | ratio | list per function |",
+                  "| functions | lspci -nnk | vfioctl list | ratio | vfioctl list --json | ratio | CPU per function: list / --json / lspci |",
                   "|---:|---:|---:|---:|---:|---:|---:|"]
-        for n, e in lst["sizes"].items():
-            lines.append("| %s | %s ms | %s ms | %s | %s ms | %s | %.1f µs |" % (
+        for n, e in sorted(lst["sizes"].items(), key=lambda kv: int(kv[0])):
+            lines.append("| %s | %s ms | %s ms | %s | %s ms | %s | %.1f / %.1f / %.1f µs |" % (
                 format(int(n), ","), fmt_ms(e["lspci -nnk"]["median_s"]), fmt_ms(e["vfioctl list"]["median_s"]),
                 fmt_ratio(e["ratio_list_vs_lspci_nnk"]), fmt_ms(e["vfioctl list --json"]["median_s"]), fmt_ratio(e["ratio_json_vs_lspci_nnk"]),
-                e["vfioctl list"]["median_s"] / int(n) * 1e6))
+                e["vfioctl list"]["cpu_median_s"] / int(n) * 1e6, e["vfioctl list --json"]["cpu_median_s"] / int(n) * 1e6,
+                e["lspci -nnk"]["cpu_median_s"] / int(n) * 1e6))
         f = lst["linear_fit"].get("vfioctl list")
         largest = max(lst["sizes"], key=int)
         e = lst["sizes"][largest]
@@ -537,7 +538,10 @@ def readme_section(results, command):
                       "Peak memory at %s functions: `list` %s, `list --json` %s, `lspci -nnk` %s." % (
                           f["fixed_ms"], f["us_per_function"], f["max_deviation_from_fit"] * 100, format(int(largest), ","),
                           mib(e["vfioctl list"].get("maxrss_kib")), mib(e["vfioctl list --json"].get("maxrss_kib")), mib(e["lspci -nnk"].get("maxrss_kib")))]
-        lines += ["(This machine has no kernel module index, so `lspci -k` does no libkmod lookups here; on a host with one, lspci is slower.)"]
+        lines += ["", "Trees: `bench/gen_sysfs.py` (root ports, switches, GPUs with audio functions, SR-IOV NICs with VFs, NVMe, "
+                  "conventional PCI bridges, 8-function accelerators; IOMMU groups of 1–8; drivers, some functions on vfio-pci; `config`, "
+                  "`uevent` and the other attributes the kernel shows), on a tmpfs. This machine has no kernel module index, so "
+                  "`lspci -k` does no libkmod lookups here; on a host with one, lspci is slower."]
     for key, title in (("holders", "Holder scan"), ("wait", "Release latency"), ("guest", "Bind cost in the QEMU guest")):
         part = results.get(key)
         if part is None:
@@ -548,7 +552,7 @@ def readme_section(results, command):
         elif key == "holders":
             lines += ["**Holder scan** (`vfioctl holders` vs `fuser -v` and `lsof` on the same node; target ≤ 0.5x fuser from 1,000 processes):", "",
                       "| processes | vfioctl holders | fuser -v | lsof | vs fuser | vs lsof |", "|---:|---:|---:|---:|---:|---:|"]
-            for c, e in part["counts"].items():
+            for c, e in sorted(part["counts"].items(), key=lambda kv: int(kv[0])):
                 lines.append("| %s | %s ms | %s ms | %s ms | %s | %s |" % (
                     format(int(c), ","), fmt_ms(e["vfioctl holders"]["median_s"]), fmt_ms(e["fuser -v"]["median_s"]),
                     fmt_ms(e["lsof"]["median_s"]), fmt_ratio(e["ratio_vs_fuser"]), fmt_ratio(e["ratio_vs_lsof"])))

@@ -123,9 +123,10 @@ public struct InventoryReader {
             device.subsystemVendorID = uevent?.subsystemVendor ?? dir.readHex("subsystem_vendor").map { UInt16(truncatingIfNeeded: $0) }
             device.subsystemDeviceID = uevent?.subsystemDevice ?? dir.readHex("subsystem_device").map { UInt16(truncatingIfNeeded: $0) }
             device.revision = dir.readHex("revision").map { UInt8(truncatingIfNeeded: $0) }
-            // The first 64 bytes of config space are readable without CAP_SYS_ADMIN; byte 0x0E is
-            // the header type, bit 7 the multi-function flag.
-            dir.withBytes("config", limit: 64) { config in
+            // Byte 0x0E of config space is the header type, bit 7 the multi-function flag. The
+            // first 64 bytes are readable without CAP_SYS_ADMIN; only 16 are read, because on a
+            // real device each dword is a config cycle to the hardware.
+            dir.withBytes("config", limit: 16) { config in
                 guard let config, config.count > 0x0E else { return }
                 device.headerType = config[0x0E] & 0x7f
                 device.multiFunction = config[0x0E] & 0x80 != 0
