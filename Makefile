@@ -2,11 +2,19 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/vfioctl
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL_CONFIG ?= release
 CONFIG ?= debug
 BUILD_FLAGS ?= -Xswiftc -warnings-as-errors
 BIN = .build/$(CONFIG)/vfioctl
 
-.PHONY: all build release test unit-test vm-test deps man-check bench clean
+.PHONY: all build release test unit-test vm-test install-test deps man-check install uninstall bench clean
 
 all: build
 
@@ -27,7 +35,32 @@ unit-test:
 vm-test: build
 	VFIOCTL_BIN=$(abspath $(BIN)) ./Tests/vm/run.sh
 
-test: unit-test vm-test
+# Installs into a staging DESTDIR and uninstalls again, checking every file.
+install-test:
+	./scripts/test-install.sh
+
+test: unit-test install-test vm-test
+
+INSTALL_BIN = .build/$(INSTALL_CONFIG)/vfioctl
+
+install:
+	$(SWIFT) build -c $(INSTALL_CONFIG) $(BUILD_FLAGS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/vfioctl
+	install -m 0644 man/vfioctl.8 $(DESTDIR)$(MANDIR)/man8/vfioctl.8
+	install -m 0644 dist/vfioctl.conf.example $(DESTDIR)$(DOCDIR)/vfioctl.conf.example
+	$(INSTALL_BIN) --generate-completion-script bash > $(DESTDIR)$(BASHCOMPDIR)/vfioctl
+	$(INSTALL_BIN) --generate-completion-script zsh > $(DESTDIR)$(ZSHCOMPDIR)/_vfioctl
+	$(INSTALL_BIN) --generate-completion-script fish > $(DESTDIR)$(FISHCOMPDIR)/vfioctl.fish
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/vfioctl-apply.service > $(DESTDIR)$(UNITDIR)/vfioctl-apply.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vfioctl-apply.service
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vfioctl $(DESTDIR)$(MANDIR)/man8/vfioctl.8 $(DESTDIR)$(DOCDIR)/vfioctl.conf.example \
+		$(DESTDIR)$(BASHCOMPDIR)/vfioctl $(DESTDIR)$(ZSHCOMPDIR)/_vfioctl $(DESTDIR)$(FISHCOMPDIR)/vfioctl.fish \
+		$(DESTDIR)$(UNITDIR)/vfioctl-apply.service
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # Benchmarks against lspci, fuser and lsof on this machine (bench/README.md); about 5-10 minutes.
 # BENCH_FLAGS=--quick for a smoke run, --parts listing,holders,wait,guest to choose.

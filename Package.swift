@@ -42,7 +42,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
-        .testTarget(name: "VFIOKitTests", dependencies: ["VFIOKit", "VFIOTestSupport"]),
+        .testTarget(name: "VFIOKitTests", dependencies: ["VFIOKit", "VFIOTestSupport"], exclude: ["Dumps"]),
         .testTarget(
             name: "VfioctlCommandsTests",
             dependencies: ["VfioctlCommands", "VFIOKit", "VFIOTestSupport"]

@@ -15,10 +15,11 @@ public enum FixtureLayout: String, CaseIterable, Sendable {
         let grouped = self == .desktop
         func g(_ id: Int) -> Int? { grouped ? id : nil }
         func dev(
-            _ a: String, _ v: UInt16, _ d: UInt16, _ cls: UInt32, driver: String? = nil, group: Int?, parent: String? = nil,
+            _ a: String, _ v: UInt16, _ d: UInt16, _ cls: UInt32, driver: String? = nil, group: Int?, parent: String? = nil, acs: UInt16? = nil,
             configure: (inout FixtureDevice) -> Void = { _ in }
         ) {
             var spec = FixtureDevice(a, vendor: v, device: d, classCode: cls, driver: driver, group: group, parent: parent)
+            spec.acsControl = acs
             configure(&spec)
             host.add(spec)
         }
@@ -33,6 +34,8 @@ public enum FixtureLayout: String, CaseIterable, Sendable {
             $0.subsystemVendor = 0x1043
             $0.subsystemDevice = 0x87b3
             $0.revision = 0xa1
+            $0.msixTableSize = 16
+            $0.link = (4, 16)
         }
         dev("0000:01:00.1", 0x10de, 0x1aef, 0x040300, driver: "snd_hda_intel", group: g(1), parent: "0000:00:01.0") {
             $0.multiFunction = true
@@ -40,10 +43,11 @@ public enum FixtureLayout: String, CaseIterable, Sendable {
         }
         // A device with no IOMMU group even when the IOMMU is on.
         dev("0000:00:08.0", 0x8086, 0x464f, 0x088000, group: nil)
-        // NVMe alone in its group, behind its own root port.
-        dev("0000:00:1d.0", 0x8086, 0x7ab8, 0x060400, driver: "pcieport", group: g(13)) { $0.secondaryBus = 2 }
+        // NVMe alone in its group, behind its own root port (with ACS on).
+        dev("0000:00:1d.0", 0x8086, 0x7ab8, 0x060400, driver: "pcieport", group: g(13), acs: 0x001d) { $0.secondaryBus = 2 }
         dev("0000:02:00.0", 0x144d, 0xa808, 0x010802, driver: "nvme", group: g(14), parent: "0000:00:1d.0") {
             $0.enable = 1
+            $0.msixTableSize = 33
             $0.numaNode = 0
         }
         // PCIe switch: root port → upstream port → two downstream ports → one NIC each.
@@ -57,6 +61,7 @@ public enum FixtureLayout: String, CaseIterable, Sendable {
         dev("0000:00:1b.0", 0x8086, 0x7ac0, 0x060400, driver: "pcieport", group: g(21)) { $0.secondaryBus = 7 }
         dev("0000:07:00.0", 0x8086, 0x1572, 0x020000, driver: "i40e", group: g(22), parent: "0000:00:1b.0") {
             $0.sriov = .init(totalVFs: 64, numVFs: 2, autoprobe: true, vfDevice: 0x154c)
+            $0.msixTableSize = 129
             $0.enable = 1
         }
         dev("0000:07:02.0", 0x8086, 0x154c, 0x020000, driver: "iavf", group: g(23), parent: "0000:00:1b.0") {
@@ -73,10 +78,17 @@ public enum FixtureLayout: String, CaseIterable, Sendable {
         // Conventional PCI bridge: the bridge and both devices behind it share group 25.
         dev("0000:00:1e.0", 0x8086, 0x244e, 0x060401, group: g(25)) {
             $0.secondaryBus = 8
+            $0.express = false
             $0.resetMethods = nil
         }
-        dev("0000:08:00.0", 0x1106, 0x3044, 0x0c0010, driver: "firewire_ohci", group: g(25), parent: "0000:00:1e.0") { $0.resetMethods = ["bus"] }
-        dev("0000:08:01.0", 0x10ec, 0x8169, 0x020000, driver: "r8169", group: g(25), parent: "0000:00:1e.0") { $0.resetMethods = ["bus"] }
+        dev("0000:08:00.0", 0x1106, 0x3044, 0x0c0010, driver: "firewire_ohci", group: g(25), parent: "0000:00:1e.0") {
+            $0.resetMethods = ["bus"]
+            $0.express = false
+        }
+        dev("0000:08:01.0", 0x10ec, 0x8169, 0x020000, driver: "r8169", group: g(25), parent: "0000:00:1e.0") {
+            $0.resetMethods = ["bus"]
+            $0.express = false
+        }
         // Chipset: LPC, audio, SMBus and SPI share group 12.
         dev("0000:00:1f.0", 0x8086, 0x7a84, 0x060100, group: g(12)) {
             $0.multiFunction = true

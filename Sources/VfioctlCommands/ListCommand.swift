@@ -102,7 +102,9 @@ struct ListDocument: Encodable {
 
 enum ListRendering {
     static func driverCell(_ device: PCIDevice) -> String {
-        (device.driver ?? "-") + (device.isVFIOBound ? "*" : "")
+        var cell = (device.driver ?? "-") + (device.isVFIOBound ? "*" : "")
+        if let persisted = device.driverctlOverride, persisted != device.driver { cell += " (driverctl: " + persisted + ")" }
+        return cell
     }
 
     static func classCell(_ device: PCIDevice) -> String {
@@ -142,6 +144,9 @@ enum ListRendering {
             return viable ? Paint.green(line, color) : Paint.red(line, color)
         }
         if shown.contains(where: \.isVFIOBound) { out += "* bound to a VFIO driver\n" }
+        if shown.contains(where: { $0.driverctlOverride != nil && $0.driverctlOverride != $0.driver }) {
+            out += "(driverctl: X) driverctl will rebind the function to X at the next hotplug or boot\n"
+        }
         return out
     }
 

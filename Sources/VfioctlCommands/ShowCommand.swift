@@ -99,6 +99,9 @@ enum ShowRendering {
         if d.isVFIOBound { driverText += " (VFIO)" }
         out += field("Driver", driverText)
         out += field("driver_override", d.driverOverride ?? "(none)")
+        if let persisted = d.driverctlOverride {
+            out += field("driverctl", persisted + " (persisted in /etc/driverctl.d/pci-" + d.address.description + "; re-applied at hotplug and boot)")
+        }
         let kind: String
         switch d.headerType {
         case 0: kind = "endpoint (header type 0)"

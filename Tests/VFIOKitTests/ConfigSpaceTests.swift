@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VFIOKit
+import VFIOTestSupport
 
 /// Config-space decoding checked against lspci on real devices' dumps (`lspci -xxxx` output,
 /// read back through libpci's dump method by both).
@@ -13,9 +14,13 @@ struct ConfigSpaceTests {
 
     /// lspci's verbose text for one function of a dump, split by function.
     static func lspciBlocks(_ dump: String) throws -> [String: String] {
+        try lspciBlocks(arguments: ["-vv", "-D", "-F", dump])
+    }
+
+    static func lspciBlocks(arguments: [String]) throws -> [String: String] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/lspci")
-        process.arguments = ["-vv", "-D", "-F", dump]
+        process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
@@ -41,12 +46,32 @@ struct ConfigSpaceTests {
         let blocks = try Self.lspciBlocks(path)
         let addresses = database.scannedAddresses()
         #expect(!addresses.isEmpty)
+        try Self.compare(database: database, addresses: addresses, blocks: blocks, name: name)
+    }
+
+    @Test("fixture trees read through sysfs decode as lspci decodes them", .enabled(if: Sysfs.exists("/usr/bin/lspci") && geteuid() == 0))
+    func fixtureAgrees() throws {
+        let host = FixtureLayout.desktop.build()
+        let database = try #require(PCIDatabase(root: host.root))
+        let blocks = try Self.lspciBlocks(arguments: ["-vv", "-D", "-A", "linux-sysfs", "-O", "sysfs.path=" + host.path + "/sys/bus/pci"])
+        let addresses = try InventoryReader(root: host.root, database: nil).read().devices.map(\.address)
+        #expect(addresses.count == FixtureLayout.desktop.truth.deviceCount)
+        try Self.compare(database: database, addresses: addresses, blocks: blocks, name: "fixture")
+        let nvmePort = try #require(database.fullConfigSpace(PCIAddress("00:1d.0")!))
+        #expect(nvmePort.acs?.isolates == true)
+        #expect(database.fullConfigSpace(PCIAddress("01:00.0")!)?.msix?.tableSize == 16)
+    }
+
+    static func compare(database: PCIDatabase, addresses: [PCIAddress], blocks: [String: String], name: String) throws {
         for address in addresses {
             let block = try #require(blocks[address.description], "lspci has no \(address)")
             let space = try #require(database.fullConfigSpace(address))
             // Every capability lspci lists, at the same offset.
             let lspciOffsets = block.split(separator: "\n").compactMap { line -> Int? in
-                guard let range = line.range(of: "Capabilities: ["), let end = line[range.upperBound...].firstIndex(of: "]") else { return nil }
+                // "[40]" for standard capabilities, "[100 v1]" for extended ones.
+                guard let range = line.range(of: "Capabilities: ["),
+                    let end = line[range.upperBound...].firstIndex(where: { $0 == "]" || $0 == " " })
+                else { return nil }
                 return Int(line[range.upperBound..<end], radix: 16)
             }
             #expect(space.capabilities.map(\.offset) == lspciOffsets, "\(name) \(address)")
@@ -60,7 +85,10 @@ struct ConfigSpaceTests {
                 #expect(block.contains("64bit" + (msi.is64Bit ? "+" : "-")))
             }
             if let express = space.express {
-                #expect(block.contains("FLReset" + (express.flr ? "+" : "-")), "\(address)")
+                // lspci prints FLReset for endpoints only.
+                if express.portType.hasSuffix("Endpoint") {
+                    #expect(block.contains("FLReset" + (express.flr ? "+" : "-")), "\(address)")
+                }
                 if let speed = express.linkCapabilitySpeed, let width = express.linkCapabilityWidth {
                     #expect(block.contains("LnkCap:") && block.contains("Speed \(speed), Width x\(width)"), "\(address) \(speed) x\(width)")
                 }

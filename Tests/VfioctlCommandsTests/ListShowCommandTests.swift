@@ -133,6 +133,49 @@ struct ListShowCommandTests {
         #expect((group["blockers"] as? [[String: Any]])?.compactMap { $0["address"] as? String } == ["0000:01:00.0", "0000:01:00.1"])
     }
 
+    @Test("show decodes config space: MSI-X, PCIe link, FLR and ACS on the ports above")
+    func showConfig() throws {
+        let host = FixtureLayout.desktop.build()
+        let gpu = vfioctl(["show", "01:00.0"], host: host).stdout
+        #expect(gpu.contains("MSI-X:             table size 16"))
+        #expect(gpu.contains("PCI Express:       Endpoint, link 16GT/s x16"))
+        #expect(gpu.contains("FLR:               supported"))
+        #expect(gpu.contains("ACS above:         0000:00:01.0: no ACS capability"))
+        let nvme = vfioctl(["show", "02:00.0"], host: host).stdout
+        #expect(nvme.contains("ACS above:         0000:00:1d.0: isolating"))
+        #expect(nvme.contains("FLR:               supported"))
+        let json = try vfioctl(["show", "02:00.0", "--json"], host: host).json()
+        let config = try #require(json["config"] as? [String: Any])
+        #expect((config["msix"] as? [String: Any])?["tableSize"] as? Int == 33)
+        #expect(config["flr"] as? Bool == true)
+        let upstream = try #require(config["upstreamACS"] as? [[String: Any]])
+        #expect(upstream.first?["address"] as? String == "0000:00:1d.0")
+        #expect(((upstream.first?["acs"] as? [String: Any])?["control"] as? [String: Any])?["requestRedirect"] as? Bool == true)
+        // Conventional PCI functions have no PCIe capability and no FLR.
+        let firewire = try vfioctl(["show", "08:00.0", "--json"], host: host).json()
+        #expect((firewire["config"] as? [String: Any])?["express"] is NSNull)
+    }
+
+    @Test("driverctl overrides are shown, and flagged when they differ from the bound driver")
+    func driverctl() throws {
+        let host = FixtureLayout.desktop.build()
+        host.write("/etc/driverctl.d/pci-0000:05:00.0", "vfio-pci\n")
+        host.write("/etc/driverctl.d/pci-0000:07:02.1", "vfio-pci\n")
+        host.write("/etc/driverctl.d/pci-garbage", "vfio-pci\n")
+        let list = vfioctl(["list"], host: host).stdout
+        let nic = try #require(list.split(separator: "\n").first { $0.contains("0000:05:00.0") })
+        #expect(nic.contains("igb (driverctl: vfio-pci)"))
+        let vf = try #require(list.split(separator: "\n").first { $0.contains("0000:07:02.1") })
+        #expect(!vf.contains("driverctl"))
+        #expect(list.contains("driverctl will rebind"))
+        let show = vfioctl(["show", "05:00.0"], host: host).stdout
+        #expect(show.contains("driverctl:         vfio-pci (persisted in /etc/driverctl.d/pci-0000:05:00.0"))
+        let json = try vfioctl(["show", "05:00.0", "--json"], host: host).json()
+        #expect((json["device"] as? [String: Any])?["driverctlOverride"] as? String == "vfio-pci")
+        let other = try vfioctl(["show", "06:00.0", "--json"], host: host).json()
+        #expect((other["device"] as? [String: Any])?["driverctlOverride"] is NSNull)
+    }
+
     @Test("show on a VFIO-bound VF and its PF")
     func showSRIOV() throws {
         let host = FixtureLayout.desktop.build()
@@ -225,14 +268,21 @@ struct ListShowCommandTests {
     }
 }
 
-func runProcess(_ path: String, _ args: [String]) throws -> String {
+struct ProcessFailed: Error { let status: Int32 }
+
+/// Runs a program and returns its standard output; throws when it exits non-zero unless
+/// `allowFailure` (standard error is discarded).
+@discardableResult
+func runProcess(_ path: String, _ args: [String], allowFailure: Bool = false) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = args
     let pipe = Pipe()
     process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
     try process.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    if process.terminationStatus != 0 && !allowFailure { throw ProcessFailed(status: process.terminationStatus) }
     return String(decoding: data, as: UTF8.self)
 }

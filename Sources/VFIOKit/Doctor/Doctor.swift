@@ -14,6 +14,17 @@ public struct Finding: Sendable, Equatable, Codable {
     /// What to do about it; nil when nothing needs doing.
     public var fix: String?
 
+    enum CodingKeys: String, CodingKey { case check, status, message, fix }
+
+    /// `fix` is always present in JSON (null when there is nothing to do).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(check, forKey: .check)
+        try c.encode(status, forKey: .status)
+        try c.encode(message, forKey: .message)
+        try c.encode(fix, forKey: .fix)
+    }
+
     public init(_ check: String, _ status: Status, _ message: String, fix: String? = nil) {
         self.check = check
         self.status = status
@@ -180,7 +191,7 @@ public enum Doctor {
         } else {
             findings.append(
                 Finding(
-                    "group-sizes", .warn, "unusually large groups, a sign that ports above them lack ACS: " + large.joined(separator: ", "),
+                    "group-sizes", .warn, "unusually large groups, a sign that the ports above lack ACS or that the devices share a conventional PCI bus: " + large.joined(separator: ", "),
                     fix: "'vfioctl show group:N' shows the ACS of each port; bind the whole group with --group, or use another slot"))
         }
         let bridges = inventory.devices.filter(\.isBridge)

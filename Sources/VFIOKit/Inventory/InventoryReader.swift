@@ -67,8 +67,10 @@ public struct InventoryReader {
         }
         var devices: [PCIDevice] = []
         devices.reserveCapacity(addresses.count)
+        let persisted = driverctlOverrides()
         for case var device? in readDevices {
             if let database { device.names = database.names(for: device, subsystem: fields.contains(.attributes)) }
+            device.driverctlOverride = persisted[device.address]
             devices.append(device)
         }
         var groups: [Int: IOMMUGroup] = [:]
@@ -164,6 +166,17 @@ public struct InventoryReader {
             }
         }
         return device
+    }
+
+    /// driverctl's persisted overrides: `/etc/driverctl.d/pci-<address>` holds the driver name.
+    public func driverctlOverrides() -> [PCIAddress: String] {
+        let dir = root.path("/etc/driverctl.d")
+        var result: [PCIAddress: String] = [:]
+        for name in Sysfs.list(dir) ?? [] where name.hasPrefix("pci-") {
+            guard let address = PCIAddress(name.dropFirst(4)), let driver = Sysfs.read(dir + "/" + name), !driver.isEmpty else { continue }
+            result[address] = String(driver.split(separator: "\n").first ?? "")
+        }
+        return result
     }
 
     public func readGroups() -> [Int: IOMMUGroup] {

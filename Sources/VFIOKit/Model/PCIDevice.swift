@@ -15,6 +15,9 @@ public struct PCIDevice: Sendable, Equatable, Codable {
     public var driver: String?
     /// nil when unset (the kernel prints `(null)`).
     public var driverOverride: String?
+    /// A driverctl override persisted in `/etc/driverctl.d/pci-<address>`: driverctl's udev rule
+    /// re-applies it at the next hotplug or boot, undoing any other change.
+    public var driverctlOverride: String?
     public var iommuGroup: Int?
     public var numaNode: Int?
     /// The reset methods the kernel offers, in priority order; nil when the attribute is hidden

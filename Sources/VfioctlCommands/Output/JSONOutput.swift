@@ -66,7 +66,7 @@ struct DeviceJSON: Encodable {
     enum Keys: String, CodingKey {
         case address, vendorID, deviceID, subsystemVendorID, subsystemDeviceID, classCode, revision, headerType
         case vendorName, deviceName, subsystemName, className
-        case driver, driverOverride, iommuGroup, numaNode, resetMethods, bootVGA, enable, vfioBound, vfioDevice
+        case driver, driverOverride, driverctlOverride, iommuGroup, numaNode, resetMethods, bootVGA, enable, vfioBound, vfioDevice
         case groupNode, deviceNode, isBridge, multiFunction, parent, physicalFunction, sriov
     }
 
@@ -106,6 +106,7 @@ struct DeviceJSON: Encodable {
         try c.encode(d.names.className, forKey: .className)
         try c.encode(d.driver, forKey: .driver)
         try c.encode(d.driverOverride, forKey: .driverOverride)
+        try c.encode(d.driverctlOverride, forKey: .driverctlOverride)
         try c.encode(d.iommuGroup, forKey: .iommuGroup)
         try c.encode(d.numaNode, forKey: .numaNode)
         try c.encode(d.resetMethods, forKey: .resetMethods)
@@ -213,6 +214,7 @@ extension DeviceJSON: JSONStreamable {
         w.field("deviceNode", d.vfioDeviceName.map { "/dev/vfio/devices/" + $0 })
         w.field("driver", d.driver)
         w.field("driverOverride", d.driverOverride)
+        w.field("driverctlOverride", d.driverctlOverride)
         w.field("enable", d.enableCount)
         w.field("groupNode", d.isVFIOBound ? d.iommuGroup.map { "/dev/vfio/" + String($0) } : nil)
         w.field("headerType", d.headerType)

@@ -1,0 +1,280 @@
+/// The desired-state file (`/etc/vfioctl.conf` and `/etc/vfioctl.conf.d/*.conf`): which devices
+/// go to which driver. An INI-like format a person can write and a template can produce:
+///
+///     [defaults]
+///     timeout = 30s
+///
+///     [device 0000:01:00.0]
+///     driver = vfio-pci
+///     group = whole
+///
+///     [ids 10de:2204]
+///     driver = vfio-pci
+///     count = 1
+///     numa = 0
+///
+///     [group 12]
+///     driver = vfio-pci
+public struct DesiredState: Sendable, Equatable {
+    public var timeout: Duration?
+    public var entries: [Entry]
+
+    public init(timeout: Duration? = nil, entries: [Entry] = []) {
+        self.timeout = timeout
+        self.entries = entries
+    }
+
+    public enum Driver: Sendable, Equatable, CustomStringConvertible {
+        /// A named driver (`vfio-pci`, a vfio variant, or a host driver).
+        case named(String)
+        /// Back to the driver the device had before vfioctl moved it (or the kernel's choice).
+        case host
+        /// Unbound.
+        case none
+
+        public var description: String {
+            switch self {
+            case .named(let name): name
+            case .host: "host"
+            case .none: "none"
+            }
+        }
+    }
+
+    public struct Entry: Sendable, Equatable {
+        public var selector: Target
+        public var driver: Driver
+        public var wholeGroup = false
+        public var force = false
+        public var count: Int?
+        public var numaNode: Int?
+        public var timeout: Duration?
+        /// `file:line` of the section header, for messages.
+        public var source: String
+
+        public init(selector: Target, driver: Driver, source: String) {
+            self.selector = selector
+            self.driver = driver
+            self.source = source
+        }
+    }
+
+    // MARK: - Parsing
+
+    /// Parses one file's text. Every error names the file and line.
+    public static func parse(_ text: String, file: String) throws(VFIOError) -> DesiredState {
+        var state = DesiredState()
+        var current: Entry?
+        var inDefaults = false
+        var sawDriver = false
+        func finish() throws(VFIOError) {
+            if let entry = current {
+                guard sawDriver else { throw .usage("\(entry.source): [\(entry.selector)] has no 'driver ='") }
+                state.entries.append(entry)
+            }
+            current = nil
+            sawDriver = false
+        }
+        var number = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            let here = file + ":" + String(number)
+            var line = Substring(rawLine)
+            if let hash = line.firstIndex(where: { $0 == "#" || $0 == ";" }) { line = line[..<hash] }
+            let trimmed = line.trimmingSpaces
+            if trimmed.isEmpty { continue }
+            if trimmed.hasPrefix("[") {
+                guard trimmed.hasSuffix("]") else { throw .usage("\(here): unterminated section header") }
+                try finish()
+                let header = trimmed.dropFirst().dropLast().trimmingSpaces
+                let words = header.split(separator: " ", omittingEmptySubsequences: true)
+                if words == ["defaults"] {
+                    inDefaults = true
+                    continue
+                }
+                inDefaults = false
+                guard words.count == 2 else {
+                    throw .usage("\(here): expected [device ADDRESS], [ids VENDOR:DEVICE], [group N] or [defaults]")
+                }
+                let selector: Target
+                do throws(VFIOError) {
+                    switch words[0] {
+                    case "device":
+                        guard let address = PCIAddress(words[1]) else { throw .usage("invalid address '\(Target.printable(String(words[1])))'") }
+                        selector = .address(address)
+                    case "ids":
+                        let parsed = try Target(parsing: String(words[1]))
+                        guard case .ids = parsed else { throw .usage("invalid ids '\(Target.printable(String(words[1])))'") }
+                        selector = parsed
+                    case "group":
+                        selector = try Target(parsing: "group:" + words[1])
+                    default:
+                        throw .usage("unknown section '\(Target.printable(String(words[0])))'")
+                    }
+                } catch {
+                    throw .usage("\(here): \(error.message)")
+                }
+                current = Entry(selector: selector, driver: .host, source: here)
+                continue
+            }
+            guard let eq = trimmed.firstIndex(of: "=") else { throw .usage("\(here): expected 'key = value'") }
+            let key = trimmed[..<eq].trimmingSpaces.lowercased()
+            let value = String(trimmed[trimmed.index(after: eq)...].trimmingSpaces)
+            if inDefaults {
+                switch key {
+                case "timeout":
+                    guard let duration = parseDuration(value) else { throw .usage("\(here): invalid timeout '\(Target.printable(value))' (e.g. 30s, 2m, 500ms)") }
+                    state.timeout = duration
+                default:
+                    throw .usage("\(here): unknown key '\(Target.printable(key))' in [defaults]")
+                }
+                continue
+            }
+            guard var entry = current else { throw .usage("\(here): '\(Target.printable(key))' outside a section") }
+            switch key {
+            case "driver":
+                switch value {
+                case "host": entry.driver = .host
+                case "none": entry.driver = .none
+                default:
+                    guard isValidDriverName(value) else { throw .usage("\(here): invalid driver name '\(Target.printable(value))'") }
+                    entry.driver = .named(value)
+                }
+                sawDriver = true
+            case "group":
+                switch value {
+                case "whole": entry.wholeGroup = true
+                case "device", "single": entry.wholeGroup = false
+                default: throw .usage("\(here): group must be 'whole' or 'device'")
+                }
+            case "force":
+                guard let flag = parseBool(value) else { throw .usage("\(here): force must be yes or no") }
+                entry.force = flag
+            case "count":
+                guard let n = Int(value), n > 0 else { throw .usage("\(here): count must be a positive number") }
+                guard case .ids = entry.selector else { throw .usage("\(here): count applies to [ids …] sections only") }
+                entry.count = n
+            case "numa":
+                guard let n = Int(value), n >= 0 else { throw .usage("\(here): numa must be a node number") }
+                guard case .ids = entry.selector else { throw .usage("\(here): numa applies to [ids …] sections only") }
+                entry.numaNode = n
+            case "timeout":
+                guard let duration = parseDuration(value) else { throw .usage("\(here): invalid timeout '\(Target.printable(value))'") }
+                entry.timeout = duration
+            default:
+                throw .usage("\(here): unknown key '\(Target.printable(key))'")
+            }
+            current = entry
+        }
+        try finish()
+        return state
+    }
+
+    /// Driver names are kernel module/driver names: letters, digits, `_` and `-`.
+    public static func isValidDriverName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name.utf8.allSatisfy { c in
+            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+        }
+    }
+
+    static func parseBool(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "yes", "true", "on", "1": true
+        case "no", "false", "off", "0": false
+        default: nil
+        }
+    }
+
+    /// Appends another file's entries (drop-ins come after the main file; a later entry for the
+    /// same device wins, see `resolve`).
+    public mutating func merge(_ other: DesiredState) {
+        if let timeout = other.timeout { self.timeout = timeout }
+        entries += other.entries
+    }
+
+    /// Reads `<root>/etc/vfioctl.conf` and `<root>/etc/vfioctl.conf.d/*.conf` (sorted), or one
+    /// given file. A missing main file with no drop-ins is an empty state.
+    public static func load(root: HostRoot, file: String? = nil) throws(VFIOError) -> DesiredState {
+        if let file {
+            guard let text = Sysfs.readBytes(file, limit: 1 << 22) else { throw .usage("cannot read \(file)") }
+            return try parse(String(decoding: text, as: UTF8.self), file: file)
+        }
+        var state = DesiredState()
+        let main = root.path("/etc/vfioctl.conf")
+        if let text = Sysfs.readBytes(main, limit: 1 << 22) {
+            state.merge(try parse(String(decoding: text, as: UTF8.self), file: "/etc/vfioctl.conf"))
+        }
+        let dropIns = root.path("/etc/vfioctl.conf.d")
+        for name in (Sysfs.list(dropIns) ?? []).filter({ $0.hasSuffix(".conf") && !$0.hasPrefix(".") }).sorted() {
+            guard let text = Sysfs.readBytes(dropIns + "/" + name, limit: 1 << 22) else { continue }
+            state.merge(try parse(String(decoding: text, as: UTF8.self), file: "/etc/vfioctl.conf.d/" + name))
+        }
+        return state
+    }
+
+    // MARK: - Resolving against a host
+
+    public struct Assignment: Sendable, Equatable {
+        public var address: PCIAddress
+        public var driver: Driver
+        public var wholeGroup: Bool
+        public var force: Bool
+        public var timeout: Duration?
+        public var source: String
+    }
+
+    public struct Resolution: Sendable, Equatable {
+        public var assignments: [Assignment]
+        /// Entries that matched nothing on this host, with why.
+        public var unmatched: [(source: String, reason: String)]
+        public static func == (a: Resolution, b: Resolution) -> Bool {
+            a.assignments == b.assignments && a.unmatched.map(\.source) == b.unmatched.map(\.source)
+        }
+    }
+
+    /// Which device gets which driver. Entries are applied in order, so a later entry for a
+    /// device (e.g. from a drop-in) replaces an earlier one.
+    public func resolve(against inventory: HostInventory) -> Resolution {
+        var byAddress: [PCIAddress: Assignment] = [:]
+        var order: [PCIAddress] = []
+        var unmatched: [(String, String)] = []
+        for entry in entries {
+            var devices: [PCIDevice]
+            do {
+                devices = try inventory.resolve(entry.selector)
+            } catch {
+                unmatched.append((entry.source, error.message))
+                continue
+            }
+            if case .group = entry.selector { devices = devices.filter { !$0.isBridge } }
+            if let node = entry.numaNode { devices = devices.filter { $0.numaNode == node } }
+            if let count = entry.count { devices = Array(devices.prefix(count)) }
+            if devices.isEmpty {
+                unmatched.append((entry.source, "no function of \(entry.selector) matches" + (entry.numaNode.map { " on NUMA node \($0)" } ?? "")))
+                continue
+            }
+            for device in devices {
+                if byAddress[device.address] == nil { order.append(device.address) }
+                byAddress[device.address] = Assignment(
+                    address: device.address, driver: entry.driver, wholeGroup: entry.wholeGroup, force: entry.force,
+                    timeout: entry.timeout ?? timeout, source: entry.source)
+            }
+        }
+        return Resolution(assignments: order.sorted().compactMap { byAddress[$0] }, unmatched: unmatched)
+    }
+}
+
+/// Parses `30`, `30s`, `2m`, `500ms`, `1h` (a bare number is seconds).
+public func parseDuration(_ text: String) -> Duration? {
+    let lowered = text.lowercased().trimmingSpaces
+    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
+    for (suffix, millis) in units where lowered.hasSuffix(suffix) {
+        let number = lowered.dropLast(suffix.count)
+        if suffix == "s" && number.hasSuffix("m") { continue }
+        guard let value = Double(number), value >= 0, value < 1e9 else { return nil }
+        return .milliseconds(Int64(value * Double(millis)))
+    }
+    guard let value = Double(lowered), value >= 0, value < 1e9 else { return nil }
+    return .milliseconds(Int64(value * 1000))
+}

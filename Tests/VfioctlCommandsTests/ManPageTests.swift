@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import VfioctlCommands
+
+@Suite("man page stays in step with the command line")
+struct ManPageTests {
+    static let manPage: String = {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../man/vfioctl.8").standardized.path
+        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }()
+
+    static var commandNames: [String] {
+        Vfioctl.configuration.subcommands.compactMap { $0.configuration.commandName }
+    }
+
+    @Test("every command is documented")
+    func commands() {
+        #expect(!Self.manPage.isEmpty)
+        for name in Self.commandNames {
+            #expect(Self.manPage.contains(".It Cm " + name), "\(name) missing from man/vfioctl.8")
+        }
+    }
+
+    @Test("every long option of every command is documented", arguments: commandNames)
+    func options(_ name: String) {
+        let run = vfioctlHelp(name)
+        let options = Set(run.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "-") }).filter { $0.hasPrefix("--") && $0.count > 2 })
+        #expect(options.contains("--json"), "help for \(name) lists no options: \(run)")
+        for option in options where option != "--help" && option != "--version" && option != "--experimental-dump-help" {
+            // mdoc spells --json as "Fl -json".
+            let flag = "Fl -" + option.dropFirst(2)
+            let documented = Self.manPage.components(separatedBy: flag).dropFirst().contains { rest in
+                rest.first.map { !($0.isLetter || $0.isNumber || $0 == "-") } ?? true
+            }
+            #expect(documented, "\(name) \(option) missing from man/vfioctl.8")
+        }
+    }
+
+    func vfioctlHelp(_ name: String) -> String {
+        let console = Console.capturing()
+        _ = Vfioctl.run(arguments: ["help", name], console: console, environment: [:])
+        return console.captured + console.capturedErrors
+    }
+}

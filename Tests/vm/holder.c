@@ -1,0 +1,207 @@
+/*
+ * holder: keep a PCI device open through VFIO the way a VMM does, for the VM tests.
+ *
+ *   holder [--group-only | --mmap] [--ready FILE] [--seconds N] BDF
+ *
+ * default       container + group + device fd (vfio-pci enables the device)
+ * --group-only  only the group fd, attached to a container (claims DMA ownership)
+ * --mmap        like default, then mmap BAR0 of the device, close the device fd
+ *               and keep holding through the mapping alone
+ *
+ * When everything is open it writes "PID ready" to FILE (atomically), then holds
+ * until SIGTERM/SIGINT or until N seconds have passed, and exits 0.
+ * Any failure prints "holder: ..." on stderr and exits 1 (2 for usage errors).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("holder: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: holder [--group-only | --mmap] [--ready FILE] [--seconds N] BDF\n");
+    exit(2);
+}
+
+static int group_of(const char *bdf)
+{
+    char link[PATH_MAX], target[PATH_MAX];
+    snprintf(link, sizeof link, "/sys/bus/pci/devices/%s/iommu_group", bdf);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n < 0)
+        die("%s: cannot read %s: %s (no such device, or no IOMMU)", bdf, link, strerror(errno));
+    target[n] = '\0';
+    const char *base = basename(target);
+    char *end;
+    long id = strtol(base, &end, 10);
+    if (*base == '\0' || *end != '\0' || id < 0)
+        die("%s: unexpected iommu_group link target %s", bdf, target);
+    return (int)id;
+}
+
+static void write_ready(const char *path)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        die("cannot create %s: %s", tmp, strerror(errno));
+    fprintf(f, "%d ready\n", (int)getpid());
+    if (fclose(f) != 0)
+        die("cannot write %s: %s", tmp, strerror(errno));
+    if (rename(tmp, path) != 0)
+        die("cannot rename %s to %s: %s", tmp, path, strerror(errno));
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    enum { FULL, GROUP_ONLY, MMAP } mode = FULL;
+    const char *ready = NULL;
+    double seconds = 0;
+    const char *bdf = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--group-only"))
+            mode = GROUP_ONLY;
+        else if (!strcmp(a, "--mmap"))
+            mode = MMAP;
+        else if (!strcmp(a, "--ready") && i + 1 < argc)
+            ready = argv[++i];
+        else if (!strcmp(a, "--seconds") && i + 1 < argc) {
+            char *end;
+            seconds = strtod(argv[++i], &end);
+            if (*end != '\0' || seconds < 0)
+                usage();
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            usage();
+        else if (a[0] == '-' || bdf)
+            usage();
+        else
+            bdf = a;
+    }
+    if (!bdf)
+        usage();
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    int group_id = group_of(bdf);
+
+    int container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+    if (container < 0)
+        die("open /dev/vfio/vfio: %s (is the vfio module loaded?)", strerror(errno));
+    int api = ioctl(container, VFIO_GET_API_VERSION);
+    if (api != VFIO_API_VERSION)
+        die("VFIO_GET_API_VERSION returned %d, expected %d", api, VFIO_API_VERSION);
+
+    char group_path[64];
+    snprintf(group_path, sizeof group_path, "/dev/vfio/%d", group_id);
+    int group = open(group_path, O_RDWR | O_CLOEXEC);
+    if (group < 0) {
+        if (errno == EBUSY)
+            die("open %s: %s (the group is already open elsewhere)", group_path, strerror(errno));
+        if (errno == ENOENT)
+            die("open %s: %s (is %s bound to vfio-pci?)", group_path, strerror(errno), bdf);
+        die("open %s: %s", group_path, strerror(errno));
+    }
+
+    struct vfio_group_status status = { .argsz = sizeof status };
+    if (ioctl(group, VFIO_GROUP_GET_STATUS, &status) != 0)
+        die("VFIO_GROUP_GET_STATUS on %s: %s", group_path, strerror(errno));
+    if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) != 0) {
+        int e = errno;
+        if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE) || e == EPERM)
+            die("VFIO_GROUP_SET_CONTAINER on %s: %s (group %d is not viable: another device "
+                "in it is bound to a host driver)", group_path, strerror(e), group_id);
+        die("VFIO_GROUP_SET_CONTAINER on %s: %s", group_path, strerror(e));
+    }
+
+    int device = -1;
+    void *map = MAP_FAILED;
+    size_t map_len = 0;
+    if (mode != GROUP_ONLY) {
+        int type = VFIO_TYPE1v2_IOMMU;
+        if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0)
+            type = VFIO_TYPE1_IOMMU;
+        if (ioctl(container, VFIO_SET_IOMMU, type) != 0)
+            die("VFIO_SET_IOMMU(%s): %s", type == VFIO_TYPE1v2_IOMMU ? "TYPE1v2" : "TYPE1",
+                strerror(errno));
+        device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+        if (device < 0)
+            die("VFIO_GROUP_GET_DEVICE_FD(%s): %s", bdf, strerror(errno));
+    }
+    if (mode == MMAP) {
+        struct vfio_region_info info = { .argsz = sizeof info, .index = VFIO_PCI_BAR0_REGION_INDEX };
+        if (ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &info) != 0)
+            die("VFIO_DEVICE_GET_REGION_INFO(BAR0) of %s: %s", bdf, strerror(errno));
+        if (info.size == 0 || !(info.flags & VFIO_REGION_INFO_FLAG_MMAP))
+            die("BAR0 of %s cannot be mmapped (size %llu, flags 0x%x)", bdf,
+                (unsigned long long)info.size, info.flags);
+        map_len = (size_t)info.size;
+        map = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, device, (off_t)info.offset);
+        if (map == MAP_FAILED)
+            die("mmap BAR0 of %s: %s", bdf, strerror(errno));
+        close(device);
+        device = -1;
+    }
+
+    if (ready)
+        write_ready(ready);
+    fprintf(stderr, "holder: pid %d holds %s (group %d, %s)\n", (int)getpid(), bdf, group_id,
+            mode == GROUP_ONLY ? "group only" : mode == MMAP ? "BAR0 mapping" : "device fd");
+
+    double deadline = seconds > 0 ? now() + seconds : 0;
+    while (!stop_requested && (deadline == 0 || now() < deadline)) {
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+
+    if (map != MAP_FAILED)
+        munmap(map, map_len);
+    if (device >= 0)
+        close(device);
+    close(group);
+    close(container);
+    return 0;
+}

@@ -1,0 +1,347 @@
+#!/bin/bash
+# Real-kernel suite: boots throwaway QEMU guests (TCG, emulated intel-iommu) and runs each
+# scenario of Tests/vm/scenarios in a fresh guest, on each guest kernel. See README.md.
+#
+#   Tests/vm/run.sh [-k] [-j JOBS] [SCENARIO...]
+#
+#   VFIOCTL_BIN   absolute path of the vfioctl binary to test (default .build/debug/vfioctl)
+#   VM_KERNELS    kernel series to boot, default "6.1 6.12" (a full linux-image-* name works too)
+#   VM_SCENARIOS  scenarios to run: names or globs, "01" = "01-*" (default all); arguments too
+#   VM_TIMEOUT    default per-scenario time limit in seconds inside the guest (default 180);
+#                 a scenario may set its own with a line "# vm-timeout: N"
+#   VM_JOBS       guests run in parallel (default: number of CPUs, at most 2)
+#   VM_CACHE      cache directory (default Tests/vm/cache)
+#   VM_SCENARIO_DIR  where scenarios live (default Tests/vm/scenarios; Tests/vm/selftest holds
+#                 scenarios that must fail, to check the harness itself)
+#   -k            keep the run's logs (console, scenario output) under $VM_CACHE/runs/
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+CACHE=${VM_CACHE:-$HERE/cache}
+KEEP=0
+JOBS=${VM_JOBS:-}
+FILTERS=()
+
+usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
+while [ $# -gt 0 ]; do
+    case $1 in
+    -k | --keep) KEEP=1 ;;
+    -j) JOBS=$2; shift ;;
+    -h | --help) usage 0 ;;
+    -*) echo "run.sh: unknown option $1" >&2; usage 64 >&2 ;;
+    *) FILTERS+=("$1") ;;
+    esac
+    shift
+done
+[ ${#FILTERS[@]} -gt 0 ] || read -r -a FILTERS <<<"${VM_SCENARIOS:-*}"
+read -r -a KERNELS <<<"${VM_KERNELS:-6.1 6.12}"
+DEFAULT_TIMEOUT=${VM_TIMEOUT:-180}
+SCENARIO_DIR=$(cd "${VM_SCENARIO_DIR:-$HERE/scenarios}" && pwd) || exit 64
+BOOT_ALLOWANCE=${VM_BOOT_ALLOWANCE:-120} # host-side extra time for boot, setup, D-state check
+if [ -z "$JOBS" ]; then
+    JOBS=$(nproc)
+    [ "$JOBS" -le 2 ] || JOBS=2
+fi
+
+VFIOCTL_BIN=${VFIOCTL_BIN:-$REPO/.build/debug/vfioctl}
+case $VFIOCTL_BIN in
+/*) ;;
+*) VFIOCTL_BIN=$(cd "$(dirname "$VFIOCTL_BIN")" && pwd)/$(basename "$VFIOCTL_BIN") ;;
+esac
+[ -x "$VFIOCTL_BIN" ] || { echo "run.sh: VFIOCTL_BIN=$VFIOCTL_BIN is not an executable file" >&2; exit 69; }
+
+log() { echo "[vm] $*" >&2; }
+die() { echo "run.sh: $*" >&2; exit 70; }
+
+# ---------------------------------------------------------------------------------
+# Host tools
+"$REPO/scripts/install-deps.sh" >/dev/null || die "scripts/install-deps.sh failed"
+for t in qemu-system-x86_64 busybox depmod modprobe cpio gzip xz mkfs.ext2 gcc apt-get dpkg timeout python3; do
+    command -v "$t" >/dev/null || die "missing tool: $t"
+done
+mkdir -p "$CACHE/kernels" "$CACHE/bin" "$CACHE/runs"
+
+# ---------------------------------------------------------------------------------
+# Guest kernels: newest matching package, fetched with apt-get download, unpacked with
+# dpkg -x into $CACHE/kernels/<package>_<version>/root.
+kernel_regex() {
+    case $1 in
+    6.1) echo '^linux-image-6\.1\.0-[0-9]+-amd64$' ;;
+    6.12) echo '^linux-image-6\.12\.[0-9]+\+deb[0-9]+-amd64-unsigned$' ;;
+    linux-image-*) printf '^%s$' "$(printf '%s' "$1" | sed 's/[.+]/\\&/g')" ;;
+    *) printf '^linux-image-%s[-.+][0-9a-z.+-]*-amd64-unsigned$' "$(printf '%s' "$1" | sed 's/\./\\./g')" ;;
+    esac
+}
+APT_UPDATED=0
+apt_update_once() {
+    [ "$APT_UPDATED" = 1 ] && return 1
+    APT_UPDATED=1
+    log "apt-get update"
+    apt-get update -q >/dev/null 2>&1 || true
+}
+newest_package() {
+    local re
+    re=$(kernel_regex "$1")
+    apt-cache search --names-only "$re" 2>/dev/null | awk '{print $1}' | grep -E "$re" | sort -V | tail -n 1
+}
+PREP_VERSION=2 # bump when the way a kernel is unpacked changes, to redo cached ones
+# prepare_kernel SERIES: sets KDIR (cache dir of the kernel), KVER
+prepare_kernel() {
+    local series=$1 pkg ver dir tmp
+    pkg=$(newest_package "$series")
+    if [ -z "$pkg" ] && apt_update_once; then pkg=$(newest_package "$series"); fi
+    if [ -z "$pkg" ]; then
+        if [ -r "$CACHE/kernels/$series.last" ]; then
+            dir=$(cat "$CACHE/kernels/$series.last")
+            read -r pkg ver <"$dir/package" || die "no package for kernel $series, and no usable cache"
+            log "no package for kernel $series in the apt lists; using cached $(basename "$dir")"
+        else
+            die "no package matches kernel series $series ($(kernel_regex "$series"))"
+        fi
+    else
+        ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | awk '/^Version:/ {print $2; exit}')
+        dir=$CACHE/kernels/${pkg}_$(printf '%s' "$ver" | tr ':~' '__')
+    fi
+    if [ "$(cat "$dir/.done" 2>/dev/null)" != "$PREP_VERSION" ]; then
+        log "fetching $pkg $ver"
+        rm -rf "$dir"
+        tmp=$dir.dl
+        rm -rf "$tmp" && mkdir -p "$tmp"
+        if ! (cd "$tmp" && apt-get -q -o APT::Sandbox::User=root download "$pkg" >/dev/null 2>&1); then
+            apt_update_once || true
+            (cd "$tmp" && apt-get -q -o APT::Sandbox::User=root download "$pkg") >&2 ||
+                die "apt-get download $pkg failed"
+        fi
+        mkdir -p "$dir/root"
+        dpkg -x "$tmp"/*.deb "$dir/root" || die "dpkg -x of $pkg failed"
+        rm -rf "$tmp"
+        KVER=$(ls "$dir/root/lib/modules" | head -n 1)
+        [ -n "$KVER" ] && [ -e "$dir/root/boot/vmlinuz-$KVER" ] || die "$pkg has no kernel/modules"
+        # Uncompressed modules load much faster in a TCG guest than .ko.xz/.ko.zst.
+        find "$dir/root/lib/modules/$KVER" -name '*.ko.xz' -print0 | xargs -0 -r -n 64 -P "$(nproc)" xz -d
+        find "$dir/root/lib/modules/$KVER" -name '*.ko.zst' -print0 | xargs -0 -r -n 64 -P "$(nproc)" zstd -q -d --rm
+        depmod -b "$dir/root" "$KVER" || die "depmod for $KVER failed"
+        echo "$pkg $ver" >"$dir/package"
+        echo "$PREP_VERSION" >"$dir/.done"
+    fi
+    local prev
+    prev=$(cat "$CACHE/kernels/$series.last" 2>/dev/null || true)
+    if [ -n "$prev" ] && [ "$prev" != "$dir" ] && [ -d "$prev" ]; then
+        log "removing superseded $(basename "$prev")"
+        rm -rf "$prev"
+    fi
+    echo "$dir" >"$CACHE/kernels/$series.last"
+    KDIR=$dir
+    KVER=$(ls "$dir/root/lib/modules" | head -n 1)
+}
+
+# Initramfs: busybox, guest/init, and the modules needed to mount the host (decompressed,
+# in load order). Everything else is loaded later by the host's modprobe inside the guest.
+INITRD_MODULES="virtio_pci 9pnet_virtio 9p overlay"
+build_initramfs() { # KDIR KVER
+    local kdir=$1 kver=$2 out=$1/initramfs.gz tmp m line path name
+    if [ -e "$out" ] && [ "$out" -nt "$HERE/guest/init" ] && [ "$out" -nt "$0" ]; then return; fi
+    log "building initramfs for $kver"
+    tmp=$(mktemp -d)
+    mkdir -p "$tmp/bin" "$tmp/modules"
+    cp "$(command -v busybox)" "$tmp/bin/busybox"
+    cp "$HERE/guest/init" "$tmp/init"
+    chmod 755 "$tmp/init"
+    : >"$tmp/modules/order"
+    for m in $INITRD_MODULES; do
+        modprobe -d "$kdir/root" -S "$kver" --show-depends "$m" || die "module $m not found for $kver"
+    done | while read -r line; do
+        set -- $line
+        [ "$1" = insmod ] || continue
+        path=$2
+        name=$(basename "$path")
+        name=${name%.xz}
+        name=${name%.zst}
+        grep -qx "$name" "$tmp/modules/order" && continue
+        case $path in
+        *.xz) xz -dc "$path" >"$tmp/modules/$name" ;;
+        *.zst) zstd -qdc "$path" >"$tmp/modules/$name" ;;
+        *) cp "$path" "$tmp/modules/$name" ;;
+        esac
+        echo "$name" >>"$tmp/modules/order"
+    done
+    (cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp"
+    mv "$out.tmp" "$out"
+    rm -rf "$tmp"
+}
+
+declare -A KDIRS KVERS
+exec 9>"$CACHE/.lock"
+flock 9 # another run preparing the same cache
+# The holder, static so it runs anywhere.
+HOLDER=$CACHE/bin/holder
+if [ ! -x "$HOLDER" ] || [ "$HERE/holder.c" -nt "$HOLDER" ]; then
+    log "compiling holder"
+    gcc -static -O2 -Wall -Wextra -o "$HOLDER.tmp" "$HERE/holder.c" || die "cannot compile holder.c"
+    mv "$HOLDER.tmp" "$HOLDER"
+fi
+for k in "${KERNELS[@]}"; do
+    prepare_kernel "$k"
+    build_initramfs "$KDIR" "$KVER"
+    KDIRS[$k]=$KDIR
+    KVERS[$k]=$KVER
+done
+flock -u 9
+exec 9>&-
+
+# ---------------------------------------------------------------------------------
+# Scenarios
+SCENARIOS=()
+for f in "$SCENARIO_DIR"/[0-9]*.sh; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f" .sh)
+    for p in "${FILTERS[@]}"; do
+        # shellcheck disable=SC2053
+        if [[ $name == $p ]] || [[ $name == $p-* ]]; then
+            SCENARIOS+=("$name")
+            break
+        fi
+    done
+done
+[ ${#SCENARIOS[@]} -gt 0 ] || die "no scenario matches: ${FILTERS[*]}"
+
+scenario_timeout() {
+    local t
+    t=$(sed -n 's/^# *vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$SCENARIO_DIR/$1.sh" | head -n 1)
+    echo "${t:-$DEFAULT_TIMEOUT}"
+}
+
+RUN=$CACHE/runs/$(date +%Y%m%d-%H%M%S)-$$
+mkdir -p "$RUN"
+
+cleanup() {
+    local p
+    for p in $(jobs -p); do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "$RUN"/*/*/qemu.pid; do
+        [ -e "$p" ] || continue
+        kill -KILL "$(cat "$p")" 2>/dev/null || true
+    done
+    if [ "$KEEP" = 0 ]; then rm -rf "$RUN"; else log "logs kept in $RUN"; fi
+}
+trap cleanup EXIT
+trap 'log interrupted; exit 130' INT TERM
+
+q() { # single-quote for sh
+    printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
+}
+
+run_job() { # SERIES SCENARIO
+    local series=$1 sc=$2 job=$RUN/$1/$2 kdir=${KDIRS[$1]} kver=${KVERS[$1]} t start rc
+    mkdir -p "$job/share" "$job/fsroot"
+    t=$(scenario_timeout "$sc")
+    {
+        echo "export VM_REPO=$(q "$REPO")"
+        echo "export VM_SCENARIO=$(q "$sc")"
+        echo "export VM_SCENARIO_FILE=$(q "$SCENARIO_DIR/$sc.sh")"
+        echo "export VM_SCENARIO_TIMEOUT=$t"
+        echo "export VM_KERNEL=$(q "$series")"
+        echo "export VM_MODDIR=$(q "$kdir/root/lib/modules/$kver")"
+        echo "export VM_VFIOCTL=$(q "$VFIOCTL_BIN")"
+        echo "export VM_HOLDER=$(q "$HOLDER")"
+        echo "export VM_NVME_FS_MARKER=vfioctl-vm-fs"
+    } >"$job/share/env"
+    echo "vfioctl-vm-fs" >"$job/fsroot/marker"
+    truncate -s 16M "$job/fs.img"
+    mkfs.ext2 -q -F -L vmfs -d "$job/fsroot" "$job/fs.img" >/dev/null
+    local nic='romfile=,mac=52:54:00:12:34'
+    start=$(date +%s)
+    set +e
+    timeout -k 10 $((t + BOOT_ALLOWANCE)) qemu-system-x86_64 \
+        -machine q35,accel=tcg -cpu max -smp 1 -m 1024 \
+        -nodefaults -no-user-config -display none -no-reboot \
+        -kernel "$kdir/root/boot/vmlinuz-$kver" -initrd "$kdir/initramfs.gz" \
+        -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet" \
+        -serial "file:$job/console.log" -monitor none -pidfile "$job/qemu.pid" \
+        -device intel-iommu,intremap=on,caching-mode=on \
+        -fsdev local,id=fshost,path=/,security_model=none,readonly=on,multidevs=remap \
+        -device virtio-9p-pci,fsdev=fshost,mount_tag=host,bus=pcie.0,addr=0x10 \
+        -fsdev local,id=fsvm,path="$job/share",security_model=none,multidevs=remap \
+        -device virtio-9p-pci,fsdev=fsvm,mount_tag=vm,bus=pcie.0,addr=0x11 \
+        -device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1,addr=0x2 \
+        -netdev user,id=n0,restrict=on -device e1000e,bus=rp1,netdev=n0,$nic:01 \
+        -device pcie-pci-bridge,id=br1,bus=pcie.0,addr=0x3 \
+        -netdev user,id=n1,restrict=on -device e1000,bus=br1,addr=0x1,netdev=n1,$nic:02 \
+        -netdev user,id=n2,restrict=on -device e1000,bus=br1,addr=0x2,netdev=n2,$nic:03 \
+        -device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2,addr=0x4 \
+        -drive file="$job/fs.img",if=none,id=nvfs,format=raw \
+        -device nvme,bus=rp2,drive=nvfs,serial=vmfs0001 \
+        -device pcie-root-port,id=rp3,bus=pcie.0,chassis=3,slot=3,addr=0x5 \
+        -device nvme-subsys,id=subsys0 \
+        -device nvme,bus=rp3,serial=vmsriov01,subsys=subsys0,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,max_ioqpairs=12,msix_qsize=8 \
+        -netdev user,id=n3,restrict=on -device e1000,bus=pcie.0,addr=0x6.0,multifunction=on,netdev=n3,$nic:04 \
+        -device ich9-intel-hda,bus=pcie.0,addr=0x6.1 \
+        >"$job/qemu.out" 2>&1 </dev/null
+    rc=$?
+    set -e
+    echo "$rc $(($(date +%s) - start))" >"$job/status"
+    rm -f "$job/qemu.pid"
+}
+
+log "kernels: $(for k in "${KERNELS[@]}"; do printf '%s=%s ' "$k" "${KVERS[$k]}"; done)"
+log "scenarios: ${SCENARIOS[*]} (${JOBS} guest(s) at a time)"
+T0=$(date +%s)
+for sc in "${SCENARIOS[@]}"; do
+    for k in "${KERNELS[@]}"; do
+        while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+        run_job "$k" "$sc" &
+    done
+done
+wait
+
+# ---------------------------------------------------------------------------------
+# Report
+pass=0 failn=0 details=
+context() { # console lines around the first failure marker, else from the scenario's start
+    local con=$1 n s total
+    [ -s "$con" ] || { echo "  | (no console output)"; return; }
+    n=$(grep -n -a -m 1 -E '^### FAIL|@@VM-INIT-FAILED' "$con" | cut -d: -f1)
+    if [ -n "$n" ]; then
+        sed -n "$((n > 30 ? n - 30 : 1)),$((n + 10))p" "$con"
+    else
+        total=$(wc -l <"$con")
+        s=$(grep -n -a -m 1 '^@@VM-SCENARIO-START' "$con" | cut -d: -f1)
+        s=${s:-$((total - 39))}
+        [ "$s" -ge $((total - 59)) ] || s=$((total - 59))
+        sed -n "$((s > 1 ? s : 1)),\$p" "$con"
+    fi | tr -d '\r' | sed 's/^/  | /'
+}
+echo
+echo "== vfioctl VM suite: $VFIOCTL_BIN"
+for sc in "${SCENARIOS[@]}"; do
+    for k in "${KERNELS[@]}"; do
+        job=$RUN/$k/$sc
+        read -r qrc secs <"$job/status" || { qrc=?; secs=?; }
+        verdict=$(head -n 1 "$job/share/result" 2>/dev/null || true)
+        why=
+        if [ "$verdict" = PASS ]; then
+            pass=$((pass + 1))
+        else
+            failn=$((failn + 1))
+            if [ "$verdict" = FAIL ]; then
+                why=$(tail -n +2 "$job/share/result")
+            elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+                why="guest killed after $((secs))s: no verdict (hung boot or scenario; limit $(($(scenario_timeout "$sc") + BOOT_ALLOWANCE))s)"
+            else
+                why="guest ended without a verdict (QEMU exit $qrc)"
+                [ -s "$job/qemu.out" ] && why="$why: $(head -c 400 "$job/qemu.out")"
+            fi
+            details+="
+--- FAIL  $k (${KVERS[$k]}) $sc
+$(printf '%s\n' "$why" | sed 's/^/  /')
+  console:
+$(context "$job/console.log")
+"
+        fi
+        printf '%-4s  %-5s %-24s %4ss\n' "${verdict:-FAIL}" "$k" "$sc" "$secs"
+    done
+done
+[ -z "$details" ] || printf '%s\n' "$details"
+echo "kernels: $(for k in "${KERNELS[@]}"; do printf '%s=%s ' "$k" "${KVERS[$k]}"; done)- wall time $(($(date +%s) - T0))s"
+echo "$pass passed, $failn failed"
+[ "$failn" = 0 ]

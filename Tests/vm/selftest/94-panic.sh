@@ -1,0 +1,4 @@
+# MUST FAIL: a kernel panic ends the guest without a verdict.
+. "$VM_LIB"
+note "crashing the guest kernel"
+echo c >/proc/sysrq-trigger
