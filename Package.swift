@@ -20,10 +20,14 @@ let package = Package(
             pkgConfig: "libpci",
             providers: [.apt(["libpci-dev"])]
         ),
+        // Linux system calls Swift cannot call directly (statx, pidfd_open, getdents64 go
+        // through the variadic syscall()).
+        .systemLibrary(name: "CLinuxShim"),
         .target(
             name: "VFIOKit",
             dependencies: [
                 "CLibPCI",
+                "CLinuxShim",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -39,6 +43,7 @@ let package = Package(
             name: "VFIOTestSupport",
             dependencies: [
                 "VFIOKit",
+                "CLinuxShim",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),

@@ -22,7 +22,7 @@ public struct Vfioctl: ParsableCommand {
             77 permission denied. See vfioctl(8).
             """,
         version: vfioctlVersion,
-        subcommands: [ListCommand.self, ShowCommand.self, DoctorCommand.self]
+        subcommands: [ListCommand.self, ShowCommand.self, DoctorCommand.self, BindCommand.self, HoldersCommand.self, WaitCommand.self]
     )
 
     public init() {}
@@ -30,10 +30,16 @@ public struct Vfioctl: ParsableCommand {
     /// Parses `arguments`, runs the command against `environment`, and returns the exit status.
     /// Tests call this directly with a captured console.
     public static func run(arguments: [String], console: Console, environment: [String: String]) -> Int32 {
+        run(arguments: arguments, console: console, environment: environment, services: nil)
+    }
+
+    /// The same, with the kernel seams replaced (tests pass a simulated kernel).
+    public static func run(arguments: [String], console: Console, environment: [String: String], services: CommandServices?) -> Int32 {
         do {
             var command = try parseAsRoot(arguments)
             if var vfioctlCommand = command as? any VfioctlCommand {
-                let context = try CommandContext(options: vfioctlCommand.global, console: console, environment: environment)
+                let context = try CommandContext(
+                    options: vfioctlCommand.global, console: console, environment: environment, services: services)
                 do {
                     try vfioctlCommand.execute(context)
                 } catch let error as VFIOError {

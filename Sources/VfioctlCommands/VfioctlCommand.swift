@@ -1,6 +1,12 @@
 import ArgumentParser
 import VFIOKit
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// A vfioctl subcommand: parses into a value, then runs against a context (root prefix,
 /// console, environment), so tests drive commands without spawning processes.
 protocol VfioctlCommand: ParsableCommand {
@@ -38,6 +44,24 @@ struct GlobalOptions: ParsableArguments {
     var root: String?
 }
 
+/// The outside world a mutating command acts on. Normally the real kernel under the root
+/// prefix and the process's effective uid; tests substitute a simulated kernel.
+public struct CommandServices: Sendable {
+    /// Builds the kernel seams for a root prefix.
+    public var kernel: @Sendable (HostRoot) -> KernelInterface
+    public var effectiveUID: UInt32
+    public var executorOptions: ExecutorOptions
+
+    public init(
+        kernel: @escaping @Sendable (HostRoot) -> KernelInterface = { KernelInterface.real(root: $0) },
+        effectiveUID: UInt32 = geteuid(), executorOptions: ExecutorOptions = ExecutorOptions()
+    ) {
+        self.kernel = kernel
+        self.effectiveUID = effectiveUID
+        self.executorOptions = executorOptions
+    }
+}
+
 /// Everything a command needs from the outside world.
 struct CommandContext {
     let options: GlobalOptions
@@ -45,11 +69,13 @@ struct CommandContext {
     let root: HostRoot
     let environment: [String: String]
     let color: Bool
+    let services: CommandServices
 
-    init(options: GlobalOptions, console: Console, environment: [String: String]) throws(VFIOError) {
+    init(options: GlobalOptions, console: Console, environment: [String: String], services: CommandServices? = nil) throws(VFIOError) {
         self.options = options
         self.console = console
         self.environment = environment
+        self.services = services ?? CommandServices()
         let rootPath = options.root ?? environment["VFIOCTL_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         guard rootPath.hasPrefix("/"), !rootPath.contains("\0"), !rootPath.contains("\n") else {
             throw .usage("invalid root '\(rootPath)': expected an absolute directory path")

@@ -5,8 +5,8 @@ import VfioctlCommands
 @Suite("man page stays in step with the command line")
 struct ManPageTests {
     static let manPage: String = {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../man/vfioctl.8").standardized.path
-        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized
+        return (try? String(contentsOfFile: repository.appendingPathComponent("man/vfioctl.8").path, encoding: .utf8)) ?? ""
     }()
 
     static var commandNames: [String] {

@@ -20,12 +20,45 @@ public final class Console: @unchecked Sendable {
     }
 
     public static func standard() -> Console {
-        Console(capture: false, isTerminal: isatty(STDOUT_FILENO) == 1)
+        let console = Console(capture: false, isTerminal: isatty(STDOUT_FILENO) == 1)
+        console.statusEnabled = isatty(STDERR_FILENO) == 1
+        return console
     }
 
     /// A console that keeps everything for inspection.
     public static func capturing(terminal: Bool = false) -> Console {
-        Console(capture: true, isTerminal: terminal)
+        let console = Console(capture: true, isTerminal: terminal)
+        console.statusEnabled = terminal
+        return console
+    }
+
+    // MARK: - Live status line
+
+    /// Whether a transient status line can be drawn (standard error is a terminal).
+    public private(set) var statusEnabled = false
+    /// Every status line drawn, for tests.
+    public private(set) var capturedStatus: [String] = []
+    private var statusShown = false
+
+    /// Redraws the one-line status on standard error; nothing when it is not a terminal.
+    public func status(_ text: String) {
+        guard statusEnabled else { return }
+        if capture {
+            capturedStatus.append(text)
+            return
+        }
+        flush()
+        let bytes = Array(("\r\u{1B}[K" + text).utf8)
+        bytes.withUnsafeBytes { _ = Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        statusShown = true
+    }
+
+    /// Erases the status line, before anything else is printed.
+    public func clearStatus() {
+        guard statusShown, !capture else { return }
+        let bytes = Array("\r\u{1B}[K".utf8)
+        bytes.withUnsafeBytes { _ = Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        statusShown = false
     }
 
     public func write(_ text: String) {

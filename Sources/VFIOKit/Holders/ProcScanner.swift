@@ -1,0 +1,409 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CLinuxShim
+
+/// What a device number means to one scan.
+enum NodeMatch: Sendable, Equatable {
+    case group(Int)
+    case cdev(PCIAddress)
+    case container
+}
+
+/// The device numbers one scan looks for, built from sysfs before the scan.
+struct ScanTable: Sendable {
+    private(set) var numbers: [UInt64: NodeMatch] = [:]
+    /// `vfioX` → device, to attribute a mapped cdev by name when `map_files` cannot be read.
+    private(set) var cdevNames: [String: PCIAddress] = [:]
+
+    init(targets: [HolderTarget], groups: [Int: VFIONode], containers: [DeviceNumber]) {
+        for number in containers { numbers[number.packed] = .container }
+        // Every group on the host, not only the targets': which other groups a process has open
+        // tells whose its unattributed device fds probably are.
+        for (id, node) in groups { numbers[node.number.packed] = .group(id) }
+        for target in targets {
+            if let node = target.deviceNode { numbers[node.number.packed] = .cdev(target.address) }
+            if let name = target.vfioDeviceName { cdevNames[name] = target.address }
+        }
+    }
+
+    func match(major: UInt32, minor: UInt32) -> NodeMatch? {
+        numbers.isEmpty ? nil : numbers[UInt64(major) << 32 | UInt64(minor)]
+    }
+}
+
+/// The /proc scan: the only place that walks `/proc/PID/fd`, `fdinfo` and `maps`.
+///
+/// Cost model, because it runs over every process on the host: one `openat` + `getdents64` per
+/// process, then one `statx` per fd. `statx` through the fd's magic link yields the `st_rdev` of
+/// what it points at (a mknod'ed node anywhere in a container matches too), and
+/// `AT_STATX_DONT_SYNC` keeps an fd on a hung NFS or FUSE mount from blocking the scan. Only fds
+/// that are character devices are looked up, and only anonymous-inode fds are `readlink`ed (to
+/// spot `anon_inode:[vfio-device]`). No allocation per fd: names come straight out of a reused
+/// `getdents64` buffer.
+final class ProcScanner {
+    let procPath: String
+    let table: ScanTable
+    /// The root prefix, stripped from link text so fixture paths read like host paths.
+    private let displayPrefix: String
+    private let direntSize = 32768
+    private let dirents: UnsafeMutableRawPointer
+    private let linkBuffer: UnsafeMutablePointer<CChar>
+    private let linkSize = 4096
+    private let pathBuffer: UnsafeMutablePointer<CChar>
+    private let pathSize = 128
+    private var fileBuffer: [UInt8] = []
+    /// The device number of the anonymous-inode filesystem, learned from an eventfd: kernels that
+    /// give anon inodes a file type (instead of none) still share this `st_dev`.
+    private let anonDevice: (UInt32, UInt32)?
+
+    init(root: HostRoot, table: ScanTable) {
+        procPath = root.proc
+        self.table = table
+        displayPrefix = root.isHostRoot ? "" : root.prefix.string
+        dirents = UnsafeMutableRawPointer.allocate(byteCount: direntSize, alignment: 8)
+        linkBuffer = .allocate(capacity: linkSize)
+        pathBuffer = .allocate(capacity: pathSize)
+        anonDevice = Self.anonInodeDevice()
+    }
+
+    deinit {
+        dirents.deallocate()
+        linkBuffer.deallocate()
+        pathBuffer.deallocate()
+    }
+
+    static func anonInodeDevice() -> (UInt32, UInt32)? {
+        let fd = vfioctl_eventfd()
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = statx()
+        guard vfioctl_statx(fd, "", Int32(AT_EMPTY_PATH), UInt32(STATX_TYPE), &info) == 0 else { return nil }
+        return (info.stx_dev_major, info.stx_dev_minor)
+    }
+
+    // MARK: - Walking /proc
+
+    /// Opens `<root>/proc`; nil with errno set when it cannot be read.
+    func openProc() -> Int32? {
+        let fd = open(procPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        return fd >= 0 ? fd : nil
+    }
+
+    /// The numeric entries of `/proc`, in directory order. Fixture entries may be symlinks to a
+    /// real `/proc/PID`, so the entry type is not checked.
+    func pids(_ procFD: Int32) -> [Int32] {
+        var pids: [Int32] = []
+        pids.reserveCapacity(1024)
+        lseek(procFD, 0, SEEK_SET)
+        _ = forEachEntry(procFD) { name in
+            if let pid = Self.parseNumber(name) { pids.append(pid) }
+        }
+        return pids
+    }
+
+    /// Scans every process's fds. Returns the processes with at least one VFIO handle.
+    func scanAllFDs(_ procFD: Int32, stats: inout ScanStats) -> [ScannedProcess] {
+        var found: [ScannedProcess] = []
+        for pid in pids(procFD) {
+            if let handles = scanFDs(procFD, pid: pid, stats: &stats), !handles.isEmpty {
+                found.append(ScannedProcess(pid: pid, handles: handles))
+            }
+        }
+        return found
+    }
+
+    /// One process's VFIO fds; nil when it vanished or cannot be read (counted in `stats`).
+    func scanFDs(_ procFD: Int32, pid: Int32, stats: inout ScanStats) -> [HeldHandle]? {
+        formatPath(pid, "/fd")
+        let dirFD = openat(procFD, pathBuffer, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dirFD >= 0 else {
+            switch errno {
+            case ENOENT, ESRCH: stats.vanished += 1
+            case EACCES, EPERM: stats.noteUnreadable(pid)
+            default: break
+            }
+            return nil
+        }
+        defer { close(dirFD) }
+        stats.processes += 1
+        var handles: [HeldHandle] = []
+        var denied = false
+        var info = statx()
+        let status = forEachEntry(dirFD) { name in
+            guard !denied, name[0] != 0x2e else { return }  // "." and ".."
+            if vfioctl_statx(dirFD, name, Int32(AT_STATX_DONT_SYNC), UInt32(STATX_TYPE), &info) == 0 {
+                let type = UInt32(info.stx_mode) & UInt32(S_IFMT)
+                if type == UInt32(S_IFCHR) {
+                    if let match = table.match(major: info.stx_rdev_major, minor: info.stx_rdev_minor) {
+                        handles.append(handle(for: match, dirFD: dirFD, name: name))
+                    }
+                } else if type == 0 || (anonDevice.map { $0.0 == info.stx_dev_major && $0.1 == info.stx_dev_minor } ?? false) {
+                    // Anonymous inodes have no file type (or, on some kernels, the anon fs's st_dev).
+                    if let anon = anonDeviceHandle(procFD, pid: pid, dirFD: dirFD, name: name) { handles.append(anon) }
+                }
+            } else {
+                switch errno {
+                case EACCES, EPERM:
+                    denied = true
+                case ENOENT:
+                    // On a real /proc the fd was closed since getdents. A dangling link is also how a
+                    // fixture /proc spells an anonymous fd, so look at the text.
+                    if let anon = anonDeviceHandle(procFD, pid: pid, dirFD: dirFD, name: name) { handles.append(anon) }
+                default:
+                    break
+                }
+            }
+        }
+        if denied || status == EACCES || status == EPERM {
+            stats.noteUnreadable(pid)
+            return nil
+        }
+        // Directory order is the filesystem's; fd order reads better and is stable.
+        if handles.count > 1 { handles.sort { ($0.fd ?? Int32.max) < ($1.fd ?? Int32.max) } }
+        return handles
+    }
+
+    private func handle(for match: NodeMatch, dirFD: Int32, name: UnsafePointer<CChar>) -> HeldHandle {
+        let fd = Self.parseNumber(name)
+        let path = readLink(dirFD, name) ?? ""
+        switch match {
+        case .group(let id): return HeldHandle(kind: .group, fd: fd, path: path, group: id)
+        case .cdev(let address): return HeldHandle(kind: .cdev, fd: fd, path: path, device: address)
+        case .container: return HeldHandle(kind: .container, fd: fd, path: path)
+        }
+    }
+
+    private static let anonVFIODevice = Array("anon_inode:[vfio-device]".utf8)
+
+    /// An `anon_inode:[vfio-device]` fd, attributed through fdinfo `vfio-device-syspath:` (6.18+).
+    private func anonDeviceHandle(_ procFD: Int32, pid: Int32, dirFD: Int32, name: UnsafePointer<CChar>) -> HeldHandle? {
+        let n = readlinkat(dirFD, name, linkBuffer, linkSize - 1)
+        guard n >= Self.anonVFIODevice.count else { return nil }
+        let matches = linkBuffer.withMemoryRebound(to: UInt8.self, capacity: n) { text in
+            Self.anonVFIODevice.indices.allSatisfy { text[$0] == Self.anonVFIODevice[$0] }
+        }
+        guard matches, let fd = Self.parseNumber(name) else { return nil }
+        return HeldHandle(kind: .device, fd: fd, path: "anon_inode:[vfio-device]", device: fdinfoDevice(procFD, pid: pid, fd: fd))
+    }
+
+    private static let syspathKey = Array("vfio-device-syspath:".utf8)
+
+    /// The device named by `/proc/PID/fdinfo/FD`, or nil before 6.18 (no such line).
+    func fdinfoDevice(_ procFD: Int32, pid: Int32, fd: Int32) -> PCIAddress? {
+        formatPath(pid, "/fdinfo/", fd)
+        guard readFile(procFD, limit: 16384) else { return nil }
+        return fileBuffer.withUnsafeBufferPointer { text -> PCIAddress? in
+            guard let start = Self.find(Self.syspathKey, in: text, from: 0) else { return nil }
+            var end = start + Self.syspathKey.count
+            while end < text.count, text[end] != 0x0a { end += 1 }
+            // `/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0`: the last component is the device.
+            var componentStart = end
+            while componentStart > start, text[componentStart - 1] != 0x2f, text[componentStart - 1] != 0x20 { componentStart -= 1 }
+            return PCIAddress(String(decoding: UnsafeBufferPointer(rebasing: text[componentStart..<end]), as: UTF8.self))
+        }
+    }
+
+    // MARK: - Maps
+
+    private static let vfioBytes = Array("vfio".utf8)
+    private static let deletedSuffix = " (deleted)"
+
+    /// Mappings of VFIO devices in one process: `anon_inode:[vfio-device]` (unattributed) and
+    /// device cdevs (attributed through `map_files`, which gives the mapped file's `st_rdev`, or
+    /// by the `vfioX` name when `map_files` is closed to this user).
+    func scanMaps(_ procFD: Int32, pid: Int32, stats: inout ScanStats) -> [HeldHandle] {
+        formatPath(pid, "/maps")
+        guard readFile(procFD, limit: 1 << 26) else { return [] }
+        stats.mapsRead += 1
+        var lines: [(range: String, path: String)] = []
+        fileBuffer.withUnsafeBufferPointer { text in
+            var from = 0
+            while let hit = Self.find(Self.vfioBytes, in: text, from: from) {
+                var start = hit
+                while start > 0, text[start - 1] != 0x0a { start -= 1 }
+                var end = hit
+                while end < text.count, text[end] != 0x0a { end += 1 }
+                if let parsed = Self.parseMapsLine(UnsafeBufferPointer(rebasing: text[start..<end])) { lines.append(parsed) }
+                from = end
+            }
+        }
+        var handles: [HeldHandle] = []
+        for line in lines {
+            var handle: HeldHandle?
+            if line.path.hasPrefix("anon_inode:[vfio-device]") {
+                handle = HeldHandle(kind: .mapping, path: "anon_inode:[vfio-device]", range: line.range)
+            } else if let address = mappedCdev(procFD, pid: pid, range: line.range, path: line.path) {
+                handle = HeldHandle(kind: .mapping, path: displayPath(line.path), device: address, range: line.range)
+            }
+            // One entry per mapped object: QEMU maps each BAR in several pieces.
+            if let handle, !handles.contains(where: { $0.path == handle.path && $0.device == handle.device }) {
+                handles.append(handle)
+            }
+        }
+        return handles
+    }
+
+    private func mappedCdev(_ procFD: Int32, pid: Int32, range: String, path: String) -> PCIAddress? {
+        // map_files names drop the zero padding that maps prints.
+        let parts = range.split(separator: "-")
+        guard parts.count == 2 else { return nil }
+        func trim(_ s: Substring) -> Substring {
+            let t = s.drop { $0 == "0" }
+            return t.isEmpty ? "0" : t
+        }
+        let entry = String(pid) + "/map_files/" + trim(parts[0]) + "-" + trim(parts[1])
+        var info = statx()
+        if vfioctl_statx(procFD, entry, Int32(AT_STATX_DONT_SYNC), UInt32(STATX_TYPE), &info) == 0 {
+            guard UInt32(info.stx_mode) & UInt32(S_IFMT) == UInt32(S_IFCHR),
+                case .cdev(let address) = table.match(major: info.stx_rdev_major, minor: info.stx_rdev_minor)
+            else { return nil }
+            return address
+        }
+        // map_files needs CAP_SYS_ADMIN; fall back to the node's name.
+        var name = Substring(path)
+        if name.hasSuffix(Self.deletedSuffix) { name = name.dropLast(Self.deletedSuffix.count) }
+        guard let last = name.split(separator: "/").last else { return nil }
+        return table.cdevNames[String(last)]
+    }
+
+    /// `start-end perms offset dev inode   path` → (range, path); nil without a path.
+    static func parseMapsLine(_ line: UnsafeBufferPointer<UInt8>) -> (range: String, path: String)? {
+        var i = 0
+        var fieldStarts: [Int] = []
+        var fieldEnds: [Int] = []
+        while fieldStarts.count < 5 {
+            while i < line.count, line[i] == 0x20 { i += 1 }
+            guard i < line.count else { return nil }
+            fieldStarts.append(i)
+            while i < line.count, line[i] != 0x20 { i += 1 }
+            fieldEnds.append(i)
+        }
+        while i < line.count, line[i] == 0x20 || line[i] == 0x09 { i += 1 }
+        guard i < line.count else { return nil }
+        let range = String(decoding: UnsafeBufferPointer(rebasing: line[fieldStarts[0]..<fieldEnds[0]]), as: UTF8.self)
+        let path = String(decoding: UnsafeBufferPointer(rebasing: line[i...]), as: UTF8.self)
+        return (range, path)
+    }
+
+    // MARK: - Small helpers
+
+    /// Calls `body` with each entry name (NUL-terminated, valid only during the call). Returns 0,
+    /// or the errno that stopped the listing.
+    @discardableResult
+    private func forEachEntry(_ dirFD: Int32, _ body: (UnsafePointer<CChar>) -> Void) -> Int32 {
+        while true {
+            let n = vfioctl_getdents64(dirFD, dirents, UInt(direntSize))
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            if n == 0 { return 0 }
+            var offset = 0
+            while offset < n {
+                // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+                let record = dirents + offset
+                let length = Int(record.loadUnaligned(fromByteOffset: 16, as: UInt16.self))
+                guard length > 0 else { return EIO }
+                body((record + 19).assumingMemoryBound(to: CChar.self))
+                offset += length
+            }
+        }
+    }
+
+    private func readLink(_ dirFD: Int32, _ name: UnsafePointer<CChar>) -> String? {
+        let n = readlinkat(dirFD, name, linkBuffer, linkSize - 1)
+        guard n > 0 else { return nil }
+        let text = linkBuffer.withMemoryRebound(to: UInt8.self, capacity: n) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self)
+        }
+        return displayPath(text)
+    }
+
+    private func displayPath(_ text: String) -> String {
+        guard !displayPrefix.isEmpty, text.hasPrefix(displayPrefix + "/") else { return text }
+        return String(text.dropFirst(displayPrefix.count))
+    }
+
+    /// Reads the file named by `pathBuffer` (relative to /proc) into `fileBuffer`.
+    private func readFile(_ procFD: Int32, limit: Int) -> Bool {
+        let fd = openat(procFD, pathBuffer, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        fileBuffer.removeAll(keepingCapacity: true)
+        var chunk = 16384
+        while fileBuffer.count < limit {
+            let before = fileBuffer.count
+            fileBuffer.append(contentsOf: repeatElement(0, count: chunk))
+            let n = fileBuffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + before, chunk) }
+            if n < 0 && errno == EINTR {
+                fileBuffer.removeLast(chunk)
+                continue
+            }
+            fileBuffer.removeLast(chunk - max(n, 0))
+            if n <= 0 { break }
+            if n == chunk { chunk = min(chunk * 2, 1 << 20) }
+        }
+        return true
+    }
+
+    /// Writes `PID<suffix>[number]` into `pathBuffer`, NUL-terminated.
+    private func formatPath(_ pid: Int32, _ suffix: StaticString, _ number: Int32? = nil) {
+        var i = 0
+        func put(_ byte: UInt8) {
+            if i < pathSize - 1 {
+                pathBuffer[i] = CChar(bitPattern: byte)
+                i += 1
+            }
+        }
+        func putNumber(_ value: Int32) {
+            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var count = 0
+            var v = UInt32(max(value, 0))
+            withUnsafeMutableBytes(of: &digits) { d in
+                repeat {
+                    d[count] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                    count += 1
+                } while v > 0
+                for k in stride(from: count - 1, through: 0, by: -1) { put(d[k]) }
+            }
+        }
+        putNumber(pid)
+        suffix.withUTF8Buffer { for byte in $0 { put(byte) } }
+        if let number { putNumber(number) }
+        pathBuffer[i] = 0
+    }
+
+    /// A non-negative decimal name (`1234`) → its value; nil for anything else.
+    static func parseNumber(_ name: UnsafePointer<CChar>) -> Int32? {
+        var value: Int64 = 0
+        var i = 0
+        while name[i] != 0 {
+            let c = UInt8(bitPattern: name[i])
+            guard c >= 0x30, c <= 0x39, i < 10 else { return nil }
+            value = value * 10 + Int64(c - 0x30)
+            i += 1
+        }
+        guard i > 0, value <= Int64(Int32.max) else { return nil }
+        return Int32(value)
+    }
+
+    /// The first index of `needle` in `text` at or after `from`.
+    static func find(_ needle: [UInt8], in text: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        guard let first = needle.first, text.count >= needle.count, let base = text.baseAddress else { return nil }
+        var i = from
+        let last = text.count - needle.count
+        while i <= last {
+            guard let hit = memchr(base + i, Int32(first), last - i + 1) else { return nil }
+            let index = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+            var k = 1
+            while k < needle.count, text[index + k] == needle[k] { k += 1 }
+            if k == needle.count { return index }
+            i = index + 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,281 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SystemPackage
+
+/// How patient the executor is with the kernel.
+public struct ExecutorOptions: Sendable {
+    /// Extra attempts for a write that fails with EBUSY or EAGAIN (probe deferral, a group fd
+    /// whose release is still running — kernel-facts §7.1).
+    public var busyRetries: Int
+    /// The first retry delay; it doubles on each attempt.
+    public var retryDelay: Duration
+    /// How long the `driver` link may take to show the result. `drivers_probe` and `bind` are
+    /// synchronous, so this only covers udev or another agent racing with us.
+    public var verifyTimeout: Duration
+    public var pollInterval: Duration
+
+    public init(
+        busyRetries: Int = 3, retryDelay: Duration = .milliseconds(100), verifyTimeout: Duration = .milliseconds(250),
+        pollInterval: Duration = .milliseconds(10)
+    ) {
+        self.busyRetries = busyRetries
+        self.retryDelay = retryDelay
+        self.verifyTimeout = verifyTimeout
+        self.pollInterval = pollInterval
+    }
+}
+
+/// A step that failed, with what the kernel said.
+public struct StepFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public var address: PCIAddress?
+    public var step: OperationStep
+    public var errno: Errno?
+    public var message: String
+
+    public var description: String { message }
+}
+
+/// One device's change inside a transaction: where it was, where it goes, and how.
+public struct DeviceChange: Sendable, Equatable {
+    public var address: PCIAddress
+    public var group: Int?
+    /// Where a rollback returns it.
+    public var original: DriverState
+    public var target: DriverState
+    public var steps: [OperationStep]
+
+    public init(address: PCIAddress, group: Int?, original: DriverState, target: DriverState, steps: [OperationStep]) {
+        self.address = address
+        self.group = group
+        self.original = original
+        self.target = target
+        self.steps = steps
+    }
+
+    public init(_ move: DeviceMove) {
+        self.init(address: move.address, group: move.group, original: move.from, target: move.to, steps: move.steps)
+    }
+}
+
+/// What a transaction did.
+public enum TransactionOutcome: Sendable, Equatable {
+    /// Every change was made and verified.
+    case completed
+    /// A step failed; every device touched was returned to its original state and verified.
+    case rolledBack(failure: StepFailure, restored: [PCIAddress])
+    /// A step failed and some devices could not be returned; `stranded` says where they are.
+    case rollbackFailed(failure: StepFailure, restored: [PCIAddress], stranded: [StrandedDevice])
+
+    public struct StrandedDevice: Sendable, Equatable {
+        public var address: PCIAddress
+        /// What sysfs shows now.
+        public var current: DriverState
+        public var failure: StepFailure
+    }
+}
+
+/// Progress the executor reports as it goes (for `--verbose`).
+public enum ExecutorEvent: Sendable {
+    case performed(OperationStep)
+    case retrying(SysfsWrite, Errno, attempt: Int)
+    case rollingBack(PCIAddress, to: DriverState)
+}
+
+/// Runs steps against the kernel: the writes through the `SysfsWriting` seam, module loads
+/// through `ModuleLoading`, and verification by reading sysfs under the root prefix. A list
+/// of changes runs as one transaction: all or nothing.
+public struct Executor: Sendable {
+    public let root: HostRoot
+    public let kernel: KernelInterface
+    public let options: ExecutorOptions
+    public let onEvent: (@Sendable (ExecutorEvent) -> Void)?
+
+    public init(
+        root: HostRoot, kernel: KernelInterface, options: ExecutorOptions = ExecutorOptions(),
+        onEvent: (@Sendable (ExecutorEvent) -> Void)? = nil
+    ) {
+        self.root = root
+        self.kernel = kernel
+        self.options = options
+        self.onEvent = onEvent
+    }
+
+    // MARK: - Steps
+
+    /// Runs `steps` in order and stops at the first failure.
+    public func run(_ steps: [OperationStep]) throws(StepFailure) {
+        for step in steps {
+            try run(step)
+        }
+    }
+
+    public func run(_ step: OperationStep) throws(StepFailure) {
+        switch step {
+        case .loadModule(let module):
+            do {
+                try kernel.modules.load(module)
+            } catch {
+                throw StepFailure(address: nil, step: step, errno: nil, message: error.message)
+            }
+            // A module can load and still not register the driver (or be built in with a
+            // different name); only the directory proves the driver is there.
+            guard Sysfs.isDirectory(root.path(SysfsPaths.driverDirectory(module))) else {
+                throw StepFailure(
+                    address: nil, step: step, errno: nil,
+                    message: "modprobe \(module) succeeded but \(SysfsPaths.driverDirectory(module)) is still missing")
+            }
+        case .write(let write):
+            try perform(write, step: step)
+        case .verify(let address, let driver):
+            try verify(address, driver: driver, step: step)
+        }
+        onEvent?(.performed(step))
+    }
+
+    func perform(_ write: SysfsWrite, step: OperationStep) throws(StepFailure) {
+        var delay = options.retryDelay
+        var attempt = 0
+        while true {
+            do {
+                try kernel.writer.write(write.value, to: write.path)
+                return
+            } catch {
+                let address = Self.address(in: write)
+                if let errno = error.errno, errno == .resourceBusy || errno == .resourceTemporarilyUnavailable, attempt < options.busyRetries {
+                    attempt += 1
+                    onEvent?(.retrying(write, errno, attempt: attempt))
+                    Self.sleep(delay)
+                    delay = delay * 2
+                    continue
+                }
+                // `unbind` says ENODEV when the device is not bound to that driver. If it is no
+                // longer bound to it (it went away on its own), the write's purpose is met.
+                if error.errno == Errno(rawValue: ENODEV), write.path.hasSuffix("/unbind"), let address,
+                    currentDriver(address) != Self.driverName(inUnbindPath: write.path)
+                {
+                    return
+                }
+                throw StepFailure(address: address, step: step, errno: error.errno, message: error.description)
+            }
+        }
+    }
+
+    func verify(_ address: PCIAddress, driver expected: String?, step: OperationStep) throws(StepFailure) {
+        let deadline = ContinuousClock.now + options.verifyTimeout
+        var actual = currentDriver(address)
+        while actual != expected && ContinuousClock.now < deadline {
+            Self.sleep(options.pollInterval)
+            actual = currentDriver(address)
+        }
+        guard actual == expected else {
+            let hint: String
+            if let expected, DriverName.isVFIO(expected), let numVFs = Sysfs.readInt(root.device(address) + "/sriov_numvfs"), numVFs > 0 {
+                // vfio_pci_core_register_device: "Cannot bind to PF with SR-IOV enabled" (EBUSY).
+                hint = "it is an SR-IOV PF with \(numVFs) VFs enabled, which \(expected) refuses; set sriov_numvfs to 0 first"
+            } else if let expected {
+                hint = "the kernel accepted the writes but \(expected)'s probe did not take it (probe errors are not reported to the writer); dmesg says why"
+            } else {
+                hint = "it is still bound"
+            }
+            throw StepFailure(
+                address: address, step: step, errno: nil,
+                message: "\(address): expected driver \(expected ?? "none") but it is \(actual.map { "bound to " + $0 } ?? "unbound"): \(hint)")
+        }
+        guard let expected, DriverName.isVFIO(expected) else { return }
+        let dir = root.device(address)
+        // vfio-dev/ is made by vfio_device_add (6.1+), whose class directory exists whenever the
+        // running vfio creates it; without the class there is nothing to check.
+        if Sysfs.isDirectory(root.path("/sys/class/vfio-dev")), (Sysfs.list(dir + "/vfio-dev") ?? []).isEmpty {
+            throw StepFailure(
+                address: address, step: step, errno: nil,
+                message: "\(address): bound to \(expected) but \(SysfsPaths.device(address))/vfio-dev/ is missing: VFIO did not register it")
+        }
+        // devtmpfs creates the group node synchronously with the registration. Checked where a
+        // /dev is there to look at (the host, or a tree that has /dev/vfio).
+        if let group = Sysfs.linkName(dir + "/iommu_group"), root.isHostRoot || Sysfs.isDirectory(root.devVFIO) {
+            let plain = root.devVFIO + "/" + group
+            let noiommu = root.devVFIO + "/noiommu-" + group
+            guard Sysfs.exists(plain) || Sysfs.exists(noiommu) else {
+                throw StepFailure(
+                    address: address, step: step, errno: nil,
+                    message: "\(address): bound to \(expected) but /dev/vfio/\(group) does not exist")
+            }
+        }
+    }
+
+    public func currentDriver(_ address: PCIAddress) -> String? {
+        Sysfs.linkName(root.device(address) + "/driver")
+    }
+
+    public func currentState(_ address: PCIAddress) -> DriverState {
+        let override = Sysfs.read(root.device(address) + "/driver_override")
+        return DriverState(driver: currentDriver(address), override: override == "(null)" || override == "" ? nil : override)
+    }
+
+    // MARK: - Transactions
+
+    /// Runs every change; if any step fails, returns every device touched so far (the failing
+    /// one included) to its original driver and override, newest first, verifying each.
+    public func transaction(_ changes: [DeviceChange]) -> TransactionOutcome {
+        var touched: [DeviceChange] = []
+        for change in changes {
+            touched.append(change)
+            do {
+                try run(change.steps)
+            } catch {
+                return rollBack(touched, after: error)
+            }
+        }
+        return .completed
+    }
+
+    /// Returns `changes` to their original states, newest first. Each device is restored from
+    /// what sysfs shows now, so a half-done change is undone exactly as far as it got.
+    public func rollBack(_ changes: [DeviceChange], after failure: StepFailure) -> TransactionOutcome {
+        var restored: [PCIAddress] = []
+        var stranded: [TransactionOutcome.StrandedDevice] = []
+        for change in changes.reversed() {
+            do {
+                try restore(change.address, to: change.original)
+                restored.append(change.address)
+            } catch {
+                stranded.append(.init(address: change.address, current: currentState(change.address), failure: error))
+            }
+        }
+        if stranded.isEmpty { return .rolledBack(failure: failure, restored: restored) }
+        return .rollbackFailed(failure: failure, restored: restored, stranded: stranded)
+    }
+
+    /// Moves one device to `state` from wherever it is now. Binds the original driver by name
+    /// (`drivers/<driver>/bind`), not through `drivers_probe`, so it is exactly the one it had.
+    public func restore(_ address: PCIAddress, to state: DriverState) throws(StepFailure) {
+        onEvent?(.rollingBack(address, to: state))
+        let steps = DriverTransition.steps(for: address, from: currentState(address), to: state, attach: .bind)
+        try run(steps.isEmpty ? [.verify(address, driver: state.driver)] : steps)
+    }
+
+    // MARK: - Helpers
+
+    static func address(in write: SysfsWrite) -> PCIAddress? {
+        if let address = PCIAddress(write.value.trimmingSpaces) { return address }
+        let parts = write.path.split(separator: "/")
+        if parts.count >= 2 { return PCIAddress(parts[parts.count - 2]) }
+        return nil
+    }
+
+    static func driverName(inUnbindPath path: String) -> String? {
+        let parts = path.split(separator: "/")
+        return parts.count >= 2 ? String(parts[parts.count - 2]) : nil
+    }
+
+    static func sleep(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        guard seconds > 0 || attoseconds > 0 else { return }
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}

@@ -1,0 +1,209 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import VFIOKit
+
+/// Text for `holders` and `wait`: reports, one-line summaries and the live status line. Pure:
+/// the current time is passed in.
+enum HolderRendering {
+    // MARK: - holders
+
+    static func report(_ report: HolderReport, now: Int64, verbose: Bool, color: Bool) -> String {
+        var out = ""
+        for status in report.targets { out += targetLine(status, report: report, color: color) }
+        if !report.holders.isEmpty {
+            out += "\n"
+            out += report.holders.map { process($0, now: now, color: color) }.joined(separator: "\n")
+        }
+        if !report.likelyHolders.isEmpty {
+            out += "\nLikely holders: they have VFIO device fds or mappings whose device the kernel does not name (before Linux 6.18):\n"
+            out += report.likelyHolders.map { process($0, now: now, color: color) }.joined(separator: "\n")
+        }
+        let stats = report.stats
+        if stats.unreadable > 0 {
+            out += "\nnote: " + plural(stats.unreadable, "process", "processes") + " could not be read (permission denied): pid "
+                + stats.unreadablePids.map { String($0) }.joined(separator: ", ") + (stats.unreadable > stats.unreadablePids.count ? ", …" : "") + "\n"
+        }
+        if verbose {
+            out += "\nscanned " + plural(stats.processes, "process", "processes") + " (" + String(stats.vanished) + " exited during the scan, "
+                + String(stats.unreadable) + " unreadable), read " + plural(stats.mapsRead, "maps file", "maps files") + "\n"
+        }
+        return out
+    }
+
+    static func targetLine(_ status: TargetStatus, report: HolderReport, color: Bool) -> String {
+        let t = status.target
+        var line = Paint.bold(t.address.description, color) + "  " + (t.driver ?? "no driver")
+        if let group = t.group { line += "  group " + String(group) }
+        line += "  "
+        switch status.state {
+        case .gone:
+            return t.address.description + "  removed from the bus\n"
+        case .notVFIO:
+            return line + "not bound to a VFIO driver: nothing can hold it through VFIO\n"
+        case .free:
+            line += Paint.green("free", color)
+        case .held:
+            line += Paint.red("held", color) + " by " + status.holders.map { pidLabel($0, report) }.joined(separator: ", ")
+        case .openUnattributed:
+            line += Paint.red("open", color) + ", but no fd names it: "
+                + (report.likelyHolders.isEmpty
+                    ? "the holder is not visible here (another PID namespace, an fd in flight, or a process that cannot be read)"
+                    : "see the likely holders below")
+        }
+        line += "\n"
+        var facts: [String] = []
+        if t.vfioBound { facts.append(status.open ? "device open (enable " + String(t.enableCount ?? 1) + ")" : "device not open") }
+        if let node = t.groupNode { facts.append(node.path) }
+        if let node = t.deviceNode { facts.append(node.path) }
+        if !facts.isEmpty { line += "  " + facts.joined(separator: ", ") + "\n" }
+        return line
+    }
+
+    static func process(_ p: HolderProcess, now: Int64, color: Bool) -> String {
+        var head = Paint.bold("pid " + String(p.pid), color) + "  " + printable(p.command ?? "?", limit: 64)
+        if let vm = p.vmName { head += "  vm " + printable(vm, limit: 64) }
+        if let started = p.startedAt { head += "  up " + span(max(0, now - started)) }
+        if let unit = p.unit {
+            head += "  " + printable(unit, limit: 128)
+        } else if let cgroup = p.cgroup, cgroup != "/" {
+            head += "  cgroup " + printable(cgroup, limit: 128)
+        }
+        var out = head + "\n"
+        if let args = p.commandLine, !args.isEmpty {
+            out += "  " + printable(args.joined(separator: " "), limit: 200) + "\n"
+        }
+        for handle in p.handles {
+            var row = "  " + (handle.fd.map { "fd " + pad(String($0), 5) } ?? "map     ") + " " + pad(handle.kind.rawValue, 10) + printable(handle.path, limit: 256)
+            if let device = handle.device, handle.kind != .cdev || !handle.path.hasSuffix(device.description) { row += "  " + device.description }
+            if handle.isUnattributedDevice { row += "  (device not named by this kernel)" }
+            if let range = handle.range { row += "  " + range }
+            out += row + "\n"
+        }
+        return out
+    }
+
+    // MARK: - wait
+
+    /// `0000:01:00.0 is held by pid 4242 (qemu-system-x86) through /dev/vfio/12; …`
+    static func summary(_ report: HolderReport) -> String {
+        var parts: [String] = []
+        for status in report.targets where !status.state.isFree {
+            let address = status.target.address.description
+            switch status.state {
+            case .held:
+                let who = status.holders.prefix(3).map { pid -> String in
+                    let holder = report.holder(pid)
+                    let via = holder.flatMap(mainHandle)?.path
+                    return pidLabel(pid, report) + (via.map { " through " + printable($0, limit: 128) } ?? "")
+                }
+                let more = status.holders.count > 3 ? " and " + String(status.holders.count - 3) + " more" : ""
+                parts.append(address + " is held by " + who.joined(separator: ", ") + more)
+            case .openUnattributed:
+                let likely = report.likelyHolders.prefix(3).map(label).joined(separator: ", ")
+                parts.append(
+                    address + " is open but no process can be tied to it"
+                        + (likely.isEmpty ? " (holder not visible here)" : "; likely " + likely))
+            default:
+                break
+            }
+        }
+        return parts.joined(separator: "; ")
+    }
+
+    /// The live line: `waiting for pid 4242 (qemu-system-x86) holding /dev/vfio/12, 3 s of 30 s`.
+    static func progressLine(_ progress: WaitProgress) -> String {
+        let report = progress.report
+        var what: String
+        if let first = report.holders.first {
+            what = label(first)
+            if let handle = mainHandle(first) { what += " holding " + printable(handle.path, limit: 128) }
+            let others = report.holders.count - 1
+            if others > 0 { what += " (+" + plural(others, "other", "others") + ")" }
+        } else if let open = report.targets.first(where: { $0.state == .openUnattributed }) {
+            what = open.target.address.description + " (open; "
+                + (report.likelyHolders.first.map { "likely " + label($0) } ?? "holder not visible") + ")"
+        } else {
+            what = "the targets to be released"
+        }
+        let limit = progress.timeout.components.attoseconds == 0 ? seconds(progress.timeout) : preciseSeconds(progress.timeout)
+        return "waiting for " + what + ", " + seconds(progress.elapsed) + " of " + limit
+    }
+
+    // MARK: - Small formatters
+
+    /// The handle that best says how a process holds: the group node a user recognises, then the
+    /// cdev, a named device fd, a mapping; never the container alone.
+    static func mainHandle(_ p: HolderProcess) -> HeldHandle? {
+        let order: [HandleKind] = [.group, .cdev, .device, .mapping]
+        return p.handles.filter { $0.kind != .container }.min { a, b in
+            (order.firstIndex(of: a.kind) ?? 9, a.device == nil ? 1 : 0) < (order.firstIndex(of: b.kind) ?? 9, b.device == nil ? 1 : 0)
+        }
+    }
+
+    static func pidLabel(_ pid: Int32, _ report: HolderReport) -> String {
+        report.holder(pid).map(label) ?? "pid " + String(pid)
+    }
+
+    /// `pid 4242 (qemu-system-x86)`, with the command made safe to print.
+    static func label(_ p: HolderProcess) -> String {
+        "pid " + String(p.pid) + (p.command.map { " (" + printable($0, limit: 64) + ")" } ?? "")
+    }
+
+    /// Whole seconds, as a human counts a wait: `3 s`.
+    static func seconds(_ d: Duration) -> String {
+        String(d.components.seconds) + " s"
+    }
+
+    /// A duration in seconds, with tenths under a minute: `1.2 s`, `95 s`.
+    static func preciseSeconds(_ d: Duration) -> String {
+        let ms = d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+        if ms >= 60_000 { return String(ms / 1000) + " s" }
+        return String(ms / 1000) + "." + String((ms % 1000) / 100) + " s"
+    }
+
+    /// `45s`, `3m12s`, `2h05m`, `3d04h`.
+    static func span(_ seconds: Int64) -> String {
+        func two(_ n: Int64) -> String { n < 10 ? "0" + String(n) : String(n) }
+        if seconds < 60 { return String(seconds) + "s" }
+        if seconds < 3600 { return String(seconds / 60) + "m" + two(seconds % 60) + "s" }
+        if seconds < 86400 { return String(seconds / 3600) + "h" + two(seconds % 3600 / 60) + "m" }
+        return String(seconds / 86400) + "d" + two(seconds % 86400 / 3600) + "h"
+    }
+
+    /// `2025-11-21T15:35:02Z`
+    static func timestamp(_ epoch: Int64) -> String {
+        var t = time_t(epoch)
+        var parts = tm()
+        guard gmtime_r(&t, &parts) != nil else { return String(epoch) }
+        func two(_ n: Int32) -> String { n < 10 ? "0" + String(n) : String(n) }
+        return String(parts.tm_year + 1900) + "-" + two(parts.tm_mon + 1) + "-" + two(parts.tm_mday) + "T" + two(parts.tm_hour) + ":"
+            + two(parts.tm_min) + ":" + two(parts.tm_sec) + "Z"
+    }
+
+    static func plural(_ n: Int, _ one: String, _ many: String) -> String {
+        String(n) + " " + (n == 1 ? one : many)
+    }
+
+    static func pad(_ s: String, _ width: Int) -> String {
+        s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
+    }
+
+    /// Command lines are untrusted: control characters are escaped and the length bounded.
+    static func printable(_ text: String, limit: Int) -> String {
+        var out = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if count >= limit { return out + "…" }
+            if scalar.value < 0x20 || scalar.value == 0x7f {
+                out += "\\x" + hexString(scalar.value, width: 2)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+            count += 1
+        }
+        return out
+    }
+}

@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Testing
+import VFIOKit
+import VFIOTestSupport
+
+private let vf = PCIAddress("0000:07:02.1")!
+
+/// A fixture whose group 24 node has the number of /dev/full (1:7): real processes can open it
+/// (an unused major would fail with ENXIO), and the scan matches by number, not by what the node
+/// is. Only the test's own child is linked into the fixture's /proc, so no other process on the
+/// machine that happens to hold /dev/full can be taken for a holder.
+private func liveHost() throws -> FixtureHost {
+    let host = FixtureLayout.desktop.build()
+    try host.addVFIOGroupNode(24, major: 1, minor: 7)
+    // The real boot time, so start times of real processes come out right.
+    if let btime = Sysfs.read("/proc/stat")?.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }), let seconds = Int64(btime.dropFirst(6)) {
+        host.setBootTime(seconds)
+    }
+    return host
+}
+
+/// Waits long enough for any test machine; periodic rescans effectively off, so that only an
+/// event (pidfd or inotify) can end a wait within `generous`.
+private let generous = Duration.seconds(30)
+private let eventsOnly = WaitPolicy(rescanInterval: .seconds(120))
+
+@Suite(
+    "Waiting on real processes",
+    .enabled(if: FixtureHost.canMakeDeviceNodes, "needs mknod (root with CAP_MKNOD) for fixture char nodes"))
+struct LiveWaitTests {
+    @Test("the holder's exit wakes the wait through its pidfd, even through a node inotify cannot see")
+    func exitWakesWait() throws {
+        let host = try liveHost()
+        // The holder opens its own copy of the node, as a container would: a close there makes
+        // no event on the host's /dev/vfio, so only the pidfd can end this wait early.
+        try host.makeCharNode("/var/lib/ctr/dev-vfio-24", major: 1, minor: 7)
+        let holder = try NodeHolder(holding: host.path + "/var/lib/ctr/dev-vfio-24")
+        host.linkRealProcess(holder.pid)
+        let pid = holder.pid
+        var first: HolderReport?
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { _ = kill(pid, SIGKILL) }
+        let outcome = try HolderWaiter(root: host.root, policy: eventsOnly).waitUntilFree(devices: [vf], timeout: generous) { progress in
+            if first == nil { first = progress.report }
+        }
+        #expect(first?.holders.map(\.pid) == [pid], "held when the wait began")
+        #expect(first?.holders.first?.command == "sleep")
+        #expect(outcome.result == .free)
+        #expect(outcome.decidedBy == .processExit)
+        #expect(outcome.waited < generous)
+    }
+
+    @Test("a close in a process that keeps running wakes the wait through inotify on /dev/vfio, then a confirming scan")
+    func closeWakesWait() throws {
+        let host = try liveHost()
+        let holder = try NodeHolder(holding: host.path + "/dev/vfio/24", closeOnInput: true)
+        host.linkRealProcess(holder.pid)
+        let before = try HolderFinder(root: host.root).find([vf])
+        #expect(before.holders.map(\.pid) == [holder.pid])
+        let control = UnsafeSendable(holder)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { control.value.closeNode() }
+        let outcome = try HolderWaiter(root: host.root, policy: eventsOnly).waitUntilFree(devices: [vf], timeout: generous)
+        #expect(outcome.result == .free)
+        #expect(outcome.decidedBy == .confirm)
+        #expect(outcome.waited < generous)
+        // Still alive: the wait ended on the close, not on an exit.
+        #expect(kill(holder.pid, 0) == 0)
+    }
+
+    @Test("a holder that stays: the wait times out and names it, its fd and the node")
+    func staysTimesOut() throws {
+        let host = try liveHost()
+        let holder = try NodeHolder(holding: host.path + "/dev/vfio/24")
+        host.linkRealProcess(holder.pid)
+        let outcome = try HolderWaiter(root: host.root).waitUntilFree(devices: [vf], timeout: .milliseconds(600))
+        #expect(outcome.result == .timedOut)
+        // It gave up no earlier than asked.
+        #expect(outcome.waited >= .milliseconds(600))
+        let found = try #require(outcome.report.holders.first)
+        #expect(found.pid == holder.pid)
+        #expect(found.command == "sleep")
+        #expect(found.commandLine == ["sleep", "60"])
+        #expect(found.handles == [HeldHandle(kind: .group, fd: 3, path: "/dev/vfio/24", group: 24)])
+        // Started moments ago (a loose bound: the clock tick and boot-time rounding are seconds).
+        let started = try #require(found.startedAt)
+        #expect(abs(Int64(time(nil)) - started) < 120)
+    }
+
+    @Test("timeout 0 checks once")
+    func checkOnce() throws {
+        let host = try liveHost()
+        let holder = try NodeHolder(holding: host.path + "/dev/vfio/24")
+        host.linkRealProcess(holder.pid)
+        let held = try HolderWaiter(root: host.root).waitUntilFree(devices: [vf], timeout: .zero)
+        #expect(held.result == .timedOut)
+        #expect(held.scans == 1)
+        holder.kill()
+        holder.reap()
+        let free = try HolderWaiter(root: host.root).waitUntilFree(devices: [vf], timeout: .zero)
+        #expect(free.result == .free)
+        #expect(free.scans == 1)
+    }
+}
+
+/// Hands a non-Sendable test object to another thread; the tests use it for one call.
+private struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
