@@ -22,7 +22,7 @@ public struct Vfioctl: ParsableCommand {
             77 permission denied. See vfioctl(8).
             """,
         version: vfioctlVersion,
-        subcommands: [ListCommand.self, ShowCommand.self, DoctorCommand.self, BindCommand.self, HoldersCommand.self, WaitCommand.self]
+        subcommands: [ListCommand.self, ShowCommand.self, DoctorCommand.self, BindCommand.self, HoldersCommand.self, WaitCommand.self, ApplyCommand.self]
     )
 
     public init() {}

@@ -28,6 +28,14 @@ struct WaitPlanTests {
         #expect(plan.scanned(free: false, holders: [42], reason: .deadline, at: ms(405)) == .finish(free: false))
     }
 
+    @Test("slow scans stretch the periodic rescan (at most a tenth of the time scanning), never past the deadline")
+    func costlyScans() {
+        var plan = WaitPlanner(policy: policy, timeout: .seconds(30))
+        #expect(plan.scanned(free: false, holders: [42], reason: .start, at: ms(100), cost: ms(10)) == .poll(until: ms(350)))
+        #expect(plan.scanned(free: false, holders: [42], reason: .timer, at: ms(1000), cost: ms(80)) == .poll(until: ms(1800)))
+        #expect(plan.scanned(free: false, holders: [42], reason: .timer, at: .seconds(29), cost: .seconds(1)) == .poll(until: .seconds(30)))
+    }
+
     @Test("timeout 0 looks once: held is an immediate timeout, free an immediate success")
     func timeoutZero() {
         var held = WaitPlanner(policy: policy, timeout: .zero)

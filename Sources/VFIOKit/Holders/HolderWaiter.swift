@@ -77,12 +77,13 @@ public struct HolderWaiter: Sendable {
         while true {
             switch action {
             case .scan(let reason):
+                let started = io.now()
                 let current = try io.scan()
                 scans += 1
                 decidedBy = reason
                 report = current
                 let now = io.now()
-                action = planner.scanned(free: current.isFree, holders: current.watchPids, reason: reason, at: now)
+                action = planner.scanned(free: current.isFree, holders: current.watchPids, reason: reason, at: now, cost: now - started)
                 // pidfds only when the wait goes on, and not while it settles a free verdict (the
                 // previous holders' pidfds stay open: their exits end the settle early). Opened
                 // first, then the pids are checked to still hold: if one had been reused in

@@ -3,6 +3,10 @@ public struct WaitPolicy: Sendable, Equatable {
     /// The periodic rescan: the truth, whatever the events say (inotify misses mknod'ed copies,
     /// anonymous fds and mappings; a pidfd cannot be had for every holder).
     public var rescanInterval: Duration
+    /// The periodic rescan waits at least this many times as long as the last scan took, so a
+    /// long wait on a host with many processes (or a slow machine) spends at most a tenth of a
+    /// core on scanning. Events still wake it at once.
+    public var rescanCostFactor: Int
     /// After an event that is not the exit of every holder, how long to wait before the scan that
     /// confirms 'free': a close event (and the fd vanishing from /proc) precede the kernel's
     /// release of the device, which may still be resetting it (kernel-facts §7.1).
@@ -14,10 +18,11 @@ public struct WaitPolicy: Sendable, Equatable {
     public var progressInterval: Duration
 
     public init(
-        rescanInterval: Duration = .milliseconds(250), settleDelay: Duration = .milliseconds(20),
+        rescanInterval: Duration = .milliseconds(250), rescanCostFactor: Int = 10, settleDelay: Duration = .milliseconds(20),
         minimumEventGap: Duration = .milliseconds(50), progressInterval: Duration = .seconds(1)
     ) {
         self.rescanInterval = rescanInterval
+        self.rescanCostFactor = rescanCostFactor
         self.settleDelay = settleDelay
         self.minimumEventGap = minimumEventGap
         self.progressInterval = progressInterval
@@ -75,8 +80,8 @@ public struct WaitPlanner: Sendable {
 
     public func start() -> Action { .scan(.start) }
 
-    /// After a scan.
-    public mutating func scanned(free: Bool, holders current: Set<Int32>, reason: WakeReason, at now: Duration) -> Action {
+    /// After a scan that took `cost`.
+    public mutating func scanned(free: Bool, holders current: Set<Int32>, reason: WakeReason, at now: Duration, cost: Duration = .zero) -> Action {
         lastScan = now
         pendingExit = false
         pendingNodeEvent = false
@@ -97,7 +102,7 @@ public struct WaitPlanner: Sendable {
         holders = current
         exited = []
         if now >= timeout { return .finish(free: false) }
-        pollUntil = min(now + policy.rescanInterval, timeout)
+        pollUntil = min(now + max(policy.rescanInterval, cost * policy.rescanCostFactor), timeout)
         return .poll(until: pollUntil)
     }
 
