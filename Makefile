@@ -62,7 +62,7 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/vfioctl-apply.service
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
-# Benchmarks against lspci, fuser and lsof on this machine (bench/README.md); about 5-10 minutes.
+# Benchmarks against lspci, fuser and lsof on this machine (bench/README.md); about 4 minutes.
 # BENCH_FLAGS=--quick for a smoke run, --parts listing,holders,wait,guest to choose.
 BENCH_FLAGS ?=
 bench: release
