@@ -153,7 +153,11 @@ def setup_work():
     machine's page cache for ordinary files gets dropped under it, which turns a run into disk
     reads. Returns whether this run mounted it (and so unmounts it at the end)."""
     os.makedirs(WORK, exist_ok=True)
-    if os.path.ismount(WORK) or os.geteuid() != 0 or os.environ.get("BENCH_NO_TMPFS"):
+    if os.path.ismount(WORK):
+        # Left mounted by an earlier run that was killed outright: adopt it (and its trees).
+        with open("/proc/mounts") as f:
+            return any(line.split()[:3] == ["vfioctl-bench", WORK, "tmpfs"] for line in f)
+    if os.geteuid() != 0 or os.environ.get("BENCH_NO_TMPFS"):
         return False
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4g,mode=0755", "vfioctl-bench", WORK], capture_output=True, text=True)
     if r.returncode != 0:
@@ -163,8 +167,14 @@ def setup_work():
 
 
 def teardown_work(mounted):
-    if mounted and not os.environ.get("BENCH_KEEP_TREES"):
-        subprocess.run(["umount", WORK], capture_output=True)
+    if not mounted or os.environ.get("BENCH_KEEP_TREES"):
+        return
+    # Killed holders may still be closing their descriptors on nodes in the tmpfs for a moment.
+    for _ in range(50):
+        if subprocess.run(["umount", WORK], capture_output=True).returncode == 0:
+            return
+        time.sleep(0.1)
+    subprocess.run(["umount", "-l", WORK], capture_output=True)
 
 
 def linear_fit(ns, ts):

@@ -8,8 +8,8 @@
  *   holdfds release TARGET            open TARGET, print "ready", and on a line on stdin print
  *                                     "released <CLOCK_MONOTONIC ns>" and exit at once
  *
- * Children die with the parent (PR_SET_PDEATHSIG), and the driver kills the whole process group,
- * so nothing outlives a run. */
+ * Every process here dies with its parent (PR_SET_PDEATHSIG), and the driver kills the whole
+ * process group, so nothing outlives a run, even a driver killed with SIGKILL. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -105,6 +105,10 @@ static int release(const char *target) {
 }
 
 int main(int argc, char **argv) {
+    /* Die with the driver, even if it is killed outright; the children die with this process. */
+    pid_t driver = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != driver) return 1;
     if (argc == 6 && strcmp(argv[1], "many") == 0) return many(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv[5]);
     if (argc == 3 && strcmp(argv[1], "release") == 0) return release(argv[2]);
     fprintf(stderr, "usage: holdfds many N FDS EVERY TARGET | holdfds release TARGET\n");
