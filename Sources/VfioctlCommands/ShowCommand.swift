@@ -42,13 +42,20 @@ struct ShowCommand: VfioctlCommand {
                     return DeviceShowDocument(
                         device: DeviceJSON(device: device, root: context.root),
                         group: group.map { GroupJSON($0, viability: inventory.viability(of: $0)) },
-                        config: config.report(for: device))
+                        config: config.report(for: device),
+                        holders: ShowHolders.find(device, root: context.root).map { report in
+                            report.holders.map { ShowHolders.JSON(pid: $0.pid, command: $0.command) }
+                        })
                 }
                 if case .address = parsed { context.console.emitJSON(documents[0]) } else { context.console.emitJSON(MultiShowDocument(results: documents)) }
             } else if !context.options.quiet {
-                let text = devices.map {
-                    ShowRendering.device($0, inventory: inventory, root: context.root, color: context.color)
-                        + ShowRendering.config(config.report(for: $0), color: context.color)
+                let text = devices.map { device in
+                    var out = ShowRendering.device(device, inventory: inventory, root: context.root, color: context.color)
+                    if let report = ShowHolders.find(device, root: context.root) {
+                        let summary = HolderRendering.summary(report)
+                        out += ShowRendering.field("Holders", summary.isEmpty ? "none (no process has it open)" : summary)
+                    }
+                    return out + ShowRendering.config(config.report(for: device), color: context.color)
                 }
                 context.console.write(text.joined(separator: "\n"))
             }
@@ -61,14 +68,17 @@ struct DeviceShowDocument: Encodable {
     let device: DeviceJSON
     let group: GroupJSON?
     let config: ConfigReport
+    /// Processes holding the device through VFIO; null when it is not VFIO-bound.
+    let holders: [ShowHolders.JSON]?
 
-    enum Keys: String, CodingKey { case schemaVersion, device, group, config }
+    enum Keys: String, CodingKey { case schemaVersion, device, group, config, holders }
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(schemaVersion, forKey: .schemaVersion)
         try c.encode(device, forKey: .device)
         try c.encode(group, forKey: .group)
         try c.encode(config, forKey: .config)
+        try c.encode(holders, forKey: .holders)
     }
 }
 
@@ -192,5 +202,24 @@ enum ShowRendering {
             out += field("Reserved region", "0x" + String(region.start, radix: 16) + "-0x" + String(region.end, radix: 16) + " " + region.type)
         }
         return out
+    }
+}
+
+/// The holders `show` reports for a VFIO-bound device (a /proc scan; `holders` has the details).
+enum ShowHolders {
+    struct JSON: Encodable {
+        let pid: Int32
+        let command: String?
+        enum Keys: String, CodingKey { case pid, command }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(pid, forKey: .pid)
+            try c.encode(command, forKey: .command)
+        }
+    }
+
+    static func find(_ device: PCIDevice, root: HostRoot) -> HolderReport? {
+        guard device.isVFIOBound else { return nil }
+        return try? HolderFinder(root: root).find([device.address])
     }
 }

@@ -58,11 +58,16 @@ public struct Vfioctl: ParsableCommand {
             return error.exitCode
         } catch {
             let code = exitCode(for: error)
-            let message = fullMessage(for: error)
             if code == .success {
+                // --help, --version, completion scripts.
+                let message = fullMessage(for: error)
                 if !message.isEmpty { console.write(message + "\n") }
-            } else if !message.isEmpty {
-                console.error(message)
+            } else {
+                // Usage errors are one line; 'vfioctl help COMMAND' shows the usage.
+                var message = self.message(for: error)
+                if let newline = message.firstIndex(of: "\n") { message = String(message[..<newline]) }
+                if message.hasPrefix("Error: ") { message = String(message.dropFirst(7)) }
+                console.error("vfioctl: " + (message.isEmpty ? "invalid usage" : message) + " (see 'vfioctl help')")
             }
             return code.rawValue
         }

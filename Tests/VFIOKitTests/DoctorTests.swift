@@ -64,6 +64,30 @@ struct DoctorTests {
         #expect(Self.finding(findings, "vfio-modules")?.status == .ok)
     }
 
+    @Test("the state file: devices where vfioctl left them, moved behind its back, or left mid-operation")
+    func stateFile() throws {
+        let host = Self.intelHost()
+        // The fixture's VF 07:02.1 is on vfio-pci; record it as vfioctl's doing.
+        host.write(
+            "/run/vfioctl/state.json",
+            #"{"schemaVersion":1,"devices":[{"address":"0000:07:02.1","group":24,"originalDriver":"iavf","originalOverride":null,"boundDriver":"vfio-pci","status":"bound","currentDriver":null,"time":"2026-11-21T10:00:00Z"}]}"#)
+        #expect(Self.finding(try Self.diagnose(host), "state")?.status == .ok)
+        host.write(
+            "/run/vfioctl/state.json",
+            #"{"schemaVersion":1,"devices":[{"address":"0000:05:00.0","group":19,"originalDriver":"igb","originalOverride":null,"boundDriver":"vfio-pci","status":"bound","currentDriver":null,"time":"2026-11-21T10:00:00Z"}]}"#)
+        let moved = try #require(Self.finding(try Self.diagnose(host), "state"))
+        #expect(moved.status == .warn)
+        #expect(moved.message.contains("0000:05:00.0 is on igb, not vfio-pci"))
+        host.write(
+            "/run/vfioctl/state.json",
+            #"{"schemaVersion":1,"devices":[{"address":"0000:05:00.0","group":19,"originalDriver":"igb","originalOverride":null,"boundDriver":"vfio-pci","status":"pending","currentDriver":null,"time":"2026-11-21T10:00:00Z"}]}"#)
+        #expect(Self.finding(try Self.diagnose(host), "state")?.status == .fail)
+        host.write("/run/vfioctl/state.json", "{not json")
+        #expect(Self.finding(try Self.diagnose(host), "state")?.status == .fail)
+        host.write("/run/vfioctl/state.json", #"{"schemaVersion":1,"devices":[]}"#)
+        #expect(Self.finding(try Self.diagnose(host), "state") == nil)
+    }
+
     @Test("vfio-pci neither loaded nor installed fails")
     func vfioMissing() {
         var facts = DoctorFacts()

@@ -245,9 +245,12 @@ struct ListShowCommandTests {
 
     @Test("unknown options and commands are usage errors (64)")
     func usage() {
-        #expect(vfioctl(["list", "--bogus"], host: nil).status == 64)
-        #expect(vfioctl(["frobnicate"], host: nil).status == 64)
-        #expect(vfioctl(["list", "--group", "-3"], host: nil).status == 64)
+        for args in [["list", "--bogus"], ["frobnicate"], ["list", "--group", "-3"], ["wait", "--timeout", "-1", "01:00.0"], ["bind"], ["show"]] {
+            let run = vfioctl(args, host: nil)
+            #expect(run.status == 64, "\(args)")
+            #expect(run.stderr.split(separator: "\n").count == 1, "\(args): \(run.stderr)")
+            #expect(run.stderr.hasPrefix("vfioctl: "))
+        }
         let help = vfioctl(["--help"], host: nil)
         #expect(help.status == 0)
         #expect(help.stdout.contains("list"))

@@ -256,7 +256,7 @@ run_job() { # SERIES SCENARIO
         -machine q35,accel=tcg -cpu max -smp 1 -m 1024 \
         -nodefaults -no-user-config -display none -no-reboot \
         -kernel "$kdir/root/boot/vmlinuz-$kver" -initrd "$kdir/initramfs.gz" \
-        -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet" \
+        -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet no_timer_check" \
         -serial "file:$job/console.log" -monitor none -pidfile "$job/qemu.pid" \
         -device intel-iommu,intremap=on,caching-mode=on \
         -fsdev local,id=fshost,path=/,security_model=none,readonly=on,multidevs=remap \

@@ -44,7 +44,47 @@ public enum Doctor {
         findings.append(vfioModules(facts))
         findings.append(contentsOf: unsafeSwitches(facts))
         findings.append(contentsOf: groupShapes(facts))
+        if let state = stateFile(facts) { findings.append(state) }
         return findings
+    }
+
+    /// Devices vfioctl moved that are no longer where it left them (moved behind its back, or
+    /// an operation that was interrupted).
+    static func stateFile(_ facts: DoctorFacts) -> Finding? {
+        if let error = facts.stateError {
+            return Finding("state", .fail, "the state file cannot be used: \(error)", fix: "inspect /run/vfioctl/state.json; move it away to start afresh")
+        }
+        guard let state = facts.recorded, !state.devices.isEmpty else { return nil }
+        var interrupted: [String] = []
+        var moved: [String] = []
+        var gone: [String] = []
+        for record in state.devices {
+            switch record.status {
+            case .pending, .rollbackFailed:
+                interrupted.append("\(record.address) (\(record.status.rawValue))")
+            case .bound:
+                guard let inventory = facts.inventory else { continue }
+                guard let device = inventory.device(record.address) else {
+                    gone.append(record.address.description)
+                    continue
+                }
+                if device.driver != record.boundDriver {
+                    moved.append("\(record.address) is on \(device.driver ?? "no driver"), not \(record.boundDriver ?? "no driver")")
+                }
+            }
+        }
+        if !interrupted.isEmpty {
+            return Finding(
+                "state", .fail, "an operation was interrupted or could not roll back: " + interrupted.joined(separator: ", "),
+                fix: "'vfioctl show ADDRESS' shows where each is; 'vfioctl restore' returns them to their original drivers")
+        }
+        if !moved.isEmpty || !gone.isEmpty {
+            let text = (moved + gone.map { $0 + " is gone" }).joined(separator: "; ")
+            return Finding(
+                "state", .warn, "devices vfioctl moved are no longer where it left them: " + text,
+                fix: "something else rebound them (driverctl, udev, a script); 'vfioctl restore' or 'vfioctl bind' sets them straight")
+        }
+        return Finding("state", .ok, "\(state.devices.count) device\(state.devices.count == 1 ? "" : "s") moved by vfioctl, all where it left them")
     }
 
     static func kind(of unit: DoctorFacts.IOMMUUnit) -> String {

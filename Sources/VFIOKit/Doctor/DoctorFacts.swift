@@ -32,6 +32,10 @@ public struct DoctorFacts: Sendable {
     public var allowUnsafeInterruptsIOMMUFD: Bool?
     public var noIOMMUMode: Bool?
     public var inventory: HostInventory?
+    /// What vfioctl recorded in its state file; nil when the file is unreadable.
+    public var recorded: HostState?
+    /// Why the state file could not be read.
+    public var stateError: String?
 
     public init() {}
 
@@ -88,6 +92,11 @@ public struct DoctorFactsReader {
         facts.allowUnsafeInterruptsType1 = flag("/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts")
         facts.allowUnsafeInterruptsIOMMUFD = flag("/sys/module/iommufd/parameters/allow_unsafe_interrupts")
         facts.noIOMMUMode = flag("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode")
+        do {
+            facts.recorded = try StateStore(root: root).load()
+        } catch {
+            facts.stateError = error.message
+        }
         return facts
     }
 }
