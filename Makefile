@@ -14,7 +14,7 @@ CONFIG ?= debug
 BUILD_FLAGS ?= -Xswiftc -warnings-as-errors
 BIN = .build/$(CONFIG)/vfioctl
 
-.PHONY: all build release test unit-test vm-test install-test deps man-check install uninstall clean
+.PHONY: all build release test unit-test vm-test install-test deps man-check install uninstall bench clean
 
 all: build
 
@@ -61,6 +61,12 @@ uninstall:
 		$(DESTDIR)$(BASHCOMPDIR)/vfioctl $(DESTDIR)$(ZSHCOMPDIR)/_vfioctl $(DESTDIR)$(FISHCOMPDIR)/vfioctl.fish \
 		$(DESTDIR)$(UNITDIR)/vfioctl-apply.service
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# Benchmarks against lspci, fuser and lsof on this machine (bench/README.md); about 4 minutes.
+# BENCH_FLAGS=--quick for a smoke run, --parts listing,holders,wait,guest to choose.
+BENCH_FLAGS ?=
+bench: release
+	python3 bench/bench.py --bin $(abspath .build/release/vfioctl) $(BENCH_FLAGS)
 
 man-check:
 	mandoc -Tlint -Wwarning man/vfioctl.8

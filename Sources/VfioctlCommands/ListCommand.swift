@@ -62,7 +62,11 @@ struct ListCommand: VfioctlCommand {
     }
 
     mutating func execute(_ context: CommandContext) throws {
-        let inventory = try context.inventory()
+        // Read only what this view shows: the table needs the core fields, the tree the
+        // hierarchy and header types, JSON everything.
+        let fields: InventoryReader.Fields =
+            context.options.json ? .all : context.options.quiet ? [] : tree ? [.attributes, .topology] : []
+        let inventory = try context.inventory(fields: fields)
         let shown = inventory.devices.filter(matches)
         let groups = inventory.sortedGroups
         if let group, inventory.groups[group] == nil {

@@ -93,8 +93,8 @@ struct CommandContext {
     }
 
     /// The inventory with names from libpci.
-    func inventory(database: PCIDatabase? = nil) throws(VFIOError) -> HostInventory {
-        try InventoryReader(root: root, database: database ?? self.database()).read()
+    func inventory(database: PCIDatabase? = nil, fields: InventoryReader.Fields = .all) throws(VFIOError) -> HostInventory {
+        try InventoryReader(root: root, database: database ?? self.database(), fields: fields).read()
     }
 }
 

@@ -3,81 +3,168 @@
 public struct InventoryReader {
     public let root: HostRoot
     public let database: PCIDatabase?
+    public let fields: Fields
 
-    public init(root: HostRoot, database: PCIDatabase?) {
+    /// What to read beyond the core every view needs (address, ids, class, driver, IOMMU group,
+    /// VFIO state and the vendor, device and class names). A field left out keeps its default
+    /// (`nil`, empty), so a view must only ask for less than it shows. `list` on thousands of
+    /// functions is bounded by system calls, so its table reads only the core.
+    public struct Fields: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+
+        /// Subsystem ids and name, revision, header type, `driver_override`, NUMA node, reset
+        /// methods, `boot_vga`, `enable`.
+        public static let attributes = Fields(rawValue: 1 << 0)
+        /// The upstream bridge, the PF of a VF, SR-IOV capabilities and VFs.
+        public static let topology = Fields(rawValue: 1 << 1)
+        /// Each group's default domain type, reserved regions and non-PCI members. Without it,
+        /// a group's PCI members come from its members' `iommu_group` links (the kernel makes
+        /// those and the group's `devices/` entries together), so no group directory is read.
+        public static let groupDetails = Fields(rawValue: 1 << 2)
+        public static let all: Fields = [.attributes, .topology, .groupDetails]
+    }
+
+    /// Threads to read with; nil picks by host size and CPUs (`Parallel.threads(for:)`).
+    public var threads: Int?
+
+    public init(root: HostRoot, database: PCIDatabase?, fields: Fields = .all, threads: Int? = nil) {
         self.root = root
         self.database = database
+        self.fields = fields
+        self.threads = threads
     }
 
     /// - Throws: `.unavailable` when there is no `/sys/bus/pci/devices` at all.
     public func read() throws(VFIOError) -> HostInventory {
-        guard let names = Sysfs.list(root.pciDevices) else {
+        guard let devicesDir = SysfsDirectory(root.pciDevices), let names = devicesDir.list() else {
             throw .unavailable("cannot read \(root.pciDevices): no PCI bus (is sysfs mounted?)")
         }
+        // Entries are kernel-made names; anything that is not an address is skipped, so no path
+        // is ever built from an unvalidated name.
+        let addresses = names.compactMap { PCIAddress($0) }
+        let groupIDs = (Sysfs.list(root.iommuGroups) ?? []).compactMap { Int($0) }.filter { $0 >= 0 }
+        let readsGroups = fields.contains(.groupDetails)
+
+        // Devices, then groups, as one list of independent reads spread over a few threads. Each
+        // slot is written by exactly one thread; libpci (not thread-safe) is used afterwards.
+        let items = addresses.count + (readsGroups ? groupIDs.count : 0)
+        var readDevices = [PCIDevice?](repeating: nil, count: addresses.count)
+        var readGroups = [IOMMUGroup?](repeating: nil, count: readsGroups ? groupIDs.count : 0)
+        readDevices.withUnsafeMutableBufferPointer { deviceSlots in
+            readGroups.withUnsafeMutableBufferPointer { groupSlots in
+                Parallel.forEachSlice(items, threads: threads ?? Parallel.threads(for: items)) { range in
+                    let deviceRange = range.clamped(to: 0..<addresses.count)
+                    if !deviceRange.isEmpty, let devicesDir = SysfsDirectory(root.pciDevices) {
+                        for i in deviceRange { deviceSlots[i] = readSysfs(addresses[i], in: devicesDir) }
+                    }
+                    let groupRange = range.clamped(to: addresses.count..<items)
+                    if !groupRange.isEmpty, let groupsDir = SysfsDirectory(root.iommuGroups) {
+                        for i in groupRange { groupSlots[i - addresses.count] = readGroup(groupIDs[i - addresses.count], in: groupsDir) }
+                    }
+                }
+            }
+        }
         var devices: [PCIDevice] = []
-        devices.reserveCapacity(names.count)
+        devices.reserveCapacity(addresses.count)
         let persisted = driverctlOverrides()
-        for name in names {
-            // Entries are kernel-made names; anything that is not an address is skipped, so no
-            // path is ever built from an unvalidated name.
-            guard let address = PCIAddress(name), var device = readDevice(address) else { continue }
-            device.driverctlOverride = persisted[address]
+        for case var device? in readDevices {
+            if let database { device.names = database.names(for: device, subsystem: fields.contains(.attributes)) }
+            device.driverctlOverride = persisted[device.address]
             devices.append(device)
         }
-        let groups = readGroups()
+        var groups: [Int: IOMMUGroup] = [:]
+        if readsGroups {
+            for case let group? in readGroups { groups[group.id] = group }
+        } else {
+            groups = groupsFromLinks(groupIDs, devices)
+        }
         return HostInventory(devices: devices, groups: groups, iommuEnabled: !groups.isEmpty)
+    }
+
+    /// The groups `/sys/kernel/iommu_groups` lists, with the PCI members whose `iommu_group`
+    /// link names them (sorted), and no details.
+    func groupsFromLinks(_ ids: [Int], _ devices: [PCIDevice]) -> [Int: IOMMUGroup] {
+        var groups: [Int: IOMMUGroup] = [:]
+        for id in ids { groups[id] = IOMMUGroup(id: id, members: []) }
+        for device in devices {
+            guard let id = device.iommuGroup else { continue }
+            groups[id]?.members.append(device.address)
+        }
+        for id in groups.keys { groups[id]?.members.sort() }
+        return groups
     }
 
     /// Reads one function; nil if it vanished or is not a readable PCI device directory.
     public func readDevice(_ address: PCIAddress) -> PCIDevice? {
-        let dir = root.device(address)
-        guard let vendor = Sysfs.readHex(dir + "/vendor"), let deviceID = Sysfs.readHex(dir + "/device") else { return nil }
-        let classCode = Sysfs.readHex(dir + "/class") ?? 0
+        guard let devicesDir = SysfsDirectory(root.pciDevices), var device = readSysfs(address, in: devicesDir) else { return nil }
+        if let database { device.names = database.names(for: device, subsystem: fields.contains(.attributes)) }
+        return device
+    }
+
+    /// Reads one function's sysfs attributes (no names) relative to an open
+    /// `/sys/bus/pci/devices`: the device directory is opened once (through the bus symlink)
+    /// and every attribute is read relative to it. Safe to call from several threads.
+    func readSysfs(_ address: PCIAddress, in devicesDir: borrowing SysfsDirectory) -> PCIDevice? {
+        let name = address.description
+        guard let dir = SysfsDirectory(name, in: devicesDir) else { return nil }
+        // One read of `uevent` gives ids and class; each attribute is the fallback (fixture trees
+        // without `uevent`, a line the kernel did not print).
+        let uevent = dir.withBytes("uevent") { $0.map { PCIUevent($0) } }
+        guard let vendor = uevent?.vendor.map(UInt32.init) ?? dir.readHex("vendor"),
+            let deviceID = uevent?.device.map(UInt32.init) ?? dir.readHex("device")
+        else { return nil }
+        let classCode = uevent?.classCode ?? dir.readHex("class") ?? 0
         var device = PCIDevice(
             address: address, vendorID: UInt16(truncatingIfNeeded: vendor), deviceID: UInt16(truncatingIfNeeded: deviceID),
             classCode: classCode & 0xff_ffff)
-        device.subsystemVendorID = Sysfs.readHex(dir + "/subsystem_vendor").map { UInt16(truncatingIfNeeded: $0) }
-        device.subsystemDeviceID = Sysfs.readHex(dir + "/subsystem_device").map { UInt16(truncatingIfNeeded: $0) }
-        device.revision = Sysfs.readHex(dir + "/revision").map { UInt8(truncatingIfNeeded: $0) }
-        // The first 64 bytes of config space are readable without CAP_SYS_ADMIN; byte 0x0E is the
-        // header type, bit 7 the multi-function flag.
-        if let config = Sysfs.readBytes(dir + "/config", limit: 64), config.count > 0x0E {
-            device.headerType = config[0x0E] & 0x7f
-            device.multiFunction = config[0x0E] & 0x80 != 0
-        }
-        device.driver = Sysfs.linkName(dir + "/driver")
-        if let override = Sysfs.read(dir + "/driver_override"), override != "(null)", !override.isEmpty {
-            device.driverOverride = override
-        }
-        device.iommuGroup = Sysfs.linkName(dir + "/iommu_group").flatMap { Int($0) }
-        device.numaNode = Sysfs.readInt(dir + "/numa_node")
-        if let methods = Sysfs.read(dir + "/reset_method") {
-            device.resetMethods = methods.split(separator: " ").map(String.init)
-        }
-        device.bootVGA = Sysfs.readInt(dir + "/boot_vga").map { $0 != 0 }
-        device.enableCount = Sysfs.readInt(dir + "/enable")
-        device.vfioDeviceName = Sysfs.list(dir + "/vfio-dev")?.sorted().first
-        // /sys/bus/pci/devices/BDF links to /sys/devices/pci0000:00/<upstream…>/BDF; the
-        // component before the last is the upstream bridge when it is a PCI address.
-        if let target = Sysfs.readLink(dir) {
-            let parts = target.split(separator: "/")
-            if parts.count >= 2 { device.parent = PCIAddress(parts[parts.count - 2]) }
-        }
-        device.physicalFunction = Sysfs.linkName(dir + "/physfn").flatMap { PCIAddress($0) }
-        if let total = Sysfs.readInt(dir + "/sriov_totalvfs") {
-            var vfs: [(Int, PCIAddress)] = []
-            for entry in Sysfs.list(dir) ?? [] where entry.hasPrefix("virtfn") {
-                if let n = Int(entry.dropFirst(6)), let vf = Sysfs.linkName(dir + "/" + entry).flatMap({ PCIAddress($0) }) {
-                    vfs.append((n, vf))
-                }
+        device.driver = dir.linkName("driver")
+        device.iommuGroup = dir.linkName("iommu_group").flatMap { Int($0) }
+        device.vfioDeviceName = dir.list("vfio-dev")?.sorted().first
+        if fields.contains(.attributes) {
+            device.subsystemVendorID = uevent?.subsystemVendor ?? dir.readHex("subsystem_vendor").map { UInt16(truncatingIfNeeded: $0) }
+            device.subsystemDeviceID = uevent?.subsystemDevice ?? dir.readHex("subsystem_device").map { UInt16(truncatingIfNeeded: $0) }
+            device.revision = dir.readHex("revision").map { UInt8(truncatingIfNeeded: $0) }
+            // Byte 0x0E of config space is the header type, bit 7 the multi-function flag. The
+            // first 64 bytes are readable without CAP_SYS_ADMIN; only 16 are read, because on a
+            // real device each dword is a config cycle to the hardware.
+            dir.withBytes("config", limit: 16) { config in
+                guard let config, config.count > 0x0E else { return }
+                device.headerType = config[0x0E] & 0x7f
+                device.multiFunction = config[0x0E] & 0x80 != 0
             }
-            device.sriov = PCIDevice.SRIOV(
-                totalVFs: total, numVFs: Sysfs.readInt(dir + "/sriov_numvfs") ?? 0,
-                driversAutoprobe: Sysfs.readInt(dir + "/sriov_drivers_autoprobe").map { $0 != 0 },
-                vfDeviceID: Sysfs.readHex(dir + "/sriov_vf_device").map { UInt16(truncatingIfNeeded: $0) },
-                virtualFunctions: vfs.sorted { $0.0 < $1.0 }.map(\.1))
+            if let override = dir.read("driver_override"), override != "(null)", !override.isEmpty {
+                device.driverOverride = override
+            }
+            device.numaNode = dir.readInt("numa_node")
+            if let methods = dir.read("reset_method") {
+                device.resetMethods = methods.split(separator: " ").map(String.init)
+            }
+            device.bootVGA = dir.readInt("boot_vga").map { $0 != 0 }
+            device.enableCount = dir.readInt("enable")
         }
-        if let database { device.names = database.names(for: device) }
+        if fields.contains(.topology) {
+            // /sys/bus/pci/devices/BDF links to /sys/devices/pci0000:00/<upstream…>/BDF; the
+            // component before the last is the upstream bridge when it is a PCI address.
+            if let target = devicesDir.readLink(name) {
+                let parts = target.split(separator: "/")
+                if parts.count >= 2 { device.parent = PCIAddress(parts[parts.count - 2]) }
+            }
+            device.physicalFunction = dir.linkName("physfn").flatMap { PCIAddress($0) }
+            if let total = dir.readInt("sriov_totalvfs") {
+                var vfs: [(Int, PCIAddress)] = []
+                for entry in dir.list() ?? [] where entry.hasPrefix("virtfn") {
+                    if let n = Int(entry.dropFirst(6)), let vf = dir.linkName(entry).flatMap({ PCIAddress($0) }) {
+                        vfs.append((n, vf))
+                    }
+                }
+                device.sriov = PCIDevice.SRIOV(
+                    totalVFs: total, numVFs: dir.readInt("sriov_numvfs") ?? 0,
+                    driversAutoprobe: dir.readInt("sriov_drivers_autoprobe").map { $0 != 0 },
+                    vfDeviceID: dir.readHex("sriov_vf_device").map { UInt16(truncatingIfNeeded: $0) },
+                    virtualFunctions: vfs.sorted { $0.0 < $1.0 }.map(\.1))
+            }
+        }
         return device
     }
 
@@ -94,23 +181,30 @@ public struct InventoryReader {
 
     public func readGroups() -> [Int: IOMMUGroup] {
         var groups: [Int: IOMMUGroup] = [:]
-        for name in Sysfs.list(root.iommuGroups) ?? [] {
+        guard let groupsDir = SysfsDirectory(root.iommuGroups) else { return groups }
+        for name in groupsDir.list() ?? [] {
             guard let id = Int(name), id >= 0 else { continue }
-            groups[id] = readGroup(id)
+            groups[id] = readGroup(id, in: groupsDir)
         }
         return groups
     }
 
     public func readGroup(_ id: Int) -> IOMMUGroup? {
-        let dir = root.group(id)
-        guard let entries = Sysfs.list(dir + "/devices") else { return nil }
+        guard let groupsDir = SysfsDirectory(root.iommuGroups) else { return nil }
+        return readGroup(id, in: groupsDir)
+    }
+
+    func readGroup(_ id: Int, in groupsDir: borrowing SysfsDirectory) -> IOMMUGroup? {
+        // Paths relative to the groups directory: no per-group directory descriptor to open and close.
+        let name = String(id)
+        guard let entries = groupsDir.list(name + "/devices") else { return nil }
         var members: [PCIAddress] = []
         var others: [String] = []
         for entry in entries {
             if let address = PCIAddress(entry) { members.append(address) } else { others.append(entry) }
         }
         return IOMMUGroup(
-            id: id, members: members.sorted(), otherMembers: others.sorted(), type: Sysfs.read(dir + "/type"),
-            reservedRegions: IOMMUGroup.parseReservedRegions(Sysfs.read(dir + "/reserved_regions") ?? ""))
+            id: id, members: members.sorted(), otherMembers: others.sorted(), type: groupsDir.read(name + "/type"),
+            reservedRegions: IOMMUGroup.parseReservedRegions(groupsDir.read(name + "/reserved_regions") ?? ""))
     }
 }

@@ -81,16 +81,39 @@ public final class PCIDatabase {
         return name
     }
 
-    public func names(for device: PCIDevice) -> PCIDevice.Names {
+    /// The names of a function. A host has thousands of functions but few distinct ids, so
+    /// results are remembered per id tuple and each is looked up (and copied out of libpci)
+    /// once.
+    /// - Parameter subsystem: also name the subsystem (when the function has subsystem ids).
+    public func names(for device: PCIDevice, subsystem: Bool = true) -> PCIDevice.Names {
+        var key = NamesKey(vendor: device.vendorID, device: device.deviceID, classID: device.classCode >> 8, subsystemVendor: 0, subsystemDevice: 0)
+        var withSubsystem = false
+        if subsystem, let sv = device.subsystemVendorID, let sd = device.subsystemDeviceID, sv != 0 || sd != 0 {
+            key.subsystemVendor = sv
+            key.subsystemDevice = sd
+            withSubsystem = true
+        }
+        if let known = namesCache[key] { return known }
         var names = PCIDevice.Names()
         names.vendor = vendorName(device.vendorID)
         names.device = deviceName(vendor: device.vendorID, device: device.deviceID)
-        if let sv = device.subsystemVendorID, let sd = device.subsystemDeviceID, sv != 0 || sd != 0 {
-            names.subsystem = subsystemName(vendor: device.vendorID, device: device.deviceID, subsystemVendor: sv, subsystemDevice: sd)
+        if withSubsystem {
+            names.subsystem = subsystemName(
+                vendor: device.vendorID, device: device.deviceID, subsystemVendor: key.subsystemVendor, subsystemDevice: key.subsystemDevice)
         }
         names.className = className(device.classCode)
+        namesCache[key] = names
         return names
     }
+
+    private struct NamesKey: Hashable {
+        var vendor: UInt16
+        var device: UInt16
+        var classID: UInt32
+        var subsystemVendor: UInt16
+        var subsystemDevice: UInt16
+    }
+    private var namesCache: [NamesKey: PCIDevice.Names] = [:]
 
     // MARK: - Config space
 

@@ -59,13 +59,26 @@ public enum Sysfs {
     /// The last component of a symlink's target (e.g. the driver name behind `driver`).
     public static func linkName(_ path: String) -> String? {
         guard let target = readLink(path) else { return nil }
-        return target.split(separator: "/").last.map(String.init)
+        return lastComponent(target)
+    }
+
+    /// The last non-empty `/`-separated component of a path, or nil.
+    static func lastComponent(_ path: String) -> String? {
+        var s = Substring(path)
+        while s.last == "/" { s = s.dropLast() }
+        if let slash = s.lastIndex(of: "/") { s = s[s.index(after: slash)...] }
+        return s.isEmpty ? nil : String(s)
     }
 
     /// Names in a directory, without `.` and `..`; nil when it is not a readable directory.
     public static func list(_ path: String) -> [String]? {
         guard let dir = opendir(path) else { return nil }
         defer { closedir(dir) }
+        return entries(dir)
+    }
+
+    /// The names an open directory stream yields, without `.` and `..`.
+    static func entries(_ dir: OpaquePointer) -> [String] {
         var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafePointer(to: entry.pointee.d_name) {

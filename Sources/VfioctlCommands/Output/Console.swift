@@ -70,6 +70,20 @@ public final class Console: @unchecked Sendable {
         if pending.count >= 1 << 16 { flush() }
     }
 
+    /// Bytes that are already UTF-8 text (a JSON document).
+    func write(bytes: [UInt8]) {
+        if capture {
+            captured += String(decoding: bytes, as: UTF8.self)
+            return
+        }
+        if pending.isEmpty && bytes.count >= 1 << 16 {
+            pending = bytes
+        } else {
+            pending.append(contentsOf: bytes)
+        }
+        if pending.count >= 1 << 16 { flush() }
+    }
+
     public func line(_ text: String = "") {
         write(text + "\n")
     }

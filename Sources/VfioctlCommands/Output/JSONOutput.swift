@@ -11,6 +11,13 @@ let jsonSchemaVersion = 1
 extension Console {
     /// Writes one JSON document (sorted keys, so output is stable for diffs and tests).
     func emitJSON(_ value: some Encodable) {
+        if let streamable = value as? any JSONStreamable {
+            var writer = JSONWriter(capacity: 1 << 16)
+            streamable.write(to: &writer)
+            write(bytes: writer.bytes)
+            write("\n")
+            return
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(value) else {
@@ -165,5 +172,113 @@ struct GroupJSON: Encodable {
         try c.encode(viable, forKey: .viable)
         try c.encode(blockers, forKey: .blockers)
         try c.encode(reservedRegions, forKey: .reservedRegions)
+    }
+}
+
+// MARK: - Streaming (same bytes as the Encodable conformances above; tests compare them)
+
+extension ListDocument: JSONStreamable {
+    func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("devices")
+        w.beginArray()
+        for device in devices {
+            w.arrayElement()
+            device.write(to: &w)
+        }
+        w.endArray()
+        w.key("groups")
+        w.beginArray()
+        for group in groups {
+            w.arrayElement()
+            group.write(to: &w)
+        }
+        w.endArray()
+        w.field("iommuEnabled", iommuEnabled)
+        w.field("schemaVersion", schemaVersion)
+        w.endObject()
+    }
+}
+
+extension DeviceJSON: JSONStreamable {
+    func write(to w: inout JSONWriter) {
+        let d = device
+        func hex16(_ v: UInt16?) -> String? { v.map { hexString(UInt32($0), width: 4) } }
+        w.beginObject()
+        w.field("address", d.address.description)
+        w.field("bootVGA", d.bootVGA)
+        w.field("classCode", d.classCodeHex)
+        w.field("className", d.names.className)
+        w.field("deviceID", hex16(d.deviceID))
+        w.field("deviceName", d.names.device)
+        w.field("deviceNode", d.vfioDeviceName.map { "/dev/vfio/devices/" + $0 })
+        w.field("driver", d.driver)
+        w.field("driverOverride", d.driverOverride)
+        w.field("driverctlOverride", d.driverctlOverride)
+        w.field("enable", d.enableCount)
+        w.field("groupNode", d.isVFIOBound ? d.iommuGroup.map { "/dev/vfio/" + String($0) } : nil)
+        w.field("headerType", d.headerType)
+        w.field("iommuGroup", d.iommuGroup)
+        w.field("isBridge", d.isBridge)
+        w.field("multiFunction", d.multiFunction)
+        w.field("numaNode", d.numaNode)
+        w.field("parent", d.parent?.description)
+        w.field("physicalFunction", d.physicalFunction?.description)
+        w.field("resetMethods", d.resetMethods)
+        w.field("revision", d.revision.map { hexString(UInt32($0), width: 2) })
+        w.key("sriov")
+        if let sriov = d.sriov {
+            w.beginObject()
+            w.field("driversAutoprobe", sriov.driversAutoprobe)
+            w.field("numVFs", sriov.numVFs)
+            w.field("totalVFs", sriov.totalVFs)
+            w.field("vfDeviceID", hex16(sriov.vfDeviceID))
+            w.field("virtualFunctions", sriov.virtualFunctions.map(\.description))
+            w.endObject()
+        } else {
+            w.null()
+        }
+        w.field("subsystemDeviceID", hex16(d.subsystemDeviceID))
+        w.field("subsystemName", d.names.subsystem)
+        w.field("subsystemVendorID", hex16(d.subsystemVendorID))
+        w.field("vendorID", hex16(d.vendorID))
+        w.field("vendorName", d.names.vendor)
+        w.field("vfioBound", d.isVFIOBound)
+        w.field("vfioDevice", d.vfioDeviceName)
+        w.endObject()
+    }
+}
+
+extension GroupJSON: JSONStreamable {
+    func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("blockers")
+        w.beginArray()
+        for blocker in blockers {
+            w.arrayElement()
+            w.beginObject()
+            w.field("address", blocker.address)
+            w.field("driver", blocker.driver)
+            w.field("reason", blocker.reason)
+            w.endObject()
+        }
+        w.endArray()
+        w.field("devices", devices)
+        w.field("id", id)
+        w.field("otherMembers", otherMembers)
+        w.key("reservedRegions")
+        w.beginArray()
+        for region in reservedRegions {
+            w.arrayElement()
+            w.beginObject()
+            w.field("end", region.end)
+            w.field("start", region.start)
+            w.field("type", region.type)
+            w.endObject()
+        }
+        w.endArray()
+        w.field("type", type)
+        w.field("viable", viable)
+        w.endObject()
     }
 }

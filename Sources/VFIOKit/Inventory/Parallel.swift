@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Spreads independent sysfs reads over a few threads. Reading a host's inventory is thousands of
+/// small `openat`/`read`/`close` calls that each cost the kernel a few microseconds and share no
+/// state, so on a host with many functions (which has many CPUs too) they scale with threads.
+enum Parallel {
+    /// Threads worth using for `count` items: one per online CPU, at most 8, and none extra for
+    /// small hosts, where starting a thread costs more than it saves.
+    static func threads(for count: Int, minimumPerThread: Int = 256) -> Int {
+        let cpus = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return max(1, min(cpus, 8, count / minimumPerThread))
+    }
+
+    /// Calls `body(range)` for `threads` contiguous slices of `0..<count`, one slice on the
+    /// calling thread and the others on new threads, and returns once all are done. `body` must
+    /// only touch state that its slice owns.
+    static func forEachSlice(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let n = max(1, min(threads, count))
+        func slice(_ t: Int) -> Range<Int> { (count * t / n)..<(count * (t + 1) / n) }
+        if n == 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            var workers: [pthread_t] = []
+            for t in 1..<n {
+                let job = Unmanaged.passRetained(Job(range: slice(t), body: body)).toOpaque()
+                var thread = pthread_t()
+                if pthread_create(&thread, nil, { raw in
+                    let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                    job.body(job.range)
+                    return nil
+                }, job) == 0 {
+                    workers.append(thread)
+                } else {
+                    // No thread: do that slice here.
+                    let job = Unmanaged<Job>.fromOpaque(job).takeRetainedValue()
+                    job.body(job.range)
+                }
+            }
+            body(slice(0))
+            for thread in workers { pthread_join(thread, nil) }
+        }
+    }
+
+    private final class Job {
+        let range: Range<Int>
+        let body: (Range<Int>) -> Void
+        init(range: Range<Int>, body: @escaping (Range<Int>) -> Void) {
+            self.range = range
+            self.body = body
+        }
+    }
+}

@@ -1,0 +1,75 @@
+/// The identity lines of a PCI function's `uevent` file:
+///
+///     PCI_CLASS=20000
+///     PCI_ID=8086:10D3
+///     PCI_SUBSYS_ID=8086:0000
+///
+/// The kernel prints these from the same `struct pci_dev` fields as the `class`, `vendor`,
+/// `device`, `subsystem_vendor` and `subsystem_device` attributes, so one read can stand in for
+/// five. A line that is missing or malformed is nil, and the reader falls back to the attribute.
+public struct PCIUevent: Sendable, Equatable {
+    public var vendor: UInt16?
+    public var device: UInt16?
+    public var subsystemVendor: UInt16?
+    public var subsystemDevice: UInt16?
+    public var classCode: UInt32?
+
+    public init(vendor: UInt16? = nil, device: UInt16? = nil, subsystemVendor: UInt16? = nil, subsystemDevice: UInt16? = nil, classCode: UInt32? = nil) {
+        self.vendor = vendor
+        self.device = device
+        self.subsystemVendor = subsystemVendor
+        self.subsystemDevice = subsystemDevice
+        self.classCode = classCode
+    }
+
+    public init(_ text: some Collection<UInt8>) {
+        var line: [UInt8] = []
+        line.reserveCapacity(80)
+        for byte in text {
+            if byte == UInt8(ascii: "\n") {
+                take(line)
+                line.removeAll(keepingCapacity: true)
+            } else {
+                line.append(byte)
+            }
+        }
+        take(line)
+    }
+
+    private mutating func take(_ line: [UInt8]) {
+        guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else { return }
+        let key = line[..<eq]
+        let value = line[(eq + 1)...]
+        if key.elementsEqual("PCI_ID".utf8) {
+            if let (a, b) = Self.pair(value) { (vendor, device) = (a, b) }
+        } else if key.elementsEqual("PCI_SUBSYS_ID".utf8) {
+            if let (a, b) = Self.pair(value) { (subsystemVendor, subsystemDevice) = (a, b) }
+        } else if key.elementsEqual("PCI_CLASS".utf8) {
+            classCode = Self.hex(value, maxDigits: 8)
+        }
+    }
+
+    /// `VVVV:DDDD`
+    static func pair(_ value: ArraySlice<UInt8>) -> (UInt16, UInt16)? {
+        guard let colon = value.firstIndex(of: UInt8(ascii: ":")),
+            let a = hex(value[..<colon], maxDigits: 4), let b = hex(value[(colon + 1)...], maxDigits: 4)
+        else { return nil }
+        return (UInt16(a), UInt16(b))
+    }
+
+    static func hex(_ digits: ArraySlice<UInt8>, maxDigits: Int) -> UInt32? {
+        guard !digits.isEmpty, digits.count <= maxDigits else { return nil }
+        var value: UInt32 = 0
+        for c in digits {
+            let digit: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt32(digit)
+        }
+        return value
+    }
+}

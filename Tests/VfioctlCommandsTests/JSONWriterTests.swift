@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import VFIOKit
+import VFIOTestSupport
+
+@testable import VfioctlCommands
+
+@Suite("the streaming JSON writer writes what JSONEncoder writes")
+struct JSONWriterTests {
+    func encoded(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    func streamed(_ value: some JSONStreamable) -> String {
+        var writer = JSONWriter()
+        value.write(to: &writer)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    @Test("list documents, byte for byte", arguments: FixtureLayout.allCases)
+    func listDocument(_ layout: FixtureLayout) throws {
+        let host = layout.build()
+        let inventory = try InventoryReader(root: host.root, database: PCIDatabase(root: host.root)).read()
+        let document = ListDocument(
+            iommuEnabled: inventory.iommuEnabled, devices: inventory.devices.map { DeviceJSON(device: $0, root: host.root) },
+            groups: inventory.sortedGroups.map { GroupJSON($0, viability: inventory.viability(of: $0)) })
+        #expect(streamed(document) == (try encoded(document)))
+        // Empty containers too.
+        let empty = ListDocument(iommuEnabled: false, devices: [], groups: [])
+        #expect(streamed(empty) == (try encoded(empty)))
+    }
+
+    @Test("odd devices: every optional absent, every string needing escapes")
+    func oddDevice() throws {
+        let odd = "quote\" backslash\\ slash/ tab\t newline\n cr\r bs\u{8} ff\u{C} nul\u{0} esc\u{1B} del\u{7F} ünï 😀"
+        var device = PCIDevice(address: PCIAddress("0000:00:00.0")!, vendorID: 0xffff, deviceID: 0, classCode: 0)
+        let bare = ListDocument(
+            iommuEnabled: true, devices: [DeviceJSON(device: device, root: HostRoot())],
+            groups: [GroupJSON(IOMMUGroup(id: 3, members: [], otherMembers: [odd]), viability: Viability.evaluate([]))])
+        #expect(streamed(bare) == (try encoded(bare)))
+        let host = FixtureLayout.desktop.build()
+        device = try #require(InventoryReader(root: host.root, database: nil).read().device(PCIAddress("07:00.0")!))
+        device.names = PCIDevice.Names(vendor: odd, device: odd, subsystem: odd, className: odd)
+        device.driver = odd
+        device.resetMethods = []
+        device.sriov?.driversAutoprobe = nil
+        device.sriov?.vfDeviceID = nil
+        #expect(device.sriov != nil)
+        let full = ListDocument(iommuEnabled: false, devices: [DeviceJSON(device: device, root: HostRoot())], groups: [])
+        #expect(streamed(full) == (try encoded(full)))
+    }
+}
