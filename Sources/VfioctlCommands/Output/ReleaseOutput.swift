@@ -34,7 +34,7 @@ enum ReleaseRendering {
         }
         var out = ""
         for kept in plan.kept {
-            out += kept.message + (kept.reason == .alreadyReleased || kept.reason == .notVFIO ? "" : "") + "\n"
+            out += kept.message + "\n"
         }
         return out.isEmpty ? "nothing to do\n" : out
     }
