@@ -405,3 +405,20 @@ struct BindJSONSchemaTests {
         #expect(try runProcess("/usr/bin/python3", [validator, schema, "any", file], allowFailure: true).isEmpty)
     }
 }
+
+@Suite("vfioctl bind and driverctl")
+struct BindDriverctlTests {
+    @Test("a persisted driverctl override that would undo the bind is warned about; one that agrees is not")
+    func warns() throws {
+        let host = FixtureLayout.desktop.build()
+        let kernel = SimulatedKernel(host: host)
+        host.write("/etc/driverctl.d/pci-0000:05:00.0", "igb\n")
+        host.write("/etc/driverctl.d/pci-0000:06:00.0", "vfio-pci\n")
+        let first = vfioctl(["bind", "05:00.0"], host: host, kernel: kernel)
+        #expect(first.status == 0)
+        #expect(first.stderr.contains("warning: 0000:05:00.0 has a driverctl override to igb"))
+        let second = vfioctl(["bind", "06:00.0"], host: host, kernel: kernel)
+        #expect(second.status == 0)
+        #expect(!second.stderr.contains("driverctl"))
+    }
+}

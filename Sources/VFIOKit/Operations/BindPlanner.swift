@@ -186,6 +186,14 @@ public enum BindPlanner {
                 address: device.address, group: device.iommuGroup, from: DriverState(device), to: target, reason: movers[device.address]!,
                 steps: DriverTransition.steps(for: device.address, from: DriverState(device), to: target, attach: .probe))
         }
+        // driverctl's udev rule re-applies its persisted override at the next hotplug or boot,
+        // undoing this bind behind vfioctl's back.
+        for device in moving {
+            if let persisted = device.driverctlOverride, persisted != driver {
+                warnings.append(
+                    "\(device.address) has a driverctl override to \(persisted) (/etc/driverctl.d/pci-\(device.address)); driverctl will rebind it at the next hotplug or boot; 'driverctl unset-override \(device.address)' or use driverctl for it")
+            }
+        }
         let touched = Set(moves.compactMap(\.group)).union(requestedGroups)
         return .plan(
             BindPlan(
