@@ -317,18 +317,31 @@ struct BindCommandTests {
         #expect(lines.first == "+ echo vfio-pci > \(host.path)/sys/bus/pci/devices/0000:05:00.0/driver_override")
     }
 
-    @Test("an SR-IOV PF with VFs enabled: refused even with --force (vfio-pci refuses it); the VFs and their users named")
-    func pfWithVFs() throws {
+    @Test("an SR-IOV PF with a VF on vfio-pci: refused even with --force (its driver's unbind would block while the VF is held)")
+    func pfWithVFIOVF() throws {
         let run = vfioctl(["bind", "07:00.0", "--force"], host: host, kernel: kernel)
         #expect(run.status == 2)
         #expect(run.stderr.contains(
-            "0000:07:00.0 is in use: it is an SR-IOV PF with 2 VFs enabled (0000:07:02.0 on iavf, 0000:07:02.1 on vfio-pci), which depend on it; vfio-pci refuses such a PF; stop the VFs' users first (vfioctl holders 0000:07:02.1), then echo 0 > /sys/bus/pci/devices/0000:07:00.0/sriov_numvfs"))
+            "0000:07:00.0 is in use: it is an SR-IOV PF with 2 VFs enabled (0000:07:02.0 on iavf, 0000:07:02.1 on vfio-pci), which depend on it; vfio-pci refuses such a PF, and unbinding its driver would block while a VF is held; stop the VFs' users and give them back first (vfioctl holders 0000:07:02.1; vfioctl unbind 0000:07:02.1), then echo 0 > /sys/bus/pci/devices/0000:07:00.0/sriov_numvfs"))
         #expect(kernel.writes.isEmpty)
         #expect(driver("07:00.0") == "i40e")
         let json = try vfioctl(["bind", "07:00.0", "--json"], host: host, kernel: kernel).json()
         let reasons = try #require(json["refusals"] as? [[String: Any]])
         #expect(reasons.first?["use"] as? String == "virtual-functions")
         #expect(reasons.first?["forceable"] as? Bool == false)
+    }
+
+    @Test("an SR-IOV PF whose VFs are on host drivers: --force tries, the kernel refuses, rolled back")
+    func pfForced() throws {
+        try kernel.write("0000:07:02.1\n", to: "/sys/bus/pci/drivers/vfio-pci/unbind")
+        let mark = kernel.writes.count
+        let run = vfioctl(["bind", "07:00.0", "--force"], host: host, kernel: kernel)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("--force: 0000:07:00.0: ignoring: it is an SR-IOV PF with 2 VFs enabled (0000:07:02.0 on iavf, 0000:07:02.1 on no driver)"))
+        #expect(run.stderr.contains("it is an SR-IOV PF with 2 VFs enabled, which vfio-pci refuses; set sriov_numvfs to 0 first"))
+        #expect(run.stderr.contains("rolled back: 0000:07:00.0 (i40e)"))
+        #expect(kernel.writes.count > mark)
+        #expect(driver("07:00.0") == "i40e")
     }
 
     @Test("an SR-IOV PF without VFs goes to vfio-pci with a note about the VF token (text and JSON)")

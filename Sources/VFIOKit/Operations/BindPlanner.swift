@@ -214,23 +214,26 @@ public enum BindPlanner {
                     remedy: "switch the console and display server to another GPU"))
         }
         if let sriov = device.sriov, sriov.numVFs > 0 {
-            // vfio_pci_core_register_device refuses a PF with VFs enabled (EBUSY) whatever
-            // --force says, so this is not forceable. Disabling the VFs blocks like a held unbind
-            // while any VF is held (kernel-facts §6): their users go first.
+            // vfio_pci_core_register_device refuses a PF with VFs enabled (EBUSY); --force lets
+            // vfioctl try (and roll back). Not when a VF is on a VFIO driver: unbinding the PF's
+            // driver disables SR-IOV, which blocks like a held unbind while any VF is held
+            // (kernel-facts §6), so their users and the VFs go first.
             var vfs = Set(sriov.virtualFunctions)
             for d in inventory?.devices ?? [] where d.physicalFunction == device.address { vfs.insert(d.address) }
             let listed = vfs.sorted().map { vf in
                 vf.description + " on " + (inventory?.device(vf)?.driver ?? "no driver")
             }
             let vfioVFs = vfs.sorted().filter { inventory?.device($0)?.isVFIOBound ?? false }
+            let names = vfioVFs.map(\.description).joined(separator: " ")
             uses.append(
                 DeviceUse(
                     address: device.address, kind: .virtualFunctions,
                     what: "it is an SR-IOV PF with \(sriov.numVFs) VFs enabled" + (listed.isEmpty ? "" : " (" + listed.joined(separator: ", ") + ")")
-                        + ", which depend on it; \(driver) refuses such a PF",
-                    remedy: (vfioVFs.isEmpty ? "" : "stop the VFs' users first (vfioctl holders " + vfioVFs.map(\.description).joined(separator: " ") + "), then ")
+                        + ", which depend on it; \(driver) refuses such a PF"
+                        + (vfioVFs.isEmpty ? "" : ", and unbinding its driver would block while a VF is held"),
+                    remedy: (vfioVFs.isEmpty ? "" : "stop the VFs' users and give them back first (vfioctl holders \(names); vfioctl unbind \(names)), then ")
                         + "echo 0 > /sys/bus/pci/devices/\(device.address)/sriov_numvfs",
-                    forceable: false))
+                    forceable: vfioVFs.isEmpty))
         }
         // Moving between VFIO drivers means unbinding one; while a process has the device open
         // that write sleeps in the kernel until it is closed (kernel-facts §3).
