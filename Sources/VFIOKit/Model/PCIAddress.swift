@@ -18,21 +18,7 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// component (no `/`, `..`, NUL or newline can survive it).
     public init?(_ text: some StringProtocol) {
         let utf8 = Array(text.utf8)
-        func hex(_ slice: ArraySlice<UInt8>) -> UInt32? {
-            guard !slice.isEmpty, slice.count <= 8 else { return nil }
-            var value: UInt32 = 0
-            for c in slice {
-                let digit: UInt8
-                switch c {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
-                default: return nil
-                }
-                value = value << 4 | UInt32(digit)
-            }
-            return value
-        }
+        func hex(_ slice: ArraySlice<UInt8>) -> UInt32? { parseASCIIHex(slice, maxDigits: 8) }
         // Split at ':' and '.' positions exactly: [domain:]bus:dev.fn
         let colons = utf8.indices.filter { utf8[$0] == UInt8(ascii: ":") }
         guard let dot = utf8.lastIndex(of: UInt8(ascii: ".")), utf8.filter({ $0 == UInt8(ascii: ".") }).count == 1 else {
@@ -90,4 +76,22 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
 public func hexString(_ value: UInt32, width: Int) -> String {
     let digits = String(value, radix: 16)
     return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+}
+
+/// The value of 1…`maxDigits` ASCII hex digits (either case); nil for anything else. Shared by
+/// the address parser and the `uevent` reader so both accept exactly the same digits.
+func parseASCIIHex(_ digits: ArraySlice<UInt8>, maxDigits: Int) -> UInt32? {
+    guard !digits.isEmpty, digits.count <= maxDigits else { return nil }
+    var value: UInt32 = 0
+    for c in digits {
+        let digit: UInt8
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+        value = value << 4 | UInt32(digit)
+    }
+    return value
 }

@@ -58,18 +58,6 @@ public struct PCIUevent: Sendable, Equatable {
     }
 
     static func hex(_ digits: ArraySlice<UInt8>, maxDigits: Int) -> UInt32? {
-        guard !digits.isEmpty, digits.count <= maxDigits else { return nil }
-        var value: UInt32 = 0
-        for c in digits {
-            let digit: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            value = value << 4 | UInt32(digit)
-        }
-        return value
+        parseASCIIHex(digits, maxDigits: maxDigits)
     }
 }
