@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import random
+import select
 import shutil
 import signal
 import statistics
@@ -417,6 +418,22 @@ def wait_until_blocked(pid, limit=3.0):
     return False
 
 
+def exit_time_ns(p, timeout):
+    """Blocks until `p` exits and returns CLOCK_MONOTONIC at that moment (ns), or None after
+    `timeout` seconds. Woken by a pidfd: Popen.wait(timeout=...) polls with sleeps that grow to
+    50 ms, which would add up to that much to every latency measured."""
+    fd = os.pidfd_open(p.pid)
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        done = time.monotonic_ns()
+    finally:
+        os.close(fd)
+    if not ready:
+        return None
+    p.wait()
+    return done
+
+
 def release_latency(host, waiter_argv, runs, settle=0.02, until_blocked=True):
     """Latency from a holder's exit (recorded by the holder itself) to the waiter's exit."""
     lat = []
@@ -440,13 +457,11 @@ def release_latency(host, waiter_argv, runs, settle=0.02, until_blocked=True):
             h.stdin.write("go\n")
             h.stdin.flush()
             released = int(h.stdout.readline().split()[1])
-            try:
-                status = w.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            done = exit_time_ns(w, timeout=10)
+            if done is None:
                 failures += 1
                 continue
-            done = time.monotonic_ns()
-            if status != 0:
+            if w.returncode != 0:
                 failures += 1
                 continue
             lat.append((done - released) / 1e6)

@@ -243,11 +243,30 @@ struct HolderScanTests {
             default: host.addFD(900, fd, to: "/etc")
             }
         }
+        host.setEnable(vf, 1)  // fd 598 has the device open
         let report = try HolderFinder(root: host.root).find([vf])
         #expect(report.stats.vanished == 1)
         #expect(report.stats.processes == 1)
         #expect(report.holders.map(\.pid) == [900])
         #expect(report.holders[0].handles.compactMap(\.fd).sorted() == [17, 333, 598])
+    }
+
+    @Test("the fd pass split over threads finds what one thread finds, in /proc order", arguments: [2, 3, 8])
+    func threadedScan(threads: Int) throws {
+        let host = try vfioHost()
+        for pid in Int32(100)..<Int32(400) {
+            addBystander(host, pid)
+            if pid % 37 == 0 { host.addFD(pid, 9, to: "/dev/vfio/24") }
+        }
+        host.removeProcess(250)
+        host.write("/proc/250/comm", "gone\n")  // a process whose fd/ is already gone
+        let serial = try HolderFinder(root: host.root, options: .init(threads: 1)).find([vf])
+        let split = try HolderFinder(root: host.root, options: .init(threads: threads)).find([vf])
+        #expect(serial.holders.map(\.pid) == [111, 148, 185, 222, 259, 296, 333, 370])
+        #expect(split.holders == serial.holders)
+        #expect(split.targets == serial.targets)
+        #expect(split.stats == serial.stats)
+        #expect(split.stats.processes == 299 && split.stats.vanished == 1)
     }
 
     @Test("processes this user may not read are counted, not fatal", .enabled(if: geteuid() == 0, "needs root to switch the filesystem uid"))

@@ -22,10 +22,13 @@ public final class HolderFinder {
         public var mappings: MappingScan
         /// Read comm, cmdline, cgroup and start time of reported processes.
         public var details: Bool
+        /// Threads for the fd pass; nil picks by process count and CPUs.
+        public var threads: Int?
 
-        public init(mappings: MappingScan = .auto, details: Bool = true) {
+        public init(mappings: MappingScan = .auto, details: Bool = true, threads: Int? = nil) {
             self.mappings = mappings
             self.details = details
+            self.threads = threads
         }
     }
 
@@ -56,7 +59,7 @@ public final class HolderFinder {
         }
         defer { close(procFD) }
         var stats = ScanStats()
-        var processes = scanner.scanAllFDs(procFD, stats: &stats)
+        var processes = scanner.scanAllFDs(procFD, threads: options.threads, stats: &stats)
         addMappings(scanner, procFD, targets: targets, processes: &processes, stats: &stats)
         return report(targets: targets, processes: processes, stats: stats)
     }

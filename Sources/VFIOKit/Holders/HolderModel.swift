@@ -150,6 +150,15 @@ public struct ScanStats: Sendable, Equatable {
         unreadable += 1
         if unreadablePids.count < 8 { unreadablePids.append(pid) }
     }
+
+    /// Adds the counts of a scan of other processes.
+    mutating func merge(_ other: ScanStats) {
+        processes += other.processes
+        vanished += other.vanished
+        unreadable += other.unreadable
+        unreadablePids += other.unreadablePids.prefix(8 - min(8, unreadablePids.count))
+        mapsRead += other.mapsRead
+    }
 }
 
 /// A process reported as a holder, with what can cheaply be learned about it.

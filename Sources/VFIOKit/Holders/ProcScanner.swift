@@ -17,6 +17,12 @@ struct ScanTable: Sendable {
     private(set) var numbers: [UInt64: NodeMatch] = [:]
     /// `vfioX` → device, to attribute a mapped cdev by name when `map_files` cannot be read.
     private(set) var cdevNames: [String: PCIAddress] = [:]
+    /// Whether anonymous `[vfio-device]` fds can matter: only while some target is open. A device
+    /// fd exists only after the driver's open_device, which for vfio-pci enables the device
+    /// (`enable` ≥ 1; checked on 6.1 and 6.12), so when every target reads 0 the `readlink` that
+    /// anonymous fds (eventfds, epoll, timerfds…) would each cost is skipped. Unknown counts
+    /// (an unreadable `enable`) keep them.
+    let wantsAnonymousDevices: Bool
 
     init(targets: [HolderTarget], groups: [Int: VFIONode], containers: [DeviceNumber]) {
         for number in containers { numbers[number.packed] = .container }
@@ -27,6 +33,7 @@ struct ScanTable: Sendable {
             if let node = target.deviceNode { numbers[node.number.packed] = .cdev(target.address) }
             if let name = target.vfioDeviceName { cdevNames[name] = target.address }
         }
+        wantsAnonymousDevices = targets.contains { $0.present && $0.reachableThroughVFIO && ($0.enableCount ?? 1) >= 1 }
     }
 
     func match(major: UInt32, minor: UInt32) -> NodeMatch? {
@@ -59,14 +66,23 @@ final class ProcScanner {
     /// give anon inodes a file type (instead of none) still share this `st_dev`.
     private let anonDevice: (UInt32, UInt32)?
 
-    init(root: HostRoot, table: ScanTable) {
-        procPath = root.proc
+    convenience init(root: HostRoot, table: ScanTable) {
+        self.init(procPath: root.proc, table: table, displayPrefix: root.isHostRoot ? "" : root.prefix.string, anonDevice: Self.anonInodeDevice())
+    }
+
+    /// A scanner with the same table and its own buffers, for another thread.
+    convenience init(sharing other: ProcScanner) {
+        self.init(procPath: other.procPath, table: other.table, displayPrefix: other.displayPrefix, anonDevice: other.anonDevice)
+    }
+
+    private init(procPath: String, table: ScanTable, displayPrefix: String, anonDevice: (UInt32, UInt32)?) {
+        self.procPath = procPath
         self.table = table
-        displayPrefix = root.isHostRoot ? "" : root.prefix.string
+        self.displayPrefix = displayPrefix
+        self.anonDevice = anonDevice
         dirents = UnsafeMutableRawPointer.allocate(byteCount: direntSize, alignment: 8)
         linkBuffer = .allocate(capacity: linkSize)
         pathBuffer = .allocate(capacity: pathSize)
-        anonDevice = Self.anonInodeDevice()
     }
 
     deinit {
@@ -104,10 +120,42 @@ final class ProcScanner {
         return pids
     }
 
-    /// Scans every process's fds. Returns the processes with at least one VFIO handle.
-    func scanAllFDs(_ procFD: Int32, stats: inout ScanStats) -> [ScannedProcess] {
+    /// Processes per scanning thread, at the least: a process costs the kernel tens of
+    /// microseconds (one lookup per fd), a thread about as much to start.
+    static let processesPerThread = 32
+
+    /// Scans every process's fds. Returns the processes with at least one VFIO handle, in
+    /// `/proc` order.
+    ///
+    /// On a host with many processes the pids are split over a few threads, each with its own
+    /// scanner (its own buffers): nearly all the time is the kernel's lookup of each fd under
+    /// `/proc/PID/fd`, and lookups in different processes' directories do not contend.
+    func scanAllFDs(_ procFD: Int32, threads: Int? = nil, stats: inout ScanStats) -> [ScannedProcess] {
+        let pids = pids(procFD)
+        let threads = max(1, min(threads ?? Parallel.threads(for: pids.count, minimumPerThread: Self.processesPerThread), pids.count))
+        guard threads > 1 else { return scanFDs(procFD, pids: pids[...], stats: &stats) }
+        var parts = Array(repeating: (found: [ScannedProcess](), stats: ScanStats()), count: threads)
+        parts.withUnsafeMutableBufferPointer { parts in
+            // One slice per part; slice t touches only parts[t].
+            Parallel.forEachSlice(threads, threads: threads) { slices in
+                for t in slices {
+                    let scanner = t == 0 ? self : ProcScanner(sharing: self)
+                    let share = (pids.count * t / threads)..<(pids.count * (t + 1) / threads)
+                    parts[t].found = scanner.scanFDs(procFD, pids: pids[share], stats: &parts[t].stats)
+                }
+            }
+        }
         var found: [ScannedProcess] = []
-        for pid in pids(procFD) {
+        for part in parts {
+            found += part.found
+            stats.merge(part.stats)
+        }
+        return found
+    }
+
+    private func scanFDs(_ procFD: Int32, pids: ArraySlice<Int32>, stats: inout ScanStats) -> [ScannedProcess] {
+        var found: [ScannedProcess] = []
+        for pid in pids {
             if let handles = scanFDs(procFD, pid: pid, stats: &stats), !handles.isEmpty {
                 found.append(ScannedProcess(pid: pid, handles: handles))
             }
@@ -140,7 +188,9 @@ final class ProcScanner {
                     if let match = table.match(major: info.stx_rdev_major, minor: info.stx_rdev_minor) {
                         handles.append(handle(for: match, dirFD: dirFD, name: name))
                     }
-                } else if type == 0 || (anonDevice.map { $0.0 == info.stx_dev_major && $0.1 == info.stx_dev_minor } ?? false) {
+                } else if table.wantsAnonymousDevices
+                    && (type == 0 || (anonDevice.map { $0.0 == info.stx_dev_major && $0.1 == info.stx_dev_minor } ?? false))
+                {
                     // Anonymous inodes have no file type (or, on some kernels, the anon fs's st_dev).
                     if let anon = anonDeviceHandle(procFD, pid: pid, dirFD: dirFD, name: name) { handles.append(anon) }
                 }
@@ -148,7 +198,7 @@ final class ProcScanner {
                 switch errno {
                 case EACCES, EPERM:
                     denied = true
-                case ENOENT:
+                case ENOENT where table.wantsAnonymousDevices:
                     // On a real /proc the fd was closed since getdents. A dangling link is also how a
                     // fixture /proc spells an anonymous fd, so look at the text.
                     if let anon = anonDeviceHandle(procFD, pid: pid, dirFD: dirFD, name: name) { handles.append(anon) }
