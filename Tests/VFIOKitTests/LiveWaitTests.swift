@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Dispatch
 import Testing
-import VFIOKit
+@testable import VFIOKit
 import VFIOTestSupport
 
 private let vf = PCIAddress("0000:07:02.1")!
@@ -25,7 +25,7 @@ private func liveHost() throws -> FixtureHost {
 /// Waits long enough for any test machine; periodic rescans effectively off, so that only an
 /// event (pidfd or inotify) can end a wait within `generous`.
 private let generous = Duration.seconds(30)
-private let eventsOnly = WaitPolicy(rescanInterval: .seconds(120))
+private let eventsOnly = WaitPolicy(rescanInterval: .seconds(120), nodeWatchDelay: .zero)
 
 @Suite(
     "Waiting on real processes",
@@ -66,6 +66,36 @@ struct LiveWaitTests {
         #expect(outcome.decidedBy == .confirm)
         #expect(outcome.waited < generous)
         // Still alive: the wait ended on the close, not on an exit.
+        #expect(kill(holder.pid, 0) == 0)
+    }
+
+    @Test("the /dev/vfio watch is set up once the wait has gone on for nodeWatchDelay, and then wakes it on a close")
+    func nodeWatchIsDelayed() throws {
+        let host = try liveHost()
+        let holder = try NodeHolder(holding: host.path + "/dev/vfio/24", closeOnInput: true)
+        host.linkRealProcess(holder.pid)
+        var io = LinuxWaitIO(finder: HolderFinder(root: host.root), devices: [vf], nodeWatchDelay: .milliseconds(300))
+        #expect(io.poll(until: .milliseconds(100)).isEmpty)
+        #expect(!io.watchingNodes, "not before 300 ms")
+        #expect(io.poll(until: .milliseconds(400)).isEmpty)
+        #expect(io.watchingNodes, "set up at 300 ms")
+        holder.closeNode()
+        #expect(io.poll(until: .seconds(10)) == [.nodeEvent])
+        #expect(io.now() < .seconds(10))
+    }
+
+    @Test("a close before the watch is set up is found by the periodic rescan")
+    func closeBeforeWatch() throws {
+        let host = try liveHost()
+        let holder = try NodeHolder(holding: host.path + "/dev/vfio/24", closeOnInput: true)
+        host.linkRealProcess(holder.pid)
+        let control = UnsafeSendable(holder)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { control.value.closeNode() }
+        let policy = WaitPolicy(rescanInterval: .milliseconds(100), nodeWatchDelay: .seconds(60))
+        let outcome = try HolderWaiter(root: host.root, policy: policy).waitUntilFree(devices: [vf], timeout: generous)
+        #expect(outcome.result == .free)
+        #expect(outcome.decidedBy == .confirm)
+        #expect(outcome.waited < .seconds(5))
         #expect(kill(holder.pid, 0) == 0)
     }
 

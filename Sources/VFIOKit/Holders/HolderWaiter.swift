@@ -42,7 +42,8 @@ public struct WaitOutcome: Sendable {
 /// and no VFIO-bound one is open.
 ///
 /// Event-driven: a pidfd per holder (its exit wakes the wait at once), inotify on `/dev/vfio`
-/// as a hint for closes, and a periodic rescan as the truth. 'Free' is only ever concluded from a
+/// as a hint for closes once the wait has gone on for a second (`WaitPolicy.nodeWatchDelay`),
+/// and a periodic rescan as the truth. 'Free' is only ever concluded from a
 /// scan, re-checked after a short settle unless every holder was seen to exit.
 ///
 ///     let outcome = try HolderWaiter(root: root).waitUntilFree(devices: [address], timeout: .seconds(30)) { progress in … }
@@ -62,7 +63,7 @@ public struct HolderWaiter: Sendable {
     /// - Parameter progress: called after every scan and about once a second while waiting.
     /// - Throws: `.unavailable` when /proc cannot be read.
     public func waitUntilFree(devices: [PCIAddress], timeout: Duration, progress: ((WaitProgress) -> Void)? = nil) throws(VFIOError) -> WaitOutcome {
-        var io = LinuxWaitIO(finder: HolderFinder(root: root, options: finderOptions), devices: devices)
+        var io = LinuxWaitIO(finder: HolderFinder(root: root, options: finderOptions), devices: devices, nodeWatchDelay: policy.nodeWatchDelay)
         return try Self.run(io: &io, policy: policy, timeout: timeout, progress: progress)
     }
 
@@ -146,6 +147,7 @@ struct LinuxWaitIO: WaitIO {
     /// Owns the fds, so they close when the wait ends however it ends.
     private final class Descriptors {
         var inotify: Int32 = -1
+        var nodeWatchTried = false
         var pidfds: [Int32: Int32] = [:]
         /// pidfd_open returned ENOSYS (before 5.3): rely on inotify and rescans.
         var pidfdUnsupported = false
@@ -159,27 +161,40 @@ struct LinuxWaitIO: WaitIO {
         }
     }
 
-    init(finder: HolderFinder, devices: [PCIAddress]) {
+    /// When to set up the inotify watch (`WaitPolicy.nodeWatchDelay`).
+    private let nodeWatchAt: Duration
+
+    init(finder: HolderFinder, devices: [PCIAddress], nodeWatchDelay: Duration) {
         self.finder = finder
         self.devices = devices
         started = clock.now
         descriptors = Descriptors()
+        nodeWatchAt = nodeWatchDelay
+    }
+
+    /// Sets up the inotify watch on `/dev/vfio` once its time has come (tried once).
+    private func watchNodesIfDue() {
+        let d = descriptors
+        guard !d.nodeWatchTried, now() >= nodeWatchAt else { return }
+        d.nodeWatchTried = true
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        if fd >= 0 {
-            // The directory, not the nodes: a group node is deleted when its group is torn down
-            // and recreated (new inode) on rebind. Closes through mknod'ed copies elsewhere are
-            // invisible here, which is why the rescan stays the truth.
-            let mask = UInt32(IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVED_TO | IN_MOVED_FROM)
-            let root = finder.root
-            var watched = 0
-            for dir in [root.devVFIO, root.devVFIO + "/devices"] where inotify_add_watch(fd, dir, mask) >= 0 {
-                watched += 1
-            }
-            if watched > 0 { descriptors.inotify = fd } else { close(fd) }
+        guard fd >= 0 else { return }
+        // The directory, not the nodes: a group node is deleted when its group is torn down
+        // and recreated (new inode) on rebind. Closes through mknod'ed copies elsewhere are
+        // invisible here, which is why the rescan stays the truth.
+        let mask = UInt32(IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVED_TO | IN_MOVED_FROM)
+        let root = finder.root
+        var watched = 0
+        for dir in [root.devVFIO, root.devVFIO + "/devices"] where inotify_add_watch(fd, dir, mask) >= 0 {
+            watched += 1
         }
+        if watched > 0 { d.inotify = fd } else { close(fd) }
     }
 
     func now() -> Duration { clock.now - started }
+
+    /// The inotify watch on `/dev/vfio` is set up.
+    var watchingNodes: Bool { descriptors.inotify >= 0 }
 
     func scan() throws(VFIOError) -> HolderReport {
         try finder.find(devices)
@@ -230,6 +245,8 @@ struct LinuxWaitIO: WaitIO {
             defer { d.pendingExits.removeAll() }
             return d.pendingExits.map { .processExited($0) }
         }
+        watchNodesIfDue()
+        defer { watchNodesIfDue() }  // woken for it: set it up before the next sleep
         var fds: [pollfd] = []
         var owners: [Int32] = []
         if d.inotify >= 0 {
@@ -240,7 +257,9 @@ struct LinuxWaitIO: WaitIO {
             fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
             owners.append(pid)
         }
-        let remaining = until - now()
+        // Wake for the watch's setup too; the planner then goes back to sleep until `until`.
+        let wakeAt = d.nodeWatchTried ? until : min(until, nodeWatchAt)
+        let remaining = wakeAt - now()
         let ms = remaining <= .zero ? 0 : Self.milliseconds(remaining)
         let ready = fds.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), ms) }
         guard ready > 0 else { return [] }

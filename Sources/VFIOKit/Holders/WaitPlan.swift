@@ -16,16 +16,26 @@ public struct WaitPolicy: Sendable, Equatable {
     public var minimumEventGap: Duration
     /// How often the progress callback hears the elapsed time when nothing changes.
     public var progressInterval: Duration
+    /// When the inotify watch on `/dev/vfio` is set up, counted from the start of the wait.
+    ///
+    /// Why not at once: releasing an inotify instance that has watches makes the releasing task
+    /// wait for an SRCU grace period (`fsnotify_destroy_group` → `fsnotify_wait_marks_destroyed`),
+    /// and a process releases its files before its exit is reported. Measured here that added
+    /// 5–15 ms to every wait, more than the wait itself when a holder exits promptly. A holder's
+    /// exit is seen through its pidfd anyway; the watch only speeds up closes by processes that
+    /// keep running, which the periodic rescan catches within `rescanInterval` before it is set up.
+    public var nodeWatchDelay: Duration
 
     public init(
         rescanInterval: Duration = .milliseconds(250), rescanCostFactor: Int = 10, settleDelay: Duration = .milliseconds(20),
-        minimumEventGap: Duration = .milliseconds(50), progressInterval: Duration = .seconds(1)
+        minimumEventGap: Duration = .milliseconds(50), progressInterval: Duration = .seconds(1), nodeWatchDelay: Duration = .seconds(1)
     ) {
         self.rescanInterval = rescanInterval
         self.rescanCostFactor = rescanCostFactor
         self.settleDelay = settleDelay
         self.minimumEventGap = minimumEventGap
         self.progressInterval = progressInterval
+        self.nodeWatchDelay = nodeWatchDelay
     }
 }
 
