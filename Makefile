@@ -12,6 +12,10 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 INSTALL_CONFIG ?= release
 CONFIG ?= debug
 BUILD_FLAGS ?= -Xswiftc -warnings-as-errors
+# Release builds carry the Swift runtime inside the binary, so the installed vfioctl needs only
+# libc, libstdc++ and libpci on the host (no Swift toolchain), and start-up skips loading and
+# relocating the runtime's shared libraries. No $ORIGIN run path: nothing is looked up beside it.
+RELEASE_FLAGS ?= --static-swift-stdlib --disable-local-rpath
 BIN = .build/$(CONFIG)/vfioctl
 
 .PHONY: all build release test unit-test vm-test install-test deps man-check install uninstall bench clean
@@ -26,7 +30,7 @@ build:
 	$(SWIFT) build -c $(CONFIG) $(BUILD_FLAGS)
 
 release:
-	$(SWIFT) build -c release $(BUILD_FLAGS)
+	$(SWIFT) build -c release $(BUILD_FLAGS) $(RELEASE_FLAGS)
 
 unit-test:
 	$(SWIFT) test $(BUILD_FLAGS)
@@ -44,7 +48,7 @@ test: unit-test install-test vm-test
 INSTALL_BIN = .build/$(INSTALL_CONFIG)/vfioctl
 
 install:
-	$(SWIFT) build -c $(INSTALL_CONFIG) $(BUILD_FLAGS)
+	$(SWIFT) build -c $(INSTALL_CONFIG) $(BUILD_FLAGS) $(if $(filter release,$(INSTALL_CONFIG)),$(RELEASE_FLAGS))
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/vfioctl

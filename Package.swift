@@ -47,6 +47,12 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // `make bench` (part 3): unbind's release latency on a fixture with the simulated kernel.
+        .executableTarget(
+            name: "unbind-latency",
+            dependencies: ["VfioctlCommands", "VFIOKit", "VFIOTestSupport"],
+            path: "bench/unbind-latency"
+        ),
         .testTarget(name: "VFIOKitTests", dependencies: ["VFIOKit", "VFIOTestSupport"], exclude: ["Dumps"]),
         .testTarget(
             name: "VfioctlCommandsTests",

@@ -67,7 +67,7 @@ struct ApplyCommand: VfioctlCommand {
         let lock = try mutation.acquireLock(context)
         defer { lock?.release() }
 
-        let inventory = try InventoryReader(root: context.root, database: nil).read()
+        let inventory = try InventoryReader(root: context.root, database: nil, fields: .forChanges).read()
         let plan = ApplyPlanner.plan(desired.resolve(against: inventory), inventory: inventory)
         var results: [PCIAddress: Result] = [:]
         var rollbackFailed = false
@@ -88,7 +88,7 @@ struct ApplyCommand: VfioctlCommand {
         // Binds: one transaction per batch, each planned against the host as it is now.
         let executor = Executor(root: context.root, kernel: context.services.kernel(context.root), options: context.services.executorOptions)
         for batch in plan.bindBatches {
-            let current = try InventoryReader(root: context.root, database: nil).read()
+            let current = try InventoryReader(root: context.root, database: nil, fields: .forChanges).read()
             let affected = try BindPlanner.affectedDevices(batch.request, inventory: current)
             let uses = InUseDetector(root: context.root).uses(of: affected)
             switch try BindPlanner.plan(batch.request, inventory: current, environment: BindEnvironment.read(root: context.root), uses: uses) {

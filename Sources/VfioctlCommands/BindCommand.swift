@@ -58,7 +58,7 @@ struct BindCommand: VfioctlCommand {
         defer { lock?.release() }
 
         // The snapshot is read under the lock, so no other vfioctl changes it before we act.
-        let inventory = try InventoryReader(root: context.root, database: nil).read()
+        let inventory = try InventoryReader(root: context.root, database: nil, fields: .forChanges).read()
         let environment = BindEnvironment.read(root: context.root)
         let affected = try BindPlanner.affectedDevices(request, inventory: inventory)
         let uses = InUseDetector(root: context.root).uses(of: affected)

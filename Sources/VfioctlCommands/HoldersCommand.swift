@@ -52,7 +52,7 @@ enum HolderTargets {
         }
         var parsed: [Target] = []
         for text in texts { parsed.append(try Target(parsing: text)) }
-        let inventory = try InventoryReader(root: context.root, database: nil).read()
+        let inventory = try InventoryReader(root: context.root, database: nil, fields: .forChanges).read()
         var addresses: [PCIAddress] = []
         var seen = Set<PCIAddress>()
         for target in parsed {

@@ -272,7 +272,7 @@ struct ReleaseRunner {
     // MARK: Steps of the flow
 
     func makePlan() throws -> ReleasePlan {
-        let inventory = try InventoryReader(root: context.root, database: nil).read()
+        let inventory = try InventoryReader(root: context.root, database: nil, fields: .forChanges).read()
         let state = try StateStore(root: context.root).load()
         let drivers = Set(Sysfs.list(context.root.pciDrivers) ?? [])
         switch try ReleasePlanner.plan(request, inventory: inventory, state: state, loadedDrivers: drivers) {

@@ -41,7 +41,23 @@ for f in "$REPO"/Tests/vm/*; do
     ln -sr "$f" "$overlay/Tests/vm/$(basename "$f")"
 done
 ln -sr "$HERE/90-bench-bind.sh" "$overlay/Tests/vm/scenarios/90-bench-bind.sh"
-if [ -n "${BENCH_QUICK:-}" ]; then echo "BENCH_CYCLES=4" >"$overlay/bench-guest.env"; fi
+: >"$overlay/bench-guest.env"
+if [ -n "${BENCH_QUICK:-}" ]; then printf 'BENCH_CYCLES=3\nBENCH_DPDK_CYCLES=2\n' >>"$overlay/bench-guest.env"; fi
+
+# dpdk-devbind.py, the peer: unpacked from Debian's `dpdk` package (a Python script; nothing is
+# installed), under .build so that the guest sees it through the host root.
+devbind=$REPO/.build/bench/dpdk/usr/bin/dpdk-devbind.py
+if [ ! -r "$devbind" ]; then
+    (
+        set -e
+        work=$(mktemp -d)
+        trap 'rm -rf "$work"' EXIT
+        cd "$work"
+        apt-get download -q dpdk >/dev/null 2>&1
+        dpkg -x dpdk_*.deb "$REPO/.build/bench/dpdk"
+    ) || echo "bench: could not unpack dpdk-devbind.py from Debian's dpdk package; comparing without it" >&2
+fi
+[ -r "$devbind" ] && echo "BENCH_DEVBIND=$devbind" >>"$overlay/bench-guest.env"
 
 cache=${VM_CACHE:-$REPO/Tests/vm/cache}
 mkdir -p "$cache/runs"

@@ -23,6 +23,9 @@ public struct InventoryReader {
         /// those and the group's `devices/` entries together), so no group directory is read.
         public static let groupDetails = Fields(rawValue: 1 << 2)
         public static let all: Fields = [.attributes, .topology, .groupDetails]
+        /// What binding, releasing and waiting decide from: every device's attributes and
+        /// topology, and each group's members, not its reserved regions or domain type.
+        public static let forChanges: Fields = [.attributes, .topology]
     }
 
     /// Threads to read with; nil picks by host size and CPUs (`Parallel.threads(for:)`).

@@ -60,13 +60,19 @@ public struct InUseDetector {
         guard !devices.isEmpty else { return [] }
         let mounts = readMounts()
         let swaps = readSwaps()
-        let network = NetworkFacts.read(root: root)
         let blocks = classBlock()
+        // Addresses and routes are read only when one of the devices has an interface that is up:
+        // `getifaddrs` dumps every link with its statistics, which some NIC drivers read from the
+        // hardware (hundreds of milliseconds for an e1000e in an emulated guest).
+        var network: NetworkFacts?
         var result: [DeviceUse] = []
         for device in devices {
             guard let deviceReal = realPath(root.device(device.address)) else { continue }
             result += blockUses(device.address, deviceReal: deviceReal, all: blocks, mounts: mounts, swaps: swaps)
-            result += networkUses(device.address, deviceReal: deviceReal, facts: network)
+            result += networkUses(device.address, deviceReal: deviceReal) {
+                if network == nil { network = NetworkFacts.read(root: root) }
+                return network!
+            }
             result += framebufferUses(device.address, deviceReal: deviceReal)
         }
         return result
@@ -206,7 +212,7 @@ public struct InUseDetector {
 
     // MARK: - Network interfaces
 
-    func networkUses(_ address: PCIAddress, deviceReal: String, facts: NetworkFacts) -> [DeviceUse] {
+    func networkUses(_ address: PCIAddress, deviceReal: String, facts: () -> NetworkFacts) -> [DeviceUse] {
         let classDir = root.path("/sys/class/net")
         var uses: [DeviceUse] = []
         for name in (Sysfs.list(classDir) ?? []).sorted() {
@@ -215,6 +221,7 @@ public struct InUseDetector {
             let flags = Sysfs.readHex(real + "/flags") ?? 0
             let operstate = Sysfs.read(real + "/operstate") ?? "unknown"
             guard flags & 0x1 != 0 || operstate == "up" else { continue }
+            let facts = facts()
             let addresses = facts.addresses[name] ?? []
             let routes = facts.routes[name] ?? []
             guard !addresses.isEmpty || !routes.isEmpty else { continue }
