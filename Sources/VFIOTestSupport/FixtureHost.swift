@@ -17,7 +17,9 @@ public final class FixtureHost: @unchecked Sendable {
     public private(set) var specs: [PCIAddress: FixtureDevice] = [:]
 
     public init() {
-        var template = Array("/tmp/vfioctl-fixture-XXXXXX".utf8CString)
+        // $TMPDIR when set (the benchmarks put fixtures on a tmpfs, as /run is on a real host).
+        let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
+        var template = Array((base + "/vfioctl-fixture-XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(made != nil, "mkdtemp failed")
         path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
