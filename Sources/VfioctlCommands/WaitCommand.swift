@@ -13,7 +13,7 @@ struct WaitCommand: VfioctlCommand {
         discussion: """
             Free means no process has the group node or the device open, maps it, or holds a VFIO device fd \
             for it, and a VFIO-bound device is not open (enable 0). The wait is woken by the holders' exits \
-            (pidfd) and by closes in /dev/vfio (inotify), and rescans /proc periodically; it only reports free \
+            (pidfd) and, after the first second, by closes in /dev/vfio (inotify), and rescans /proc periodically; it only reports free \
             after a scan says so. On a terminal it shows who it is waiting for.
 
             Exit status: 0 free, 3 timed out (the message names the holders).
