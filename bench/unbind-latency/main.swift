@@ -67,8 +67,7 @@ final class ReleaseHolder {
     func readLine() -> String? {
         var buffer = [CChar](repeating: 0, count: 128)
         guard fgets(&buffer, Int32(buffer.count), fromChild) != nil else { return nil }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            .trimmingCharacters(in: "\n")
+        return String(decoding: buffer.prefix { $0 != 0 && $0 != 0x0a }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Tells it to exit; returns the instant it recorded just before exiting.
@@ -87,26 +86,13 @@ final class ReleaseHolder {
     }
 }
 
-extension String {
-    func trimmingCharacters(in set: Character) -> String {
-        var s = Substring(self)
-        while s.last == set { s = s.dropLast() }
-        return String(s)
-    }
-}
-
-final class Box: @unchecked Sendable {
-    var status: Int32?
-    var finished: Int64 = 0
-}
-
-/// What the command's thread needs.
+/// The command's thread: what it needs, and what it leaves (read after `pthread_join`).
 final class Job: @unchecked Sendable {
-    let box: Box
     let environment: [String: String]
     let services: CommandServices
-    init(box: Box, environment: [String: String], services: CommandServices) {
-        self.box = box
+    var status: Int32?
+    var finished: Int64 = 0
+    init(environment: [String: String], services: CommandServices) {
         self.environment = environment
         self.services = services
     }
@@ -123,24 +109,23 @@ func oneRun() -> Double? {
     else { return nil }
     host.linkRealProcess(holder.pid)
 
-    let box = Box()
+    let job = Job(environment: environment, services: services)
     var thread = pthread_t()
     // The command runs on its own thread; this one releases the holder once the wait has begun.
-    let job = Unmanaged.passRetained(Job(box: box, environment: environment, services: services)).toOpaque()
     guard pthread_create(&thread, nil, { raw in
         let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-        job.box.status = Vfioctl.run(
-            arguments: ["unbind", "-q", "0000:05:00.0", "--timeout", "10s"], console: .capturing(), environment: job.environment,
+        job.status = Vfioctl.run(
+            arguments: ["unbind", "-q", device.description, "--timeout", "10s"], console: .capturing(), environment: job.environment,
             services: job.services)
-        job.box.finished = monotonicNanoseconds()
+        job.finished = monotonicNanoseconds()
         return nil
-    }, job) == 0 else { return nil }
+    }, Unmanaged.passRetained(job).toOpaque()) == 0 else { return nil }
     // The first scan finds the holder; then the wait sleeps on its pidfd.
     usleep(150_000 + UInt32.random(in: 0..<50_000))
     let released = holder.release()
     pthread_join(thread, nil)
-    guard box.status == 0, let released, Sysfs.linkName(host.root.device(device) + "/driver") == "igb" else { return nil }
-    return Double(box.finished - released) / 1e6
+    guard job.status == 0, let released, Sysfs.linkName(host.root.device(device) + "/driver") == "igb" else { return nil }
+    return Double(job.finished - released) / 1e6
 }
 
 var latencies: [Double] = []

@@ -136,13 +136,10 @@ final class ProcScanner {
         guard threads > 1 else { return scanFDs(procFD, pids: pids[...], stats: &stats) }
         var parts = Array(repeating: (found: [ScannedProcess](), stats: ScanStats()), count: threads)
         parts.withUnsafeMutableBufferPointer { parts in
-            // One slice per part; slice t touches only parts[t].
-            Parallel.forEachSlice(threads, threads: threads) { slices in
-                for t in slices {
-                    let scanner = t == 0 ? self : ProcScanner(sharing: self)
-                    let share = (pids.count * t / threads)..<(pids.count * (t + 1) / threads)
-                    parts[t].found = scanner.scanFDs(procFD, pids: pids[share], stats: &parts[t].stats)
-                }
+            // Slice t touches only parts[t]; slice 0 runs on this thread, with this scanner.
+            Parallel.forEachSlice(pids.count, threads: threads) { t, share in
+                let scanner = t == 0 ? self : ProcScanner(sharing: self)
+                parts[t].found = scanner.scanFDs(procFD, pids: pids[share], stats: &parts[t].stats)
             }
         }
         var found: [ScannedProcess] = []

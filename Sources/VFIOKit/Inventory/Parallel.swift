@@ -19,38 +19,46 @@ enum Parallel {
     /// calling thread and the others on new threads, and returns once all are done. `body` must
     /// only touch state that its slice owns.
     static func forEachSlice(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        forEachSlice(count, threads: threads) { _, range in body(range) }
+    }
+
+    /// The same, with each slice's index (0 is the calling thread's), for callers that keep one
+    /// result per slice. There are `min(threads, count)` slices, at least one.
+    static func forEachSlice(_ count: Int, threads: Int, _ body: (_ index: Int, _ range: Range<Int>) -> Void) {
         let n = max(1, min(threads, count))
         func slice(_ t: Int) -> Range<Int> { (count * t / n)..<(count * (t + 1) / n) }
         if n == 1 {
-            body(0..<count)
+            body(0, 0..<count)
             return
         }
         withoutActuallyEscaping(body) { body in
             var workers: [pthread_t] = []
             for t in 1..<n {
-                let job = Unmanaged.passRetained(Job(range: slice(t), body: body)).toOpaque()
+                let job = Unmanaged.passRetained(Job(index: t, range: slice(t), body: body)).toOpaque()
                 var thread = pthread_t()
                 if pthread_create(&thread, nil, { raw in
                     let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-                    job.body(job.range)
+                    job.body(job.index, job.range)
                     return nil
                 }, job) == 0 {
                     workers.append(thread)
                 } else {
                     // No thread: do that slice here.
                     let job = Unmanaged<Job>.fromOpaque(job).takeRetainedValue()
-                    job.body(job.range)
+                    job.body(job.index, job.range)
                 }
             }
-            body(slice(0))
+            body(0, slice(0))
             for thread in workers { pthread_join(thread, nil) }
         }
     }
 
     private final class Job {
+        let index: Int
         let range: Range<Int>
-        let body: (Range<Int>) -> Void
-        init(range: Range<Int>, body: @escaping (Range<Int>) -> Void) {
+        let body: (Int, Range<Int>) -> Void
+        init(index: Int, range: Range<Int>, body: @escaping (Int, Range<Int>) -> Void) {
+            self.index = index
             self.range = range
             self.body = body
         }

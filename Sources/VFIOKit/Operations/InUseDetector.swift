@@ -64,15 +64,12 @@ public struct InUseDetector {
         // Addresses and routes are read only when one of the devices has an interface that is up:
         // `getifaddrs` dumps every link with its statistics, which some NIC drivers read from the
         // hardware (hundreds of milliseconds for an e1000e in an emulated guest).
-        var network: NetworkFacts?
+        lazy var network = NetworkFacts.read(root: root)
         var result: [DeviceUse] = []
         for device in devices {
             guard let deviceReal = realPath(root.device(device.address)) else { continue }
             result += blockUses(device.address, deviceReal: deviceReal, all: blocks, mounts: mounts, swaps: swaps)
-            result += networkUses(device.address, deviceReal: deviceReal) {
-                if network == nil { network = NetworkFacts.read(root: root) }
-                return network!
-            }
+            result += networkUses(device.address, deviceReal: deviceReal) { network }
             result += framebufferUses(device.address, deviceReal: deviceReal)
         }
         return result
