@@ -99,8 +99,6 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, @unchecked Send
 
     /// Every write so far, failed ones included.
     public var writes: [RecordedWrite] { mutex.withLock { _ in _writes } }
-    /// Writes that succeeded, as (path, value).
-    public var effectiveWrites: [SysfsWrite] { writes.filter { $0.errno == nil }.map { SysfsWrite($0.value, to: $0.path) } }
     /// Modules loaded so far.
     public var loads: [String] { mutex.withLock { _ in _loads } }
 
@@ -155,7 +153,7 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, @unchecked Send
             return afterWrite
         }
         hook?(record)
-        if let result { throw SysfsWriteError(write: SysfsWrite(value, to: path), errno: result) }
+        if let result { throw SysfsWriteError(path: path, value: value, errno: result) }
     }
 
     /// Applies one write; returns the errno to fail with, or nil. Called with the mutex held.

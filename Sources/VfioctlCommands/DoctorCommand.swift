@@ -13,7 +13,7 @@ struct DoctorCommand: VfioctlCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    mutating func execute(_ context: CommandContext) throws {
+    mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         let inventory = try? context.inventory()
         let facts = DoctorFactsReader(root: context.root).read(inventory: inventory)
         let findings = Doctor.diagnose(facts)
@@ -34,7 +34,7 @@ struct DoctorCommand: VfioctlCommand {
                 context.console.line(line)
             }
         }
-        if failed { throw ExitStatus(code: 1) }
+        return failed ? .failed : .success
     }
 }
 

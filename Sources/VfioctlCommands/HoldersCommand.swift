@@ -30,7 +30,7 @@ struct HoldersCommand: VfioctlCommand {
     @Argument(help: ArgumentHelp("Devices (0000:01:00.0, 01:00.0), groups (group:12) or ids (10de:2204).", valueName: "TARGET"))
     var targets: [String] = []
 
-    mutating func execute(_ context: CommandContext) throws {
+    mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         let addresses = try HolderTargets.resolve(targets, context: context, command: "holders")
         let report = try HolderFinder(root: context.root).find(addresses)
         let now = Int64(time(nil))
@@ -39,6 +39,7 @@ struct HoldersCommand: VfioctlCommand {
         } else if !context.options.quiet {
             context.console.write(HolderRendering.report(report, now: now, verbose: context.options.verbose, color: context.color))
         }
+        return .success
     }
 }
 

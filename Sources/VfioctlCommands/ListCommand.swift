@@ -61,7 +61,7 @@ struct ListCommand: VfioctlCommand {
         return true
     }
 
-    mutating func execute(_ context: CommandContext) throws {
+    mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         // Read only what this view shows: the table needs the core fields, the tree the
         // hierarchy and header types, JSON everything.
         let fields: InventoryReader.Fields =
@@ -79,9 +79,9 @@ struct ListCommand: VfioctlCommand {
                     iommuEnabled: inventory.iommuEnabled,
                     devices: shown.map { DeviceJSON(device: $0, root: context.root) },
                     groups: groups.filter { shownGroups.contains($0.id) }.map { GroupJSON($0, viability: inventory.viability(of: $0)) }))
-            return
+            return .success
         }
-        if context.options.quiet { return }
+        if context.options.quiet { return .success }
         if tree {
             context.console.write(ListRendering.tree(inventory: inventory, shown: shown, color: context.color))
         } else {
@@ -90,6 +90,7 @@ struct ListCommand: VfioctlCommand {
         if !inventory.iommuEnabled {
             context.console.error("vfioctl: the IOMMU is off (no groups in /sys/kernel/iommu_groups), so no device can be passed through; 'vfioctl doctor' explains")
         }
+        return .success
     }
 }
 

@@ -20,17 +20,14 @@ struct MutationOptions: ParsableArguments {
     }
 
     var lockTimeoutDuration: Duration { .milliseconds(Int64((lockTimeout * 1000).rounded())) }
+}
 
-    /// Takes the host lock for a mutating command (not for a dry run), telling the user once
-    /// if it has to wait.
-    func acquireLock(_ context: CommandContext) throws(VFIOError) -> HostLock? {
-        guard !dryRun else { return nil }
-        let console = context.console
-        let quiet = context.options.quiet
-        return try HostLock.acquire(root: context.root, timeout: lockTimeoutDuration) { holder in
-            guard !quiet else { return }
-            let who = holder.map { "another vfioctl (pid \($0))" } ?? "another vfioctl"
-            console.error("vfioctl: waiting for \(who) to release \(HostLock.hostPath)…")
-        }
+extension CommandContext {
+    /// The session a changing command runs its one service in: this root, the kernel seams,
+    /// `--dry-run` and `--lock-timeout`, and the renderer's live output.
+    func session(_ mutation: MutationOptions, renderer: Renderer) -> HostSession {
+        HostSession(
+            root: root, kernel: services.kernel(root), executorOptions: services.executorOptions, dryRun: mutation.dryRun,
+            effectiveUID: services.effectiveUID, lockTimeout: mutation.lockTimeoutDuration, observer: renderer.sessionObserver())
     }
 }

@@ -18,7 +18,7 @@ struct ShowCommand: VfioctlCommand {
     @Argument(help: ArgumentHelp("A device (0000:01:00.0, 01:00.0), a group (group:12) or ids (10de:2204).", valueName: "TARGET"))
     var target: String
 
-    mutating func execute(_ context: CommandContext) throws {
+    mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         let parsed = try Target(parsing: target)
         let database = context.database()
         let inventory = try context.inventory(database: database)
@@ -60,6 +60,7 @@ struct ShowCommand: VfioctlCommand {
                 context.console.write(text.joined(separator: "\n"))
             }
         }
+        return .success
     }
 }
 

@@ -44,15 +44,11 @@ public struct Vfioctl: ParsableCommand {
                 let context = try CommandContext(
                     options: vfioctlCommand.global, console: console, environment: environment, services: services)
                 do {
-                    try vfioctlCommand.execute(context)
+                    return try vfioctlCommand.execute(context).rawValue
                 } catch let error as VFIOError {
-                    console.error("vfioctl: " + error.message)
-                    if context.options.json { console.emitErrorJSON(error) }
+                    Renderer(context).fail(error)
                     return error.exitCode
-                } catch let status as ExitStatus {
-                    return status.code
                 }
-                return 0
             }
             try command.run()
             return 0

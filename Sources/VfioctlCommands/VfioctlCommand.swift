@@ -11,7 +11,9 @@ import Musl
 /// console, environment), so tests drive commands without spawning processes.
 protocol VfioctlCommand: ParsableCommand {
     var global: GlobalOptions { get }
-    mutating func execute(_ context: CommandContext) throws
+    /// Runs the command and returns its exit status; a thrown `VFIOError` is printed by the
+    /// caller and exits with its own status.
+    mutating func execute(_ context: CommandContext) throws -> ExitStatus
 }
 
 extension VfioctlCommand {
@@ -19,8 +21,9 @@ extension VfioctlCommand {
     // direct `run()` still works, against the real host.
     mutating func run() throws {
         let context = try CommandContext(options: global, console: .standard(), environment: [:])
-        try execute(context)
+        let status = try execute(context)
         context.console.flush()
+        if status != .success { throw ArgumentParser.ExitCode(status.rawValue) }
     }
 }
 
@@ -96,9 +99,4 @@ struct CommandContext {
     func inventory(database: PCIDatabase? = nil, fields: InventoryReader.Fields = .all) throws(VFIOError) -> HostInventory {
         try InventoryReader(root: root, database: database ?? self.database(), fields: fields).read()
     }
-}
-
-/// Thrown by a command that has already reported its outcome and only sets the exit status.
-struct ExitStatus: Error {
-    let code: Int32
 }

@@ -33,7 +33,7 @@ struct WaitCommand: VfioctlCommand {
     @Option(help: ArgumentHelp("Give up after DURATION: 30, 30s, 500ms, 2m, 1h; 0 checks once.", valueName: "DURATION"))
     var timeout: String = "30s"
 
-    mutating func execute(_ context: CommandContext) throws {
+    mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         let limit = try DurationArgument.parse(timeout, option: "--timeout")
         let addresses = try HolderTargets.resolve(targets, context: context, command: "wait")
         let console = context.console
@@ -64,13 +64,13 @@ struct WaitCommand: VfioctlCommand {
                     console.line(HolderRendering.plural(outcome.scans, "scan", "scans") + ", the last one after a " + outcome.decidedBy.rawValue)
                 }
             }
-            return
+            return .success
         }
         let message = "timed out after " + HolderRendering.preciseSeconds(outcome.waited) + ": " + HolderRendering.summary(outcome.report)
         if context.options.json {
             // The document above already says why; the exit status and one line say it too.
             console.error("vfioctl: " + message)
-            throw ExitStatus(code: VFIOError.timedOut(message).exitCode)
+            return .timedOut
         }
         throw VFIOError.timedOut(message)
     }

@@ -42,7 +42,7 @@ struct ExecutorTests {
         let bench = BindBench()
         let plan = try bench.plan(["05:00.0"])
         #expect(bench.executor.transaction(plan.moves.map(DeviceChange.init)) == .completed)
-        #expect(bench.kernel.writes.map { SysfsWrite($0.value, to: $0.path) } == plan.writes)
+        #expect(bench.kernel.writes.map { $0.value + " > " + $0.path } == plan.writes.map { $0.value + " > " + $0.path })
         #expect(bench.driver("05:00.0") == "vfio-pci")
         #expect(bench.override("05:00.0") == "vfio-pci")
         #expect(Sysfs.exists(bench.host.path + "/dev/vfio/19"))

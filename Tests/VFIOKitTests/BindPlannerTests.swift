@@ -86,9 +86,9 @@ struct BindPlannerTests {
         #expect(plan.loadModule == nil)
         #expect(
             plan.steps == [
-                .write(SysfsWrite("vfio-pci\n", to: "/sys/bus/pci/devices/0000:05:00.0/driver_override")),
-                .write(SysfsWrite("0000:05:00.0\n", to: "/sys/bus/pci/drivers/igb/unbind")),
-                .write(SysfsWrite("0000:05:00.0\n", to: "/sys/bus/pci/drivers_probe")),
+                .write(.setOverride(Self.a("05:00.0"), to: "vfio-pci")),
+                .write(.unbind(Self.a("05:00.0"), from: "igb")),
+                .write(.probe(Self.a("05:00.0"))),
                 .verify(Self.a("05:00.0"), driver: "vfio-pci"),
             ])
         #expect(plan.groups == [19])
@@ -221,8 +221,8 @@ struct BindPlannerTests {
             Issue.record("refused")
             return
         }
-        #expect(plan.moves.first?.steps.first == .write(SysfsWrite("iavf_vfio_pci\n", to: "/sys/bus/pci/devices/0000:07:02.1/driver_override")))
-        #expect(plan.moves.first?.steps.dropFirst().first == .write(SysfsWrite("0000:07:02.1\n", to: "/sys/bus/pci/drivers/vfio-pci/unbind")))
+        #expect(plan.moves.first?.steps.first == .write(.setOverride(Self.a("07:02.1"), to: "iavf_vfio_pci")))
+        #expect(plan.moves.first?.steps.dropFirst().first == .write(.unbind(Self.a("07:02.1"), from: "vfio-pci")))
     }
 
     @Test("no IOMMU group: unavailable (69) unless no-IOMMU mode is on")

@@ -39,8 +39,8 @@ struct PCIAddressTests {
         #expect {
             try Target(parsing: input)
         } throws: { error in
-            guard let error = error as? VFIOError, case .usage(let message) = error else { return false }
-            return error.exitCode == 64 && !message.contains("\n") && !message.contains("\0")
+            guard let error = error as? VFIOError, error.kind == .usage else { return false }
+            return error.exitCode == 64 && !error.message.contains("\n") && !error.message.contains("\0")
         }
     }
 

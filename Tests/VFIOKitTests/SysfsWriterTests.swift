@@ -3,6 +3,8 @@ import Testing
 import VFIOKit
 import VFIOTestSupport
 
+private let bdf = PCIAddress("0000:01:00.0")!
+
 @Suite("The real sysfs writer (on fixture files)")
 struct SysfsWriterTests {
     @Test("writes the exact bytes, under the root prefix, replacing what was there")
@@ -47,14 +49,19 @@ struct SysfsWriterTests {
     @Test(
         "shell rendering of writes",
         arguments: [
-            ("vfio-pci\n", "/sys/bus/pci/devices/0000:01:00.0/driver_override", "echo vfio-pci > /sys/bus/pci/devices/0000:01:00.0/driver_override"),
-            ("\n", "/sys/bus/pci/devices/0000:01:00.0/driver_override", "echo > /sys/bus/pci/devices/0000:01:00.0/driver_override"),
-            ("0000:01:00.0\n", "/sys/bus/pci/drivers_probe", "echo 0000:01:00.0 > /sys/bus/pci/drivers_probe"),
-            ("1", "/sys/bus/pci/devices/0000:01:00.0/remove", "printf %s 1 > /sys/bus/pci/devices/0000:01:00.0/remove"),
+            (SysfsWrite.setOverride(bdf, to: "vfio-pci"), "vfio-pci\n", "/sys/bus/pci/devices/0000:01:00.0/driver_override", "echo vfio-pci > /sys/bus/pci/devices/0000:01:00.0/driver_override"),
+            (.setOverride(bdf, to: nil), "\n", "/sys/bus/pci/devices/0000:01:00.0/driver_override", "echo > /sys/bus/pci/devices/0000:01:00.0/driver_override"),
+            (.probe(bdf), "0000:01:00.0\n", "/sys/bus/pci/drivers_probe", "echo 0000:01:00.0 > /sys/bus/pci/drivers_probe"),
+            (.unbind(bdf, from: "nouveau"), "0000:01:00.0\n", "/sys/bus/pci/drivers/nouveau/unbind", "echo 0000:01:00.0 > /sys/bus/pci/drivers/nouveau/unbind"),
+            (.bind(bdf, to: "snd_hda_intel"), "0000:01:00.0\n", "/sys/bus/pci/drivers/snd_hda_intel/bind", "echo 0000:01:00.0 > /sys/bus/pci/drivers/snd_hda_intel/bind"),
         ])
-    func shellLine(value: String, path: String, expected: String) {
-        #expect(SysfsWrite(value, to: path).shellLine(root: HostRoot()) == expected)
-        #expect(SysfsWrite(value, to: path).shellLine(root: HostRoot("/mnt/root")) == expected.replacingFirstOccurrence("/sys", with: "/mnt/root/sys"))
+    func typedWrites(write: SysfsWrite, value: String, path: String, shell: String) {
+        // What a write means decides exactly what is written where.
+        #expect(write.value == value)
+        #expect(write.path == path)
+        #expect(write.address == bdf)
+        #expect(write.shellLine(root: HostRoot()) == shell)
+        #expect(write.shellLine(root: HostRoot("/mnt/root")) == shell.replacingFirstOccurrence("/sys", with: "/mnt/root/sys"))
     }
 
     @Test("modprobe is never run under a root prefix other than /")

@@ -105,24 +105,23 @@ public enum DriverTransition {
             overrideDuringAttach = nil
         }
         if current.override != overrideDuringAttach {
-            // "\n" clears: a 0-byte write is ignored by the kernel.
-            steps.append(.write(SysfsWrite((overrideDuringAttach ?? "") + "\n", to: SysfsPaths.driverOverride(address))))
+            steps.append(.write(.setOverride(address, to: overrideDuringAttach)))
         }
         if driverChanges {
             if let old = current.driver {
-                steps.append(.write(SysfsWrite(address.description + "\n", to: SysfsPaths.unbind(old))))
+                steps.append(.write(.unbind(address, from: old)))
             }
             if let new = target.driver {
                 // drivers_probe only picks `new` when the override says so; otherwise name it.
                 if attach == .probe && overrideDuringAttach == new {
-                    steps.append(.write(SysfsWrite(address.description + "\n", to: SysfsPaths.driversProbe)))
+                    steps.append(.write(.probe(address)))
                 } else {
-                    steps.append(.write(SysfsWrite(address.description + "\n", to: SysfsPaths.bind(new))))
+                    steps.append(.write(.bind(address, to: new)))
                 }
             }
         }
         if overrideDuringAttach != target.override {
-            steps.append(.write(SysfsWrite((target.override ?? "") + "\n", to: SysfsPaths.driverOverride(address))))
+            steps.append(.write(.setOverride(address, to: target.override)))
         }
         if !steps.isEmpty || driverChanges {
             steps.append(.verify(address, driver: target.driver))

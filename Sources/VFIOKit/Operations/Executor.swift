@@ -143,7 +143,6 @@ public struct Executor: Sendable {
                 try kernel.writer.write(write.value, to: write.path)
                 return
             } catch {
-                let address = Self.address(in: write)
                 if let errno = error.errno, Self.isRetryable(errno, write), attempt < options.busyRetries {
                     attempt += 1
                     onEvent?(.retrying(write, errno, attempt: attempt))
@@ -153,12 +152,10 @@ public struct Executor: Sendable {
                 }
                 // `unbind` says ENODEV when the device is not bound to that driver. If it is no
                 // longer bound to it (it went away on its own), the write's purpose is met.
-                if error.errno == Errno(rawValue: ENODEV), write.path.hasSuffix("/unbind"), let address,
-                    currentDriver(address) != Self.driverName(inUnbindPath: write.path)
-                {
+                if error.errno == Errno(rawValue: ENODEV), case .unbind(let address, let driver) = write.kind, currentDriver(address) != driver {
                     return
                 }
-                throw StepFailure(address: address, step: step, errno: error.errno, message: error.description)
+                throw StepFailure(address: write.address, step: step, errno: error.errno, message: error.description)
             }
         }
     }
@@ -167,7 +164,9 @@ public struct Executor: Sendable {
     /// event — kernel-facts §7.1), and EINVAL from `drivers_probe`, which is how it reports any
     /// negative probe result, EBUSY from DMA ownership included (§1.5).
     static func isRetryable(_ errno: Errno, _ write: SysfsWrite) -> Bool {
-        errno == .resourceBusy || errno == .resourceTemporarilyUnavailable || (errno == .invalidArgument && write.path == SysfsPaths.driversProbe)
+        if errno == .resourceBusy || errno == .resourceTemporarilyUnavailable { return true }
+        if case .probe = write.kind { return errno == .invalidArgument }
+        return false
     }
 
     func verify(_ address: PCIAddress, driver expected: String?, step: OperationStep) throws(StepFailure) {
@@ -265,18 +264,6 @@ public struct Executor: Sendable {
     }
 
     // MARK: - Helpers
-
-    static func address(in write: SysfsWrite) -> PCIAddress? {
-        if let address = PCIAddress(write.value.trimmingSpaces) { return address }
-        let parts = write.path.split(separator: "/")
-        if parts.count >= 2 { return PCIAddress(parts[parts.count - 2]) }
-        return nil
-    }
-
-    static func driverName(inUnbindPath path: String) -> String? {
-        let parts = path.split(separator: "/")
-        return parts.count >= 2 ? String(parts[parts.count - 2]) : nil
-    }
 
     static func sleep(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components

@@ -259,12 +259,12 @@ public enum ReleasePlanner {
     static func kernelChoiceSteps(_ address: PCIAddress, current: DriverState) -> [OperationStep] {
         var steps: [OperationStep] = []
         if current.override != nil {
-            steps.append(.write(SysfsWrite("\n", to: SysfsPaths.driverOverride(address))))
+            steps.append(.write(.setOverride(address, to: nil)))
         }
         if let driver = current.driver {
-            steps.append(.write(SysfsWrite(address.description + "\n", to: SysfsPaths.unbind(driver))))
+            steps.append(.write(.unbind(address, from: driver)))
         }
-        steps.append(.write(SysfsWrite(address.description + "\n", to: SysfsPaths.driversProbe)))
+        steps.append(.write(.probe(address)))
         return steps
     }
 
@@ -273,10 +273,10 @@ public enum ReleasePlanner {
     static func cycleSteps(_ address: PCIAddress, current: DriverState, driver: String) -> [OperationStep] {
         var steps: [OperationStep] = []
         if current.override != driver {
-            steps.append(.write(SysfsWrite(driver + "\n", to: SysfsPaths.driverOverride(address))))
+            steps.append(.write(.setOverride(address, to: driver)))
         }
-        steps.append(.write(SysfsWrite(address.description + "\n", to: SysfsPaths.unbind(driver))))
-        steps.append(.write(SysfsWrite(address.description + "\n", to: SysfsPaths.driversProbe)))
+        steps.append(.write(.unbind(address, from: driver)))
+        steps.append(.write(.probe(address)))
         steps.append(.verify(address, driver: driver))
         return steps
     }

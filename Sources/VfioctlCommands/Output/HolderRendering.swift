@@ -88,30 +88,7 @@ enum HolderRendering {
     // MARK: - wait
 
     /// `0000:01:00.0 is held by pid 4242 (qemu-system-x86) through /dev/vfio/12; …`
-    static func summary(_ report: HolderReport) -> String {
-        var parts: [String] = []
-        for status in report.targets where !status.state.isFree {
-            let address = status.target.address.description
-            switch status.state {
-            case .held:
-                let who = status.holders.prefix(3).map { pid -> String in
-                    let holder = report.holder(pid)
-                    let via = holder.flatMap(mainHandle)?.path
-                    return pidLabel(pid, report) + (via.map { " through " + printable($0, limit: 128) } ?? "")
-                }
-                let more = status.holders.count > 3 ? " and " + String(status.holders.count - 3) + " more" : ""
-                parts.append(address + " is held by " + who.joined(separator: ", ") + more)
-            case .openUnattributed:
-                let likely = report.likelyHolders.prefix(3).map(label).joined(separator: ", ")
-                parts.append(
-                    address + " is open but no process can be tied to it"
-                        + (likely.isEmpty ? " (holder not visible here)" : "; likely " + likely))
-            default:
-                break
-            }
-        }
-        return parts.joined(separator: "; ")
-    }
+    static func summary(_ report: HolderReport) -> String { report.summary }
 
     /// The live line: `waiting for pid 4242 (qemu-system-x86) holding /dev/vfio/12, 3 s of 30 s`.
     static func progressLine(_ progress: WaitProgress) -> String {
@@ -134,23 +111,11 @@ enum HolderRendering {
 
     // MARK: - Small formatters
 
-    /// The handle that best says how a process holds: the group node a user recognises, then the
-    /// cdev, a named device fd, a mapping; never the container alone.
-    static func mainHandle(_ p: HolderProcess) -> HeldHandle? {
-        let order: [HandleKind] = [.group, .cdev, .device, .mapping]
-        return p.handles.filter { $0.kind != .container }.min { a, b in
-            (order.firstIndex(of: a.kind) ?? 9, a.device == nil ? 1 : 0) < (order.firstIndex(of: b.kind) ?? 9, b.device == nil ? 1 : 0)
-        }
-    }
+    static func mainHandle(_ p: HolderProcess) -> HeldHandle? { p.mainHandle }
 
-    static func pidLabel(_ pid: Int32, _ report: HolderReport) -> String {
-        report.holder(pid).map(label) ?? "pid " + String(pid)
-    }
+    static func pidLabel(_ pid: Int32, _ report: HolderReport) -> String { report.label(of: pid) }
 
-    /// `pid 4242 (qemu-system-x86)`, with the command made safe to print.
-    static func label(_ p: HolderProcess) -> String {
-        "pid " + String(p.pid) + (p.command.map { " (" + printable($0, limit: 64) + ")" } ?? "")
-    }
+    static func label(_ p: HolderProcess) -> String { p.printableLabel }
 
     /// Whole seconds, as a human counts a wait: `3 s`.
     static func seconds(_ d: Duration) -> String {
@@ -191,19 +156,5 @@ enum HolderRendering {
         s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
     }
 
-    /// Command lines are untrusted: control characters are escaped and the length bounded.
-    static func printable(_ text: String, limit: Int) -> String {
-        var out = ""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            if count >= limit { return out + "…" }
-            if scalar.value < 0x20 || scalar.value == 0x7f {
-                out += "\\x" + hexString(scalar.value, width: 2)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-            count += 1
-        }
-        return out
-    }
+    static func printable(_ text: String, limit: Int) -> String { UntrustedText.printable(text, limit: limit) }
 }

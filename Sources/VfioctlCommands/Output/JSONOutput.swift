@@ -29,32 +29,36 @@ extension Console {
 
     /// With `--json`, failures are documents too, so pipelines can read why.
     func emitErrorJSON(_ error: VFIOError) {
-        emitJSON(ErrorDocument(error: .init(code: error.exitCode, kind: error.kind, message: error.message)))
+        emitJSON(ErrorDocument(error: ErrorDocument.Body(error)))
     }
 }
 
 struct ErrorDocument: Encodable {
     struct Body: Encodable {
-        let code: Int32
-        let kind: String
-        let message: String
+        var code: Int32
+        var kind: String
+        var message: String
+        /// What failed and what to do, where the error says.
+        @Nullable var target: String?
+        @Nullable var remedy: String?
+
+        init(_ error: VFIOError) {
+            code = error.exitCode
+            kind = error.kind.rawValue
+            message = error.message
+            target = error.target
+            remedy = error.remedy
+        }
+
+        /// The error of a refusal document, whose reasons carry the targets and remedies.
+        init(refusalMessage: String) {
+            code = ExitStatus.refused.rawValue
+            kind = VFIOError.Kind.refused.rawValue
+            message = refusalMessage
+        }
     }
     var schemaVersion = jsonSchemaVersion
     let error: Body
-}
-
-extension VFIOError {
-    var kind: String {
-        switch self {
-        case .usage: "usage"
-        case .unavailable: "unavailable"
-        case .refused: "refused"
-        case .failed: "failed"
-        case .timedOut: "timeout"
-        case .rollbackFailed: "rollback-failed"
-        case .permissionDenied: "permission-denied"
-        }
-    }
 }
 
 /// One device as every command's JSON shows it. Absent facts are `null`, not missing keys, so

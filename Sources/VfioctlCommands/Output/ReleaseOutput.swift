@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import VFIOKit
 
 // MARK: - Text
@@ -39,46 +42,79 @@ enum ReleaseRendering {
         return out.isEmpty ? "nothing to do\n" : out
     }
 
-    static func done(_ plan: ReleasePlan, _ outcome: ReleaseOutcome) -> String {
+    static func done(_ run: ReleaseRun) -> String {
+        let plan = run.plan
         var out = ""
-        if outcome.scans > 1, outcome.waited > .zero {
-            out += "waited " + HolderRendering.preciseSeconds(outcome.waited) + " for the devices to be free\n"
+        if run.scans > 1, run.waited > .zero {
+            out += "waited " + HolderRendering.preciseSeconds(run.waited) + " for the devices to be free\n"
         }
-        for move in plan.moves {
-            let was = move.from.driver ?? "unbound"
-            if outcome.isRefused(move.address) {
-                out += "\(move.address): refused (its VFs are in use); left on \(was)\n"
-                continue
-            }
-            if outcome.isTimedOut(move.address) {
-                out += "\(move.address): timed out waiting for holders; left on \(was)\n"
-                continue
-            }
-            switch outcome.result(of: move.address) {
-            case .done(let driver):
-                switch plan.request.kind {
-                case .cycle:
-                    out += "cycled \(move.address) on \(driver ?? was)\n"
-                case .unbind, .restore:
-                    let verb = plan.request.kind == .restore ? "restored" : "released"
-                    if let driver {
-                        out += "\(verb) \(move.address) to \(driver)" + (move.source == .kernel ? " (the kernel's choice; was \(was))\n" : " (was \(was))\n")
-                    } else {
-                        out += "\(verb) \(move.address): unbound" + (move.source == .kernel ? " (the kernel bound no driver; was \(was))\n" : " (was \(was))\n")
-                    }
-                }
-            case .rolledBack:
-                out += "\(move.address): failed; back on \(was)\n"
-            case .stranded(let driver, _):
-                out += "\(move.address): failed; left \(driver.map { "on " + $0 } ?? "unbound")\n"
-            case nil:
-                out += "\(move.address): not changed\n"
-            }
-        }
+        for move in plan.moves { out += line(for: move, in: run) }
         for kept in plan.kept {
             out += kept.message + "\n"
         }
         return out
+    }
+
+    static func line(for move: ReleaseMove, in run: ReleaseRun) -> String {
+        let was = move.from.driver ?? "unbound"
+        if run.isRefused(move.address) { return "\(move.address): refused (its VFs are in use); left on \(was)\n" }
+        if run.isTimedOut(move.address) { return "\(move.address): timed out waiting for holders; left on \(was)\n" }
+        switch run.result(of: move.address) {
+        case .done(let driver):
+            let kind = run.plan.request.kind
+            if kind == .cycle { return "cycled \(move.address) on \(driver ?? was)\n" }
+            let verb = kind == .restore ? "restored" : "released"
+            if let driver {
+                return "\(verb) \(move.address) to \(driver)" + (move.source == .kernel ? " (the kernel's choice; was \(was))\n" : " (was \(was))\n")
+            }
+            return "\(verb) \(move.address): unbound" + (move.source == .kernel ? " (the kernel bound no driver; was \(was))\n" : " (was \(was))\n")
+        case .rolledBack:
+            return "\(move.address): failed; back on \(was)\n"
+        case .stranded(let driver, _):
+            return "\(move.address): failed; left \(driver.map { "on " + $0 } ?? "unbound")\n"
+        case nil:
+            return "\(move.address): not changed\n"
+        }
+    }
+
+    /// Why a release that ran did not (fully) succeed, as the lines standard error gets
+    /// (without the `vfioctl: ` prefix). `apply` reports the last one per device.
+    static func errorLines(_ outcome: ReleaseOutcome) -> [String] {
+        switch outcome {
+        case .refused(let refusal):
+            return refusal.reasons.map { "refused: " + $0.line }
+        case .planned:
+            return []
+        case .finished(let run):
+            var lines = run.refusals.map { "refused: " + $0.line }
+            if run.gaveUp { return lines + [gaveUpMessage(run)] }
+            lines += (run.plan.warnings + (run.report?.warnings ?? [])).map { "warning: " + $0 }
+            switch run.exitStatus {
+            case .failed, .rollbackFailed:
+                lines += run.report?.failures.map(\.message) ?? []
+            case .timedOut:
+                if let report = run.lastReport {
+                    lines.append("timed out after " + HolderRendering.preciseSeconds(run.waited) + " waiting for holders: " + HolderRendering.summary(report))
+                }
+            default:
+                break
+            }
+            return lines
+        }
+    }
+
+    /// Holders stayed: nothing was written.
+    static func gaveUpMessage(_ run: ReleaseRun) -> String {
+        let summary = run.lastReport.map(HolderRendering.summary) ?? ""
+        var message = run.wait.noWait
+            ? "in use (--no-wait): " + summary
+            : "timed out after " + HolderRendering.preciseSeconds(run.waited) + " waiting for holders: " + summary
+        let peers = run.heldPeers
+        if !peers.isEmpty {
+            message += "; " + peers.map(\.description).joined(separator: ", ")
+                + " shares an IOMMU group with the devices to release, and a host driver cannot take them while it is in use (--group releases the whole group once it is free)"
+        }
+        return message + "; nothing was changed"
     }
 }
 
@@ -86,154 +122,136 @@ enum ReleaseRendering {
 
 /// `vfioctl unbind|restore|cycle --json` (and `--dry-run --json`).
 struct ReleaseDocument: Encodable {
-    let plan: ReleasePlan
-    let root: HostRoot
-    let dryRun: Bool
-    let outcome: ReleaseOutcome
-    let now: Int64
+    var schemaVersion = jsonSchemaVersion
+    var command: String
+    var dryRun: Bool
+    var changed: Bool
+    var timedOut: Bool
+    var waitedSeconds: Double
+    var devices: [DeviceEntry]
+    var steps: [StepEntry]
+    var holders: [HolderProcessJSON]
+    var warnings: [String]
+    var stateFile = StateStore.hostPath
 
     struct DeviceEntry: Encodable {
-        let address: String
-        let group: Int?
+        var address: String
+        @Nullable var group: Int?
         /// release / cycle / keep
-        let action: String
-        let reason: String
-        let source: String?
-        let fromDriver: String?
-        let fromOverride: String?
-        let toDriver: String?
+        var action: String
+        var reason: String
+        @Nullable var source: String?
+        @Nullable var fromDriver: String?
+        @Nullable var fromOverride: String?
+        @Nullable var toDriver: String?
         /// The driver afterwards, as far as known.
-        let driver: String?
-        let result: String
-        let message: String?
-
-        enum Keys: String, CodingKey { case address, group, action, reason, source, fromDriver, fromOverride, toDriver, driver, result, message }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: Keys.self)
-            try c.encode(address, forKey: .address)
-            try c.encode(group, forKey: .group)
-            try c.encode(action, forKey: .action)
-            try c.encode(reason, forKey: .reason)
-            try c.encode(source, forKey: .source)
-            try c.encode(fromDriver, forKey: .fromDriver)
-            try c.encode(fromOverride, forKey: .fromOverride)
-            try c.encode(toDriver, forKey: .toDriver)
-            try c.encode(driver, forKey: .driver)
-            try c.encode(result, forKey: .result)
-            try c.encode(message, forKey: .message)
-        }
+        @Nullable var driver: String?
+        var result: String
+        @Nullable var message: String?
     }
 
-    var devices: [DeviceEntry] {
-        var entries: [DeviceEntry] = []
-        let kind = plan.request.kind
-        for move in plan.moves {
-            var result = "planned"
-            var driver = move.from.driver
-            var message: String?
-            if !dryRun {
-                if outcome.isRefused(move.address) {
-                    result = "refused"
-                    message = "its VFs are in use"
-                } else if outcome.isTimedOut(move.address) {
-                    result = "timed-out"
-                    message = outcome.lastReport.map(HolderRendering.summary)
-                } else {
-                    switch outcome.result(of: move.address) {
-                    case .done(let now):
-                        result = kind == .cycle ? "cycled" : kind == .restore ? "restored" : "released"
-                        driver = now
-                    case .rolledBack(let m):
-                        result = "rolled-back"
-                        message = m
-                    case .stranded(let now, let m):
-                        result = "stranded"
-                        driver = now
-                        message = m
-                    case nil:
-                        break
-                    }
-                }
+    /// A dry run.
+    init(plan: ReleasePlan, root: HostRoot) {
+        self.init(run: ReleaseRun(plan: plan, wait: ReleaseWait(timeout: .zero)), root: root, dryRun: true, now: 0)
+    }
+
+    init(run: ReleaseRun, root: HostRoot, dryRun: Bool, now: Int64) {
+        let plan = run.plan
+        command = plan.request.kind.rawValue
+        self.dryRun = dryRun
+        changed = !dryRun && (run.report?.results.values.contains { if case .done = $0 { true } else { false } } ?? false)
+        timedOut = !run.timedOut.isEmpty
+        waitedSeconds = WaitDocument.seconds(run.waited)
+        devices = plan.moves.map { Self.entry($0, run: run, dryRun: dryRun) }
+            + plan.kept.map {
+                DeviceEntry(
+                    address: $0.address.description, group: $0.group, action: "keep", reason: $0.reason.rawValue, source: nil, fromDriver: $0.driver,
+                    fromOverride: nil, toDriver: $0.driver, driver: $0.driver, result: $0.reason.rawValue, message: $0.message)
             }
-            entries.append(
-                DeviceEntry(
-                    address: move.address.description, group: move.group, action: kind == .cycle ? "cycle" : "release", reason: move.reason.rawValue,
-                    source: move.source.rawValue, fromDriver: move.from.driver, fromOverride: move.from.override,
-                    toDriver: move.source == .kernel ? nil : move.to.driver, driver: driver, result: result, message: message))
-        }
-        for kept in plan.kept {
-            entries.append(
-                DeviceEntry(
-                    address: kept.address.description, group: kept.group, action: "keep", reason: kept.reason.rawValue, source: nil,
-                    fromDriver: kept.driver, fromOverride: nil, toDriver: kept.driver, driver: kept.driver, result: kept.reason.rawValue,
-                    message: kept.message))
-        }
-        return entries
+        steps = plan.steps.map { StepEntry($0, root: root) }
+        let processes = (run.lastReport?.holders ?? []) + (run.lastReport?.likelyHolders ?? [])
+        holders = processes.map { HolderProcessJSON(process: $0, now: now) }
+        warnings = plan.warnings + (run.report?.warnings ?? [])
     }
 
-    var changed: Bool {
-        !dryRun && (outcome.report?.results.values.contains { if case .done = $0 { true } else { false } } ?? false)
-    }
-
-    enum Keys: String, CodingKey {
-        case schemaVersion, command, dryRun, changed, timedOut, waitedSeconds, devices, steps, holders, warnings, stateFile
-    }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(jsonSchemaVersion, forKey: .schemaVersion)
-        try c.encode(plan.request.kind.rawValue, forKey: .command)
-        try c.encode(dryRun, forKey: .dryRun)
-        try c.encode(changed, forKey: .changed)
-        try c.encode(!outcome.timedOut.isEmpty, forKey: .timedOut)
-        try c.encode(WaitDocument.seconds(outcome.waited), forKey: .waitedSeconds)
-        try c.encode(devices, forKey: .devices)
-        try c.encode(plan.steps.map { BindDocument.StepEntry($0, root: root) }, forKey: .steps)
-        let holders = (outcome.lastReport?.holders ?? []) + (outcome.lastReport?.likelyHolders ?? [])
-        try c.encode(holders.map { HolderProcessJSON(process: $0, now: now) }, forKey: .holders)
-        try c.encode(plan.warnings + (outcome.report?.warnings ?? []), forKey: .warnings)
-        try c.encode(StateStore.hostPath, forKey: .stateFile)
+    static func entry(_ move: ReleaseMove, run: ReleaseRun, dryRun: Bool) -> DeviceEntry {
+        let kind = run.plan.request.kind
+        var entry = DeviceEntry(
+            address: move.address.description, group: move.group, action: kind == .cycle ? "cycle" : "release", reason: move.reason.rawValue,
+            source: move.source.rawValue, fromDriver: move.from.driver, fromOverride: move.from.override,
+            toDriver: move.source == .kernel ? nil : move.to.driver, driver: move.from.driver, result: "planned", message: nil)
+        guard !dryRun else { return entry }
+        if run.isRefused(move.address) {
+            entry.result = "refused"
+            entry.message = "its VFs are in use"
+        } else if run.isTimedOut(move.address) {
+            entry.result = "timed-out"
+            entry.message = run.lastReport.map(HolderRendering.summary)
+        } else {
+            switch run.result(of: move.address) {
+            case .done(let now):
+                entry.result = kind == .cycle ? "cycled" : kind == .restore ? "restored" : "released"
+                entry.driver = now
+            case .rolledBack(let message):
+                entry.result = "rolled-back"
+                entry.message = message
+            case .stranded(let now, let message):
+                entry.result = "stranded"
+                entry.driver = now
+                entry.message = message
+            case nil:
+                break
+            }
+        }
+        return entry
     }
 }
 
-extension BindDocument.StepEntry {
-    init(_ step: OperationStep, root: HostRoot) {
-        switch step {
-        case .loadModule(let module):
-            self.init(kind: "modprobe", path: nil, value: nil, address: nil, driver: nil, module: module, shell: step.shellLine(root: root))
-        case .write(let write):
-            self.init(kind: "write", path: write.path, value: write.value, address: nil, driver: nil, module: nil, shell: step.shellLine(root: root))
-        case .verify(let address, let driver):
-            self.init(kind: "verify", path: nil, value: nil, address: address.description, driver: driver, module: nil, shell: step.shellLine(root: root))
+// MARK: - The renderer
+
+extension Renderer {
+    func render(_ outcome: ReleaseOutcome) -> ExitStatus {
+        switch outcome {
+        case .refused(let refusal):
+            refused(refusal.reasons.map(\.line), document: RefusalDocument(refusal))
+        case .planned(let plan, let holders, let wait):
+            if isText { for text in plan.warnings { warning(text) } }
+            if mode == .json {
+                console.emitJSON(ReleaseDocument(plan: plan, root: root))
+            } else if isText {
+                console.write(ReleaseRendering.dryRun(plan, root: root, holders: holders, timeout: wait.timeout, noWait: wait.noWait))
+            }
+        case .finished(let run):
+            renderFinished(run, outcome: outcome)
+        }
+        return outcome.exitStatus
+    }
+
+    func renderFinished(_ run: ReleaseRun, outcome: ReleaseOutcome) {
+        if isText { for text in run.plan.warnings { warning(text) } }
+        for reason in run.refusals { console.error("vfioctl: refused: " + reason.line) }
+        if run.gaveUp {
+            if mode == .json { console.emitJSON(ReleaseDocument(run: run, root: root, dryRun: false, now: Self.now())) }
+            console.error("vfioctl: " + ReleaseRendering.gaveUpMessage(run))
+            return
+        }
+        for text in run.report?.warnings ?? [] { warning(text) }
+        if mode == .json {
+            console.emitJSON(ReleaseDocument(run: run, root: root, dryRun: false, now: Self.now()))
+        } else if isText {
+            console.write(run.report == nil ? ReleaseRendering.nothingToDo(run.plan) : ReleaseRendering.done(run))
+        }
+        switch run.exitStatus {
+        case .failed, .rollbackFailed:
+            for failure in run.report?.failures ?? [] { console.error("vfioctl: " + failure.message) }
+        case .timedOut:
+            if let report = run.lastReport {
+                console.error("vfioctl: timed out after " + HolderRendering.preciseSeconds(run.waited) + " waiting for holders: " + HolderRendering.summary(report))
+            }
+        default:
+            break
         }
     }
-}
 
-/// A refused unbind, restore or cycle as JSON: the error plus every reason.
-struct ReleaseRefusalDocument: Encodable {
-    let refusal: ReleaseRefusal
-
-    init(_ refusal: ReleaseRefusal) { self.refusal = refusal }
-
-    struct Entry: Encodable {
-        let reason: ReleaseRefusal.Reason
-        enum Keys: String, CodingKey { case kind, address, group, driver, message, remedy }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: Keys.self)
-            try c.encode(reason.kind.rawValue, forKey: .kind)
-            try c.encode(reason.address.description, forKey: .address)
-            try c.encode(reason.group, forKey: .group)
-            try c.encode(reason.driver, forKey: .driver)
-            try c.encode(reason.message, forKey: .message)
-            try c.encode(reason.remedy, forKey: .remedy)
-        }
-    }
-
-    enum Keys: String, CodingKey { case schemaVersion, error, refusals }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        let error = VFIOError.refused(refusal.message)
-        try c.encode(jsonSchemaVersion, forKey: .schemaVersion)
-        try c.encode(ErrorDocument.Body(code: error.exitCode, kind: error.kind, message: refusal.message), forKey: .error)
-        try c.encode(refusal.reasons.map(Entry.init), forKey: .refusals)
-    }
+    static func now() -> Int64 { Int64(time(nil)) }
 }

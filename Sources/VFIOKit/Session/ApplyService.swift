@@ -1,0 +1,79 @@
+extension HostSession {
+    /// Makes the host match a desired state: binds through `bind` (one transaction per batch,
+    /// each planned against the host as it is then) and gives devices back through `release`
+    /// (waiting for holders, the group rule, the SR-IOV guard), all under one hold of the lock.
+    /// - Throws: what stops the whole run: not root, the lock, an unreadable inventory, a bind
+    ///   target the planner cannot resolve.
+    public func apply(_ desired: DesiredState) throws(VFIOError) -> ApplyOutcome {
+        try changingHost("apply") { () throws(VFIOError) -> ApplyOutcome in
+            let inventory = try inventory()
+            let plan = ApplyPlanner.plan(desired.resolve(against: inventory), inventory: inventory)
+            var outcome = ApplyOutcome(dryRun: dryRun, entries: [], unmatched: plan.unmatched)
+            var details: [PCIAddress: (ApplyOutcome.Status, ApplyOutcome.Detail)] = [:]
+            for item in plan.items {
+                switch item.disposition {
+                case .unchanged: details[item.address] = (.unchanged, .none)
+                case .refused(let why): details[item.address] = (.refused, .notPossible(why))
+                case .bind, .release: break
+                }
+            }
+            for batch in plan.bindBatches {
+                let result = try bind(batch.request)
+                let detail = ApplyOutcome.Detail.bind(result, driver: batch.request.driver)
+                outcome.steps.append(detail)
+                if result.exitStatus == .rollbackFailed { outcome.rollbackFailed = true }
+                for address in batch.addresses { details[address] = (Self.status(of: result), detail) }
+            }
+            for release in plan.releases {
+                let (status, detail) = applyRelease(release, defaultTimeout: desired.timeout ?? .seconds(30))
+                outcome.steps.append(detail)
+                if case .release(let result, _) = detail, result.exitStatus == .rollbackFailed { outcome.rollbackFailed = true }
+                if case .releaseError(let error, _) = detail, error.kind == .rollbackFailed { outcome.rollbackFailed = true }
+                details[release.address] = (status, detail)
+            }
+            outcome.entries = plan.items.compactMap { item in
+                details[item.address].map { status, detail in
+                    ApplyOutcome.Entry(
+                        address: item.address, from: item.currentDriver, to: item.desired.description, source: item.source, status: status,
+                        detail: detail)
+                }
+            }
+            return outcome
+        }
+    }
+
+    /// One device back to the host, as `unbind` would (the lock is already held).
+    func applyRelease(_ release: ApplyPlan.Release, defaultTimeout: Duration) -> (ApplyOutcome.Status, ApplyOutcome.Detail) {
+        let destination: ReleaseDestination
+        switch release.to {
+        case nil: destination = .recorded
+        case "none"?: destination = .none
+        case let driver?: destination = .driver(driver)
+        }
+        let request = ReleaseRequest(kind: .unbind, targets: [.address(release.address)], destination: destination, wholeGroup: release.wholeGroup)
+        do {
+            let result = try self.release(request, wait: ReleaseWait(timeout: release.timeout ?? defaultTimeout))
+            return (Self.status(result.exitStatus, dryRun: dryRun), .release(result, to: release.to))
+        } catch {
+            return (Self.status(error.exitStatus, dryRun: dryRun), .releaseError(error, to: release.to))
+        }
+    }
+
+    static func status(of bind: BindOutcome) -> ApplyOutcome.Status {
+        switch bind.result {
+        case .refused: .refused
+        case .planned: .planned
+        case .bound: .changed
+        case .failed: .failed
+        }
+    }
+
+    static func status(_ exit: ExitStatus, dryRun: Bool) -> ApplyOutcome.Status {
+        switch exit {
+        case .success: dryRun ? .planned : .changed
+        case .refused: .refused
+        case .timedOut: .timeout
+        default: .failed
+        }
+    }
+}

@@ -1,0 +1,32 @@
+/// What `HostSession.bind` did.
+public struct BindOutcome: Sendable {
+    public enum Result: Sendable {
+        /// A safety check refused it; nothing was changed.
+        case refused(BindRefusal)
+        /// A dry run: what a bind would do.
+        case planned(BindPlan)
+        /// Every move was made and verified (or there was nothing to do).
+        case bound(BindPlan, BindOperation.Report)
+        /// A step failed: rolled back, or not fully (the error says which).
+        case failed(BindPlan, VFIOError)
+    }
+
+    public var result: Result
+    /// The snapshot the plan was made from (which groups end viable is read from it).
+    public var inventory: HostInventory
+
+    public var plan: BindPlan? {
+        switch result {
+        case .refused: nil
+        case .planned(let plan), .bound(let plan, _), .failed(let plan, _): plan
+        }
+    }
+
+    public var exitStatus: ExitStatus {
+        switch result {
+        case .refused: .refused
+        case .planned, .bound: .success
+        case .failed(_, let error): error.exitStatus
+        }
+    }
+}

@@ -1,0 +1,34 @@
+extension HostSession {
+    /// Moves devices to a VFIO driver: plans against a snapshot read under the lock, refuses
+    /// what would leave a group non-viable or take a device the host uses, records the original
+    /// drivers, and binds everything as one transaction with rollback.
+    /// - Throws: what stops it before a plan exists: a bad driver name or target (`.usage`),
+    ///   no such device or module (`.unavailable`), not root, the lock.
+    public func bind(_ request: BindRequest) throws(VFIOError) -> BindOutcome {
+        try BindPlanner.validate(driver: request.driver)
+        return try changingHost("bind") { () throws(VFIOError) -> BindOutcome in
+            let inventory = try inventory()
+            switch try planBind(request, inventory: inventory) {
+            case .refused(let refusal):
+                return BindOutcome(result: .refused(refusal), inventory: inventory)
+            case .plan(let plan):
+                if dryRun { return BindOutcome(result: .planned(plan), inventory: inventory) }
+                do throws(VFIOError) {
+                    let report = try BindOperation(root: root, executor: executor()).execute(plan)
+                    return BindOutcome(result: .bound(plan, report), inventory: inventory)
+                } catch {
+                    return BindOutcome(result: .failed(plan, error), inventory: inventory)
+                }
+            }
+        }
+    }
+
+    /// The pure planner, fed with what it needs from the host: the kernel's facts and who uses
+    /// the devices the bind would take.
+    func planBind(_ request: BindRequest, inventory: HostInventory) throws(VFIOError) -> BindDecision {
+        let environment = BindEnvironment.read(root: root)
+        let affected = try BindPlanner.affectedDevices(request, inventory: inventory)
+        let uses = InUseDetector(root: root).uses(of: affected)
+        return try BindPlanner.plan(request, inventory: inventory, environment: environment, uses: uses)
+    }
+}

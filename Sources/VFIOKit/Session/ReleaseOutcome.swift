@@ -1,0 +1,84 @@
+/// How long a release waits for holders.
+public struct ReleaseWait: Sendable, Equatable {
+    /// The bound on the whole wait, re-checks included.
+    public var timeout: Duration
+    /// `--no-wait`: look once; if anything holds the devices, give up at once.
+    public var noWait: Bool
+
+    public init(timeout: Duration, noWait: Bool = false) {
+        self.timeout = noWait ? .zero : timeout
+        self.noWait = noWait
+    }
+}
+
+/// What `HostSession.release` (unbind, restore, cycle) did.
+public enum ReleaseOutcome: Sendable {
+    /// Refused before anything was written: by the planner, or because a PF's VFs are held.
+    case refused(ReleaseRefusal)
+    /// A dry run: the plan, and who holds its devices now (nil when the scan failed).
+    case planned(ReleasePlan, holders: HolderReport?, wait: ReleaseWait)
+    /// It ran: nothing to do, gave up waiting (nothing changed), or released what was free.
+    case finished(ReleaseRun)
+
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .refused: .refused
+        case .planned: .success
+        case .finished(let run): run.exitStatus
+        }
+    }
+}
+
+/// A release that ran: the plan it ended with, the wait, and each unit's fate.
+public struct ReleaseRun: Sendable {
+    public var plan: ReleasePlan
+    public var wait: ReleaseWait
+    public var waited: Duration = .zero
+    /// /proc scans the wait took.
+    public var scans = 0
+    /// The last scan that found holders.
+    public var lastReport: HolderReport?
+    /// Units left alone because their holders stayed past the timeout.
+    public var timedOut: [ReleaseUnit] = []
+    /// restore: units left alone because their PF's VFs are held, and the reasons.
+    public var refused: [ReleaseUnit] = []
+    public var refusals: [ReleaseRefusal.Reason] = []
+    /// Units whose writes ran, and what became of each device.
+    public var executed: [ReleaseUnit] = []
+    public var report: ReleaseOperation.Report?
+
+    public init(plan: ReleasePlan, wait: ReleaseWait) {
+        self.plan = plan
+        self.wait = wait
+    }
+
+    /// Nothing was written because holders stayed: unbind and cycle give up as a whole, and
+    /// so does restore when no group is free.
+    public var gaveUp: Bool { report == nil && !timedOut.isEmpty }
+
+    public func result(of address: PCIAddress) -> ReleaseOperation.Result? { report?.results[address] }
+    public func isTimedOut(_ address: PCIAddress) -> Bool { timedOut.contains { $0.contains(address) } }
+    public func isRefused(_ address: PCIAddress) -> Bool { refused.contains { $0.contains(address) } }
+
+    /// Devices of the last scan that are held but not released by this plan: members of a group
+    /// whose host-driver release needs them free.
+    public var heldPeers: [PCIAddress] {
+        guard let lastReport else { return [] }
+        let moving = Set(plan.moves.map(\.address))
+        return lastReport.targets.filter { !$0.state.isFree && !moving.contains($0.target.address) }.map(\.target.address)
+    }
+
+    public var exitStatus: ExitStatus {
+        if gaveUp { return .timedOut }
+        if let error = report?.error { return error.exitStatus }
+        if !refused.isEmpty { return .refused }
+        if !timedOut.isEmpty { return .timedOut }
+        return .success
+    }
+}
+
+extension ReleaseUnit {
+    func contains(_ address: PCIAddress) -> Bool { moves.contains { $0.address == address } }
+    /// Units are told apart by their first move (one unit per group).
+    func isSame(as other: ReleaseUnit) -> Bool { moves.first?.address == other.moves.first?.address }
+}

@@ -1,0 +1,106 @@
+import VFIOKit
+
+/// `vfioctl apply --json`.
+struct ApplyDocument: Encodable {
+    struct Device: Encodable {
+        var address: String
+        @Nullable var from: String?
+        var to: String
+        var status: String
+        @Nullable var message: String?
+        var source: String
+    }
+
+    struct Unmatched: Encodable {
+        var source: String
+        var reason: String
+    }
+
+    var schemaVersion = jsonSchemaVersion
+    var dryRun: Bool
+    /// The host matches the file after this run.
+    var matches: Bool
+    var devices: [Device]
+    var unmatched: [Unmatched]
+
+    init(_ outcome: ApplyOutcome) {
+        dryRun = outcome.dryRun
+        matches = outcome.matches
+        devices = outcome.entries.map {
+            Device(address: $0.address.description, from: $0.from, to: $0.to, status: $0.status.rawValue, message: ApplyRendering.message($0), source: $0.source)
+        }
+        unmatched = outcome.unmatched.map { Unmatched(source: $0.source, reason: $0.reason) }
+    }
+}
+
+/// Text for `apply`.
+enum ApplyRendering {
+    static func table(_ outcome: ApplyOutcome) -> String {
+        var table = Table(["STATUS", "ADDRESS", "FROM", "TO", "SOURCE", "NOTE"])
+        for entry in outcome.entries {
+            table.add([entry.status.rawValue, entry.address.description, entry.from ?? "-", entry.to, entry.source, message(entry) ?? ""])
+        }
+        var out = outcome.entries.isEmpty ? "nothing to apply: the file names no device on this host\n" : table.render()
+        for entry in outcome.unmatched { out += "unmatched  \(entry.source): \(entry.reason)\n" }
+        let changed = outcome.entries.filter { $0.status == .changed }.count
+        let unchanged = outcome.entries.filter { $0.status == .unchanged }.count
+        let others = outcome.entries.count - changed - unchanged
+        out += "\(changed) changed, \(unchanged) unchanged, \(others) not done\n"
+        return out
+    }
+
+    /// The per-device note: what was done, or the last word of what refused or failed it.
+    static func message(_ entry: ApplyOutcome.Entry) -> String? {
+        switch entry.detail {
+        case .none:
+            return nil
+        case .notPossible(let why):
+            return why
+        case .bind(let outcome, let driver):
+            switch outcome.result {
+            case .refused(let refusal):
+                let mine = refusal.reasons.filter { $0.address == entry.address }
+                return (mine.isEmpty ? refusal.reasons : mine).map(\.line).joined(separator: "; ")
+            case .planned: return "would bind to \(driver)"
+            case .bound: return "bound to \(driver)"
+            case .failed(_, let error): return error.message
+            }
+        case .release(let outcome, let to):
+            switch entry.status {
+            case .changed: return "released to " + (to ?? "its original driver")
+            case .planned: return "would give back to " + (to ?? "its original driver")
+            default: return ReleaseRendering.errorLines(outcome).last
+            }
+        case .releaseError(let error, _):
+            return error.message
+        }
+    }
+
+    /// `--dry-run`: the writes of every planned bind and release, in the order they would run.
+    static func dryRun(_ outcome: ApplyOutcome, root: HostRoot) -> String {
+        var out = ""
+        for step in outcome.steps {
+            switch step {
+            case .bind(let bind, _):
+                if case .planned(let plan) = bind.result { out += BindRendering.dryRun(plan, root: root) }
+            case .release(.planned(let plan, let holders, let wait), _):
+                out += ReleaseRendering.dryRun(plan, root: root, holders: holders, timeout: wait.timeout, noWait: wait.noWait)
+            default:
+                break
+            }
+        }
+        return out
+    }
+}
+
+extension Renderer {
+    func render(_ outcome: ApplyOutcome) -> ExitStatus {
+        if mode == .json {
+            console.emitJSON(ApplyDocument(outcome))
+        } else if isText {
+            if outcome.dryRun { console.write(ApplyRendering.dryRun(outcome, root: root)) }
+            console.write(ApplyRendering.table(outcome))
+        }
+        return outcome.exitStatus
+    }
+}

@@ -1,0 +1,66 @@
+import VFIOKit
+
+/// `vfioctl bind --json` (and `--dry-run --json`).
+struct BindDocument: Encodable {
+    var schemaVersion = jsonSchemaVersion
+    var command = "bind"
+    var dryRun: Bool
+    var changed: Bool
+    var driver: String
+    @Nullable var loadModule: String?
+    var devices: [DeviceEntry]
+    var steps: [StepEntry]
+    var groups: [GroupEntry]
+    var forced: [UseEntry]
+    var warnings: [String]
+    var notes: [String]
+    var stateFile = StateStore.hostPath
+
+    struct DeviceEntry: Encodable {
+        var address: String
+        @Nullable var group: Int?
+        /// `bind` or `keep`.
+        var action: String
+        /// requested / group-peer, or why it is kept (already-bound, bridge, dma-managed, unbound, other-vfio-driver).
+        var reason: String
+        @Nullable var fromDriver: String?
+        @Nullable var fromOverride: String?
+        @Nullable var toDriver: String?
+    }
+
+    struct GroupEntry: Encodable {
+        var id: Int
+        var viable: Bool
+        var node: String
+    }
+
+    struct UseEntry: Encodable {
+        var address: String
+        var kind: String
+        var what: String
+        var remedy: String
+    }
+
+    init(plan: BindPlan, inventory: HostInventory, root: HostRoot, dryRun: Bool, changed: Bool) {
+        self.dryRun = dryRun
+        self.changed = changed
+        driver = plan.request.driver
+        loadModule = plan.loadModule
+        var entries = plan.moves.map {
+            DeviceEntry(
+                address: $0.address.description, group: $0.group, action: "bind", reason: $0.reason.rawValue, fromDriver: $0.from.driver,
+                fromOverride: $0.from.override, toDriver: $0.to.driver)
+        }
+        entries += plan.kept.map {
+            DeviceEntry(
+                address: $0.address.description, group: $0.group, action: "keep", reason: $0.reason.rawValue, fromDriver: $0.driver,
+                fromOverride: inventory.device($0.address)?.driverOverride, toDriver: $0.driver)
+        }
+        devices = entries.sorted { $0.address < $1.address }
+        steps = plan.steps.map { StepEntry($0, root: root) }
+        groups = plan.groups.map { GroupEntry(id: $0, viable: BindRendering.groupViableAfter($0, plan: plan, inventory: inventory), node: "/dev/vfio/\($0)") }
+        forced = plan.forced.map { UseEntry(address: $0.address.description, kind: $0.kind.rawValue, what: $0.what, remedy: $0.remedy) }
+        warnings = plan.warnings
+        notes = plan.notes
+    }
+}

@@ -1,0 +1,60 @@
+import VFIOKit
+
+/// Text for `bind`.
+enum BindRendering {
+    static func dryRun(_ plan: BindPlan, root: HostRoot) -> String {
+        var out = "# vfioctl bind --dry-run: nothing was changed. The writes a bind would make, in order:\n"
+        if plan.isNoOp {
+            out += "# nothing to do: " + alreadyBoundText(plan) + "\n"
+            return out
+        }
+        out += "# (first: take \(HostLock.hostPath), record the original drivers in \(StateStore.hostPath))\n"
+        for step in plan.steps {
+            out += step.shellLine(root: root) + "\n"
+        }
+        return out
+    }
+
+    static func alreadyBoundText(_ plan: BindPlan) -> String {
+        let bound = plan.kept.filter { $0.reason == .alreadyBound }.map(\.address.description)
+        if bound.isEmpty { return "no device needs to move" }
+        return bound.joined(separator: ", ") + (bound.count == 1 ? " is" : " are") + " already bound to " + plan.request.driver
+    }
+
+    static func done(_ plan: BindPlan, inventory: HostInventory) -> String {
+        var out = ""
+        if plan.isNoOp { return alreadyBoundText(plan) + "\n" }
+        for move in plan.moves {
+            var line = "bound " + move.address.description + " to " + move.to.driver! + " (was " + (move.from.driver ?? "unbound")
+            if move.reason == .groupPeer { line += "; moved with its group" }
+            out += line + ")\n"
+        }
+        for kept in plan.kept where kept.reason == .alreadyBound {
+            out += kept.address.description + " was already bound to " + plan.request.driver + "\n"
+        }
+        for id in plan.groups {
+            if groupViableAfter(id, plan: plan, inventory: inventory) {
+                out += "group \(id) is viable: /dev/vfio/\(id)\n"
+            }
+        }
+        return out
+    }
+
+    static func verbose(_ event: ExecutorEvent, root: HostRoot, console: Console) {
+        switch event {
+        case .performed(let step):
+            console.error("+ " + step.shellLine(root: root))
+        case .retrying(let write, let errno, let attempt):
+            console.error("vfioctl: \(write.path): \(ErrnoName.name(errno)), retrying (\(attempt))")
+        case .rollingBack(let address, let state):
+            console.error("vfioctl: rolling back \(address) to \(state)")
+        }
+    }
+
+    /// Whether group `id` is viable once the plan has run.
+    static func groupViableAfter(_ id: Int, plan: BindPlan, inventory: HostInventory) -> Bool {
+        guard let group = inventory.groups[id] else { return true }
+        let moving = Set(plan.moves.map(\.address))
+        return !inventory.members(of: group).contains { !moving.contains($0.address) && Viability.state(of: $0).blocks }
+    }
+}

@@ -1,0 +1,122 @@
+import VFIOKit
+
+/// The one place a command's outcome becomes output: a report on standard output and
+/// messages on standard error (text), one JSON document (`--json`), or nothing but errors
+/// (`-q`). Commands hand it the typed outcome of one VFIOKit service and return the exit status
+/// it gives back; nothing else prints.
+struct Renderer: Sendable {
+    enum Mode: Sendable {
+        case text, json, quiet
+    }
+
+    let console: Console
+    let root: HostRoot
+    let mode: Mode
+    let verbose: Bool
+
+    init(_ context: CommandContext) {
+        console = context.console
+        root = context.root
+        mode = context.options.json ? .json : context.options.quiet ? .quiet : .text
+        verbose = context.options.verbose
+    }
+
+    var isText: Bool { mode == .text }
+
+    // MARK: - Messages
+
+    func warning(_ text: String) {
+        console.error("vfioctl: warning: " + text)
+    }
+
+    /// A failure: one line, and with `--json` the error document too.
+    func fail(_ error: VFIOError) {
+        console.error("vfioctl: " + error.message)
+        if mode == .json { console.emitErrorJSON(error) }
+    }
+
+    /// A refusal before anything was written: every reason, one line each.
+    func refused(_ lines: [String], document: some Encodable) {
+        for line in lines { console.error("vfioctl: refused: " + line) }
+        console.error("vfioctl: nothing was changed")
+        if mode == .json { console.emitJSON(document) }
+    }
+
+    // MARK: - Live output
+
+    /// What a session reports while it runs: the lock wait (unless `-q`), the live status line
+    /// while waiting for holders (text only), and each step with `-v`.
+    func sessionObserver() -> @Sendable (SessionEvent) -> Void {
+        let status = StatusLine(console: console)
+        let mode = self.mode
+        let verbose = self.verbose && mode == .text
+        let root = self.root
+        let console = self.console
+        return { event in
+            switch event {
+            case .waitingForLock(let holder):
+                guard mode != .quiet else { return }
+                let who = holder.map { "another vfioctl (pid \($0))" } ?? "another vfioctl"
+                console.error("vfioctl: waiting for \(who) to release \(HostLock.hostPath)…")
+            case .waitingForHolders(let progress):
+                if mode == .text { status.show(HolderRendering.progressLine(progress)) }
+            case .waitEnded:
+                console.clearStatus()
+            case .step(let step):
+                if verbose { BindRendering.verbose(step, root: root, console: console) }
+            }
+        }
+    }
+}
+
+/// The transient status line, redrawn only when its text changes.
+final class StatusLine: @unchecked Sendable {
+    private let console: Console
+    private var shown = ""
+
+    init(console: Console) {
+        self.console = console
+    }
+
+    func show(_ line: String) {
+        guard line != shown else { return }
+        shown = line
+        console.status(line)
+    }
+}
+
+// MARK: - bind
+
+extension Renderer {
+    func render(_ outcome: BindOutcome) -> ExitStatus {
+        switch outcome.result {
+        case .refused(let refusal):
+            refused(refusal.reasons.map(\.line), document: RefusalDocument(refusal))
+        case .planned(let plan):
+            planMessages(plan)
+            if mode == .json {
+                console.emitJSON(BindDocument(plan: plan, inventory: outcome.inventory, root: root, dryRun: true, changed: false))
+            } else if isText {
+                console.write(BindRendering.dryRun(plan, root: root))
+            }
+        case .bound(let plan, let report):
+            planMessages(plan)
+            for text in report.warnings { warning(text) }
+            if mode == .json {
+                console.emitJSON(BindDocument(plan: plan, inventory: outcome.inventory, root: root, dryRun: false, changed: !plan.isNoOp))
+            } else if isText {
+                console.write(BindRendering.done(plan, inventory: outcome.inventory))
+            }
+        case .failed(let plan, let error):
+            planMessages(plan)
+            fail(error)
+        }
+        return outcome.exitStatus
+    }
+
+    func planMessages(_ plan: BindPlan) {
+        guard isText else { return }
+        for text in plan.warnings { warning(text) }
+        for note in plan.notes { console.error("vfioctl: note: " + note) }
+    }
+}
