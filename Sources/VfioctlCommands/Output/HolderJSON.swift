@@ -2,40 +2,44 @@ import VFIOKit
 
 /// `vfioctl holders --json`. Absent facts are `null`, never missing keys.
 struct HoldersDocument: Encodable {
-    let report: HolderReport
-    let now: Int64
+    var schemaVersion = jsonSchemaVersion
+    var free: Bool
+    var targets: [TargetStatusJSON]
+    var holders: [HolderProcessJSON]
+    var likelyHolders: [HolderProcessJSON]
+    var scan: ScanJSON
 
-    enum Keys: String, CodingKey { case schemaVersion, free, targets, holders, likelyHolders, scan }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(jsonSchemaVersion, forKey: .schemaVersion)
-        try c.encode(report.isFree, forKey: .free)
-        try c.encode(report.targets.map(TargetStatusJSON.init), forKey: .targets)
-        try c.encode(report.holders.map { HolderProcessJSON(process: $0, now: now) }, forKey: .holders)
-        try c.encode(report.likelyHolders.map { HolderProcessJSON(process: $0, now: now) }, forKey: .likelyHolders)
-        try c.encode(ScanJSON(stats: report.stats), forKey: .scan)
+    init(report: HolderReport, now: Int64) {
+        free = report.isFree
+        targets = report.targets.map(TargetStatusJSON.init)
+        holders = report.holders.map { HolderProcessJSON(process: $0, now: now) }
+        likelyHolders = report.likelyHolders.map { HolderProcessJSON(process: $0, now: now) }
+        scan = ScanJSON(stats: report.stats)
     }
 }
 
 /// `vfioctl wait --json`: the holders document of the last scan plus how the wait ended.
 struct WaitDocument: Encodable {
-    let outcome: WaitOutcome
-    let timeout: Duration
-    let now: Int64
+    var schemaVersion = jsonSchemaVersion
+    var free: Bool
+    var timedOut: Bool
+    var waitedSeconds: Double
+    var timeoutSeconds: Double
+    var targets: [TargetStatusJSON]
+    var holders: [HolderProcessJSON]
+    var likelyHolders: [HolderProcessJSON]
+    var scan: ScanJSON
 
-    enum Keys: String, CodingKey { case schemaVersion, free, timedOut, waitedSeconds, timeoutSeconds, targets, holders, likelyHolders, scan }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        let report = outcome.report
-        try c.encode(jsonSchemaVersion, forKey: .schemaVersion)
-        try c.encode(outcome.isFree, forKey: .free)
-        try c.encode(!outcome.isFree, forKey: .timedOut)
-        try c.encode(Self.seconds(outcome.waited), forKey: .waitedSeconds)
-        try c.encode(Self.seconds(timeout), forKey: .timeoutSeconds)
-        try c.encode(report.targets.map(TargetStatusJSON.init), forKey: .targets)
-        try c.encode(report.holders.map { HolderProcessJSON(process: $0, now: now) }, forKey: .holders)
-        try c.encode(report.likelyHolders.map { HolderProcessJSON(process: $0, now: now) }, forKey: .likelyHolders)
-        try c.encode(ScanJSON(stats: report.stats), forKey: .scan)
+    init(outcome: WaitOutcome, timeout: Duration, now: Int64) {
+        let report = HoldersDocument(report: outcome.report, now: now)
+        free = outcome.isFree
+        timedOut = !outcome.isFree
+        waitedSeconds = Self.seconds(outcome.waited)
+        timeoutSeconds = Self.seconds(timeout)
+        targets = report.targets
+        holders = report.holders
+        likelyHolders = report.likelyHolders
+        scan = report.scan
     }
 
     /// Milliseconds precision, as a number of seconds.
@@ -45,59 +49,71 @@ struct WaitDocument: Encodable {
 }
 
 struct TargetStatusJSON: Encodable {
-    let status: TargetStatus
-    init(_ status: TargetStatus) { self.status = status }
+    var address: String
+    var state: String
+    @Nullable var driver: String?
+    var vfioBound: Bool
+    @Nullable var iommuGroup: Int?
+    @Nullable var groupNode: String?
+    @Nullable var deviceNode: String?
+    @Nullable var enable: Int?
+    var open: Bool
+    var holders: [Int32]
 
-    enum Keys: String, CodingKey { case address, state, driver, vfioBound, iommuGroup, groupNode, deviceNode, enable, open, holders }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
+    init(_ status: TargetStatus) {
         let t = status.target
-        try c.encode(t.address.description, forKey: .address)
-        try c.encode(status.state.rawValue, forKey: .state)
-        try c.encode(t.driver, forKey: .driver)
-        try c.encode(t.vfioBound, forKey: .vfioBound)
-        try c.encode(t.group, forKey: .iommuGroup)
-        try c.encode(t.groupNode?.path, forKey: .groupNode)
-        try c.encode(t.deviceNode?.path, forKey: .deviceNode)
-        try c.encode(t.enableCount, forKey: .enable)
-        try c.encode(status.open, forKey: .open)
-        try c.encode(status.holders, forKey: .holders)
+        address = t.address.description
+        state = status.state.rawValue
+        driver = t.driver
+        vfioBound = t.vfioBound
+        iommuGroup = t.group
+        groupNode = t.groupNode?.path
+        deviceNode = t.deviceNode?.path
+        enable = t.enableCount
+        open = status.open
+        holders = status.holders
     }
 }
 
 struct HolderProcessJSON: Encodable {
-    let process: HolderProcess
-    let now: Int64
+    var pid: Int32
+    @Nullable var command: String?
+    @Nullable var commandLine: [String]?
+    @Nullable var cgroup: String?
+    @Nullable var unit: String?
+    @Nullable var vmName: String?
+    @Nullable var startedAt: String?
+    @Nullable var runningSeconds: Int64?
+    var handles: [HandleJSON]
 
-    enum Keys: String, CodingKey { case pid, command, commandLine, cgroup, unit, vmName, startedAt, runningSeconds, handles }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        let p = process
-        try c.encode(p.pid, forKey: .pid)
-        try c.encode(p.command, forKey: .command)
-        try c.encode(p.commandLine, forKey: .commandLine)
-        try c.encode(p.cgroup, forKey: .cgroup)
-        try c.encode(p.unit, forKey: .unit)
-        try c.encode(p.vmName, forKey: .vmName)
-        try c.encode(p.startedAt.map(HolderRendering.timestamp), forKey: .startedAt)
-        try c.encode(p.startedAt.map { max(0, now - $0) }, forKey: .runningSeconds)
-        try c.encode(p.handles.map(HandleJSON.init), forKey: .handles)
+    init(process p: HolderProcess, now: Int64) {
+        pid = p.pid
+        command = p.command
+        commandLine = p.commandLine
+        cgroup = p.cgroup
+        unit = p.unit
+        vmName = p.vmName
+        startedAt = p.startedAt.map(HolderRendering.timestamp)
+        runningSeconds = p.startedAt.map { max(0, now - $0) }
+        handles = p.handles.map(HandleJSON.init)
     }
 }
 
 struct HandleJSON: Encodable {
-    let handle: HeldHandle
-    init(_ handle: HeldHandle) { self.handle = handle }
+    var kind: String
+    @Nullable var fd: Int32?
+    var path: String
+    @Nullable var group: Int?
+    @Nullable var device: String?
+    @Nullable var range: String?
 
-    enum Keys: String, CodingKey { case kind, fd, path, group, device, range }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(handle.kind.rawValue, forKey: .kind)
-        try c.encode(handle.fd, forKey: .fd)
-        try c.encode(handle.path, forKey: .path)
-        try c.encode(handle.group, forKey: .group)
-        try c.encode(handle.device?.description, forKey: .device)
-        try c.encode(handle.range, forKey: .range)
+    init(_ handle: HeldHandle) {
+        kind = handle.kind.rawValue
+        fd = handle.fd
+        path = handle.path
+        group = handle.group
+        device = handle.device?.description
+        range = handle.range
     }
 }
 
