@@ -18,7 +18,7 @@ BUILD_FLAGS ?= -Xswiftc -warnings-as-errors
 RELEASE_FLAGS ?= --static-swift-stdlib --disable-local-rpath
 BIN = .build/$(CONFIG)/vfioctl
 
-.PHONY: all build release test unit-test vm-test install-test deps man-check install uninstall bench clean
+.PHONY: all build release test unit-test vm-test install-test deps man-check fmt lint install uninstall bench clean
 
 all: build
 
@@ -74,6 +74,15 @@ bench: release
 
 man-check:
 	mandoc -Tlint -Wwarning man/vfioctl.8
+
+# swift-format (bundled with the toolchain) with the rules in .swift-format, over Package.swift,
+# Sources, Tests and bench/unbind-latency. `fmt` rewrites in place; `lint` fails on any finding.
+# scripts/lint.sh --changed [REF] [--fix] does the same for the files changed since REF only.
+fmt:
+	SWIFT=$(SWIFT) ./scripts/lint.sh --fix
+
+lint:
+	SWIFT=$(SWIFT) ./scripts/lint.sh
 
 clean:
 	rm -rf .build

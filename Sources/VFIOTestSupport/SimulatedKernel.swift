@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import Synchronization
 import SystemPackage
@@ -9,7 +7,7 @@ import VFIOKit
 
 /// A stand-in for the kernel's PCI driver core, acting on a `FixtureHost` tree. It implements
 /// the write seam (`SysfsWriting`) and module loading, and reacts to writes as Linux 6.x does
-/// (kernel-facts §1–2, §6), so bind/unbind logic can be tested without root or an IOMMU:
+/// (docs/kernel-notes.md: viability, sysfs writes, SR-IOV), so bind/unbind logic can be tested without root or an IOMMU:
 ///
 /// - `driver_override`: stores the value up to the first newline; `""` or `"\n"` clears it and
 ///   it then reads back `(null)`; EINVAL from PAGE_SIZE-1 bytes on.

@@ -3,8 +3,6 @@ import VFIOKit
 
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// The root command. `main.swift` calls `runAndExit()`, which maps every error to the exit code

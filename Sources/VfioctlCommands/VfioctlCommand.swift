@@ -3,8 +3,6 @@ import VFIOKit
 
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// A vfioctl subcommand: parses into a value, then runs against a context (root prefix,

@@ -8,7 +8,11 @@ import VFIOTestSupport
 struct BindPlannerTests {
     static let inventory: HostInventory = {
         let host = FixtureLayout.desktop.build()
-        return try! InventoryReader(root: host.root, database: nil).read()
+        do {
+            return try InventoryReader(root: host.root, database: nil).read()
+        } catch {
+            fatalError("cannot read the desktop fixture: \(error)")
+        }
     }()
     static let loaded = BindEnvironment(noiommuEnabled: false, loadedDrivers: ["vfio-pci", "pci-stub", "igb", "nouveau"])
 

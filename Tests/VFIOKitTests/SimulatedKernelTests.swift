@@ -7,7 +7,7 @@ import VFIOKit
 import VFIOTestSupport
 
 /// The simulated kernel must behave as the real one does, or every test built on it proves
-/// nothing. These pin down each reaction listed in kernel-facts §2.
+/// nothing. These pin down each reaction listed in docs/kernel-notes.md, "Driver-binding writes in sysfs".
 @Suite("SimulatedKernel reacts like the kernel's PCI driver core")
 struct SimulatedKernelTests {
     let host = FixtureLayout.desktop.build()

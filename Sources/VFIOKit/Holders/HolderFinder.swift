@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// Finds the processes that hold VFIO devices: the group node and the device cdev (matched by
@@ -66,7 +64,7 @@ public final class HolderFinder {
 
     /// The pids among `pids` that still have a handle on the given devices or their groups. The
     /// waiter asks this right after opening pidfds, so each pidfd is known to refer to the holder
-    /// and not to a process that reused its pid (kernel-facts §7.2).
+    /// and not to a process that reused its pid (docs/kernel-notes.md, "Waiting for holders").
     public func stillHolding(_ pids: [Int32], devices: [PCIAddress]) -> Set<Int32> {
         guard !pids.isEmpty else { return [] }
         let reader = HolderTargetReader(root: root)

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import CLinuxShim
 
@@ -88,7 +86,7 @@ public struct HolderWaiter: Sendable {
                 // pidfds only when the wait goes on, and not while it settles a free verdict (the
                 // previous holders' pidfds stay open: their exits end the settle early). Opened
                 // first, then the pids are checked to still hold: if one had been reused in
-                // between, the check fails and its pidfd is dropped (kernel-facts §7.2).
+                // between, the check fails and its pidfd is dropped (docs/kernel-notes.md, "Waiting for holders").
                 if case .poll = action, !current.isFree {
                     let fresh = io.watch(current.watchPids)
                     let confirmed = io.stillHolding(fresh)

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// Reads what is cheap to know about a reported process: `comm`, `cmdline`, `cgroup` and the

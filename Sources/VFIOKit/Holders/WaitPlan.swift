@@ -9,7 +9,7 @@ public struct WaitPolicy: Sendable, Equatable {
     public var rescanCostFactor: Int
     /// After an event that is not the exit of every holder, how long to wait before the scan that
     /// confirms 'free': a close event (and the fd vanishing from /proc) precede the kernel's
-    /// release of the device, which may still be resetting it (kernel-facts §7.1).
+    /// release of the device, which may still be resetting it (`__fput()` notifies before `release()`; docs/kernel-notes.md).
     public var settleDelay: Duration
     /// The least time between two event-driven rescans, so a storm of open/close events on
     /// `/dev/vfio` cannot turn the wait into a busy loop over /proc.

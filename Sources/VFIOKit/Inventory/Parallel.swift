@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// Spreads independent sysfs reads over a few threads. Reading a host's inventory is thousands of

@@ -114,7 +114,7 @@ public struct PCIDevice: Sendable, Equatable, Codable {
 public enum DriverName {
     public static let vfioPCI = "vfio-pci"
     /// Drivers that set `driver_managed_dma` and so never block group viability besides vfio ones
-    /// (kernel-facts §1.2). `pci-pf-stub` and `shpchp` are deliberately absent.
+    /// (docs/kernel-notes.md, "Group viability"). `pci-pf-stub` and `shpchp` are deliberately absent.
     public static let dmaManagedHostDrivers: Set<String> = ["pci-stub", "pcieport"]
 
     /// vfio-pci and its variants (`mlx5_vfio_pci`, `xe-vfio-pci`, …) by name.

@@ -1,4 +1,4 @@
-/// Group viability as the kernel decides it since 5.19 (kernel-facts §1): a group can be handed to
+/// Group viability as the kernel decides it since 5.19 (docs/kernel-notes.md): a group can be handed to
 /// userspace only when no member is bound to a driver that uses the DMA API. No sysfs file says
 /// so, so it is derived from the members' drivers.
 public struct Viability: Sendable, Equatable, Codable {

@@ -7,7 +7,7 @@ public enum BindDecision: Sendable, Equatable {
 /// Plans `vfioctl bind` from a snapshot: the inventory, kernel facts and the host uses the
 /// detector found. Pure — no I/O — so every rule is tested with plain values.
 ///
-/// Rules (kernel-facts §1–2, §6):
+/// Rules (docs/kernel-notes.md: viability, sysfs writes, SR-IOV):
 /// - Devices named by address or ids must be endpoints (header type 0); a named bridge is
 ///   refused, because vfio-pci's probe returns EINVAL for anything else.
 /// - A device without an IOMMU group can only be bound in vfio's unsafe no-IOMMU mode; without
@@ -171,7 +171,7 @@ public enum BindPlanner {
         if !refusals.isEmpty { return .refused(BindRefusal(reasons: refusals)) }
 
         // A PF that can have VFs: once it is on vfio-pci, VFs it creates (sriov_numvfs with
-        // vfio-pci's enable_sriov=1) can only be opened with the PF's VF token (kernel-facts §6).
+        // vfio-pci's enable_sriov=1) can only be opened with the PF's VF token (docs/kernel-notes.md, "SR-IOV").
         var notes: [String] = []
         for device in moving {
             guard let sriov = device.sriov, sriov.totalVFs > 0, device.physicalFunction == nil else { continue }
@@ -217,7 +217,7 @@ public enum BindPlanner {
             // vfio_pci_core_register_device refuses a PF with VFs enabled (EBUSY); --force lets
             // vfioctl try (and roll back). Not when a VF is on a VFIO driver: unbinding the PF's
             // driver disables SR-IOV, which blocks like a held unbind while any VF is held
-            // (kernel-facts §6), so their users and the VFs go first.
+            // (docs/kernel-notes.md, "SR-IOV"), so their users and the VFs go first.
             var vfs = Set(sriov.virtualFunctions)
             for d in inventory?.devices ?? [] where d.physicalFunction == device.address { vfs.insert(d.address) }
             let listed = vfs.sorted().map { vf in
@@ -236,7 +236,7 @@ public enum BindPlanner {
                     forceable: vfioVFs.isEmpty))
         }
         // Moving between VFIO drivers means unbinding one; while a process has the device open
-        // that write sleeps in the kernel until it is closed (kernel-facts §3).
+        // that write sleeps in the kernel until it is closed (docs/kernel-notes.md, "Unbinding a held device").
         if device.isVFIOBound, device.driver != driver, (device.enableCount ?? 0) > 0 {
             uses.append(
                 DeviceUse(

@@ -71,7 +71,7 @@ extension DriverName {
 }
 
 /// Moves one device from one `DriverState` to another with the writes the kernel needs, in the
-/// order it needs them (kernel-facts §2 and "Design implications" 2–3). Pure: bind, rollback
+/// order it needs them (docs/kernel-notes.md, "Bind and release sequences"). Pure: bind, rollback
 /// and restore all use it.
 public enum DriverTransition {
     /// How the device gets its new driver once it is free.

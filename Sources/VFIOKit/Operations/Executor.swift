@@ -1,14 +1,12 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import SystemPackage
 
 /// How patient the executor is with the kernel.
 public struct ExecutorOptions: Sendable {
     /// Extra attempts for a write that fails with EBUSY or EAGAIN (probe deferral, a group fd
-    /// whose release is still running — kernel-facts §7.1).
+    /// whose release is still running — docs/kernel-notes.md, "Waiting for holders").
     public var busyRetries: Int
     /// The first retry delay; it doubles on each attempt.
     public var retryDelay: Duration
@@ -161,8 +159,8 @@ public struct Executor: Sendable {
     }
 
     /// EBUSY and EAGAIN (probe deferral; a group whose release is still running after the close
-    /// event — kernel-facts §7.1), and EINVAL from `drivers_probe`, which is how it reports any
-    /// negative probe result, EBUSY from DMA ownership included (§1.5).
+    /// event — docs/kernel-notes.md), and EINVAL from `drivers_probe`, which is how it reports any
+    /// negative probe result, EBUSY from DMA ownership included (`drivers_probe_store()` in drivers/base/bus.c).
     static func isRetryable(_ errno: Errno, _ write: SysfsWrite) -> Bool {
         if errno == .resourceBusy || errno == .resourceTemporarilyUnavailable { return true }
         if case .probe = write.kind { return errno == .invalidArgument }

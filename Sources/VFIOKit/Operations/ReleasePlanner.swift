@@ -1,6 +1,6 @@
 /// Plans `vfioctl unbind`, `restore` and `cycle` from a snapshot: the inventory, the state file
 /// and the loaded drivers. Pure — no I/O — so every rule is tested with plain values. Waiting
-/// for holders and the re-check before the first write are the caller's (kernel-facts §3, §7).
+/// for holders and the re-check before the first write are the caller's (docs/kernel-notes.md).
 ///
 /// Rules:
 /// - unbind/restore: a VFIO-bound device goes to `--to DRIVER`, or nowhere with `--to none`, or

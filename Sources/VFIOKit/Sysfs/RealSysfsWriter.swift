@@ -1,13 +1,11 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 import SystemPackage
 
 /// Writes sysfs attributes for real.
 ///
-/// Kernel rules this follows (kernel-facts §2):
+/// Kernel rules this follows (docs/kernel-notes.md, "Driver-binding writes in sysfs"):
 /// - open `O_WRONLY` **without `O_CREAT`**: a missing attribute fails with ENOENT, on a host as in
 ///   a fixture tree, instead of silently creating a plain file;
 /// - **one** `write(2)` of the whole value: sysfs hands each write to the attribute's store

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// Minimal, allocation-light reads of kernel pseudo-files. Sysfs attributes are small and are

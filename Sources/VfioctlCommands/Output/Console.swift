@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
 #endif
 
 /// Where a command's output goes: the process's stdout/stderr, or buffers in tests. Output is
