@@ -53,7 +53,7 @@ public final class HolderFinder {
         let targets = devices.map { reader.read($0, groups: groups) }
         let scanner = ProcScanner(root: root, table: ScanTable(targets: targets, groups: groups, containers: reader.containerNumbers()))
         guard let procFD = scanner.openProc() else {
-            throw .unavailable("cannot read \(root.proc): " + String(cString: strerror(errno)) + " (is procfs mounted?)")
+            throw .unavailable("cannot read \(root.proc): " + String(cString: strerror(errno)) + " (is procfs mounted?)", target: root.proc)
         }
         defer { close(procFD) }
         var stats = ScanStats()

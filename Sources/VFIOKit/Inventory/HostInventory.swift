@@ -41,20 +41,20 @@ public struct HostInventory: Sendable {
         switch target {
         case .address(let address):
             guard let device = device(address) else {
-                throw .unavailable("no PCI device \(address) (not in /sys/bus/pci/devices)")
+                throw .unavailable("no PCI device \(address) (not in /sys/bus/pci/devices)", target: address.description)
             }
             return [device]
         case .group(let id):
             guard let group = groups[id] else {
                 if !iommuEnabled {
-                    throw .unavailable("no IOMMU group \(id): the IOMMU is off (no groups in /sys/kernel/iommu_groups); run 'vfioctl doctor'")
+                    throw .unavailable("no IOMMU group \(id): the IOMMU is off (no groups in /sys/kernel/iommu_groups); run 'vfioctl doctor'", target: "group:\(id)")
                 }
-                throw .unavailable("no IOMMU group \(id) in /sys/kernel/iommu_groups")
+                throw .unavailable("no IOMMU group \(id) in /sys/kernel/iommu_groups", target: "group:\(id)")
             }
             return members(of: group)
         case .ids(let vendor, let deviceID):
             let matches = devices.filter { $0.vendorID == vendor && $0.deviceID == deviceID }
-            guard !matches.isEmpty else { throw .unavailable("no PCI device with ids \(target)") }
+            guard !matches.isEmpty else { throw .unavailable("no PCI device with ids \(target)", target: target.description) }
             return matches
         }
     }

@@ -41,7 +41,7 @@ public struct InventoryReader {
     /// - Throws: `.unavailable` when there is no `/sys/bus/pci/devices` at all.
     public func read() throws(VFIOError) -> HostInventory {
         guard let devicesDir = SysfsDirectory(root.pciDevices), let names = devicesDir.list() else {
-            throw .unavailable("cannot read \(root.pciDevices): no PCI bus (is sysfs mounted?)")
+            throw .unavailable("cannot read \(root.pciDevices): no PCI bus (is sysfs mounted?)", target: root.pciDevices)
         }
         // Entries are kernel-made names; anything that is not an address is skipped, so no path
         // is ever built from an unvalidated name.

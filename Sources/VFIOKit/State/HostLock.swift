@@ -52,7 +52,7 @@ public final class HostLock: @unchecked Sendable {
             guard ContinuousClock.now < deadline else {
                 close(fd)
                 let who = holder.map { "another vfioctl (pid \($0))" } ?? "another vfioctl"
-                throw .timedOut("\(who) holds \(hostPath); gave up after \(describe(timeout)) (--lock-timeout); nothing was changed")
+                throw .timedOut("\(who) holds \(hostPath); gave up after \(describe(timeout)) (--lock-timeout); nothing was changed", target: hostPath)
             }
             Executor.sleep(pollInterval)
         }
@@ -94,6 +94,8 @@ public enum Privilege {
     /// - Throws: `.permissionDenied` when `root` is `/` and `effectiveUID` is not 0.
     public static func requireRoot(for command: String, root: HostRoot, effectiveUID: UInt32) throws(VFIOError) {
         guard root.isHostRoot, effectiveUID != 0 else { return }
-        throw .permissionDenied("vfioctl \(command) needs root: it writes to /sys/bus/pci and \(StateStore.hostPath) (try sudo, or --dry-run)")
+        throw .permissionDenied(
+            "vfioctl \(command) needs root: it writes to /sys/bus/pci and \(StateStore.hostPath)", target: "vfioctl \(command)",
+            remedy: "try sudo, or --dry-run")
     }
 }
