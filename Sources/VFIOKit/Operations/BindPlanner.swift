@@ -58,7 +58,7 @@ public enum BindPlanner {
         let requestedGroups = Set(draft.requested.compactMap { inventory.device($0)?.iommuGroup })
         checkGroupViability(request, groups: requestedGroups.sorted(), inventory: inventory, into: &draft)
         let moving = draft.movers.keys.sorted().compactMap { inventory.device($0) }
-        try requireSafeDriverNames(moving)
+        try DriverName.requireSafeCurrentDrivers(moving)
         let forced = checkHostUses(moving, request: request, uses: uses, inventory: inventory, into: &draft)
         if !draft.refusals.isEmpty { return .refused(BindRefusal(reasons: draft.refusals)) }
 
@@ -210,16 +210,6 @@ public enum BindPlanner {
         let remedy = "unbind it (echo \(bridge.address) > /sys/bus/pci/drivers/\(d)/unbind) or bind it to pci-stub"
         guard groupMoves else { return .warn(message.replacingFirst("would not be", with: "is not") + "; " + remedy) }
         return .refuse(.init(kind: .groupNotViable, address: bridge.address, group: id, driver: d, message: message, remedy: remedy))
-    }
-
-    /// The current driver's name becomes a path component (drivers/<name>/unbind).
-    /// - Throws: `.unavailable` for the first moving device whose driver name is not safe.
-    static func requireSafeDriverNames(_ moving: [PCIDevice]) throws(VFIOError) {
-        for device in moving {
-            if let current = device.driver, !DriverName.isSafe(current) {
-                throw .unavailable("\(device.address) is bound to a driver with an unexpected name '\(Target.printableText(current))'; nothing was changed")
-            }
-        }
     }
 
     /// Step 3: host use of every device that moves, from the detector and from the inventory.

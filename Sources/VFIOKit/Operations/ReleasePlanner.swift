@@ -37,7 +37,7 @@ public enum ReleasePlanner {
         var draft = Draft()
         try selectCandidates(request, inventory: inventory, state: state, into: &draft)
         if request.wholeGroup { addGroupPeers(inventory: inventory, into: &draft) }
-        try requireSafeDriverNames(draft.candidates.map(\.device))
+        try DriverName.requireSafeCurrentDrivers(draft.candidates.map(\.device))
         var moves: [ReleaseMove] = []
         for (device, reason) in draft.candidates {
             let vfs = virtualFunctions(of: device, inventory: inventory)
@@ -130,16 +130,6 @@ public enum ReleasePlanner {
             guard let id = device.iommuGroup, let group = inventory.groups[id] else { continue }
             for member in inventory.members(of: group) where member.isVFIOBound && draft.seen.insert(member.address).inserted {
                 draft.candidates.append((member, .groupPeer))
-            }
-        }
-    }
-
-    /// The current driver's name becomes a path component (drivers/<name>/unbind).
-    /// - Throws: `.unavailable` for the first candidate whose driver name is not safe.
-    static func requireSafeDriverNames(_ devices: [PCIDevice]) throws(VFIOError) {
-        for device in devices {
-            if let driver = device.driver, !DriverName.isSafe(driver) {
-                throw .unavailable("\(device.address) is bound to a driver with an unexpected name '\(Target.printableText(driver))'; nothing was changed")
             }
         }
     }
