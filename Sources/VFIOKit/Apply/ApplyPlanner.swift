@@ -56,63 +56,80 @@ public enum ApplyPlanner {
     public static func plan(_ resolution: DesiredState.Resolution, inventory: HostInventory) -> ApplyPlan {
         var items: [ApplyPlan.Item] = []
         var releases: [ApplyPlan.Release] = []
-        // (driver, force, group or address) → batch under construction
-        var batches: [String: ApplyPlan.BindBatch] = [:]
-        var batchOrder: [String] = []
+        var batches = BatchBuilder()
         for assignment in resolution.assignments {
             guard let device = inventory.device(assignment.address) else { continue }
             var item = ApplyPlan.Item(
                 address: device.address, group: device.iommuGroup, currentDriver: device.driver, desired: assignment.driver, disposition: .unchanged,
                 source: assignment.source)
-            switch assignment.driver {
-            case .named(let driver) where DriverName.isVFIO(driver):
-                if device.driver == driver {
-                    item.disposition = .unchanged
-                } else if device.isBridge {
-                    item.disposition = .refused("\(device.address) is a bridge: \(driver) only binds endpoints")
-                } else {
-                    item.disposition = .bind
-                    // Members of one group bound to the same driver go in one transaction.
-                    let scope = device.iommuGroup.map { "group:\($0)" } ?? device.address.description
-                    let key = driver + "|" + String(assignment.force) + "|" + scope
-                    if batches[key] == nil {
-                        batches[key] = ApplyPlan.BindBatch(
-                            request: BindRequest(targets: [], driver: driver, wholeGroup: false, force: assignment.force), addresses: [], sources: [])
-                        batchOrder.append(key)
-                    }
-                    batches[key]!.request.targets.append(.address(device.address))
-                    batches[key]!.request.wholeGroup = batches[key]!.request.wholeGroup || assignment.wholeGroup
-                    batches[key]!.addresses.append(device.address)
-                    if !batches[key]!.sources.contains(assignment.source) { batches[key]!.sources.append(assignment.source) }
-                }
-            case .host:
-                if device.isVFIOBound {
-                    item.disposition = .release
-                    releases.append(.init(address: device.address, group: device.iommuGroup, to: nil, wholeGroup: assignment.wholeGroup, timeout: assignment.timeout, source: assignment.source))
-                }
-            case .none:
-                if device.driver == nil {
-                    item.disposition = .unchanged
-                } else if device.isVFIOBound {
-                    item.disposition = .release
-                    releases.append(.init(address: device.address, group: device.iommuGroup, to: "none", wholeGroup: assignment.wholeGroup, timeout: assignment.timeout, source: assignment.source))
-                } else {
-                    item.disposition = .refused(
-                        "\(device.address) is on host driver \(device.driver ?? ""): vfioctl only unbinds devices it can give back; unbind it by hand or bind it to vfio-pci")
-                }
-            case .named(let driver):
-                if device.driver == driver {
-                    item.disposition = .unchanged
-                } else if device.isVFIOBound {
-                    item.disposition = .release
-                    releases.append(.init(address: device.address, group: device.iommuGroup, to: driver, wholeGroup: assignment.wholeGroup, timeout: assignment.timeout, source: assignment.source))
-                } else {
-                    item.disposition = .refused(
-                        "\(device.address) is on \(device.driver ?? "no driver"), not on a VFIO driver: moving it between host drivers is not what vfioctl does")
-                }
+            if case .named(let driver) = assignment.driver, DriverName.isVFIO(driver) {
+                item.disposition = bindDisposition(device, driver: driver)
+                if item.disposition == .bind { batches.add(device, driver: driver, assignment: assignment) }
+            } else {
+                let release: ApplyPlan.Release?
+                (item.disposition, release) = releaseDisposition(device, assignment: assignment)
+                if let release { releases.append(release) }
             }
             items.append(item)
         }
-        return ApplyPlan(items: items, bindBatches: batchOrder.compactMap { batches[$0] }, releases: releases, unmatched: resolution.unmatched)
+        return ApplyPlan(items: items, bindBatches: batches.batches, releases: releases, unmatched: resolution.unmatched)
+    }
+
+    /// A device the file puts on a VFIO driver.
+    static func bindDisposition(_ device: PCIDevice, driver: String) -> ApplyPlan.Disposition {
+        if device.driver == driver { return .unchanged }
+        if device.isBridge { return .refused("\(device.address) is a bridge: \(driver) only binds endpoints") }
+        return .bind
+    }
+
+    /// A device the file gives to the host, to no driver or to a named host driver, and the
+    /// release that does it.
+    static func releaseDisposition(_ device: PCIDevice, assignment: DesiredState.Assignment) -> (ApplyPlan.Disposition, ApplyPlan.Release?) {
+        // `to`: nil for the driver recorded at bind time, "none" for unbound.
+        func release(to: String?) -> (ApplyPlan.Disposition, ApplyPlan.Release?) {
+            (
+                .release,
+                ApplyPlan.Release(
+                    address: device.address, group: device.iommuGroup, to: to, wholeGroup: assignment.wholeGroup, timeout: assignment.timeout,
+                    source: assignment.source)
+            )
+        }
+        switch assignment.driver {
+        case .host:
+            return device.isVFIOBound ? release(to: nil) : (.unchanged, nil)
+        case .none:
+            if device.driver == nil { return (.unchanged, nil) }
+            if device.isVFIOBound { return release(to: "none") }
+            let reason = "\(device.address) is on host driver \(device.driver ?? ""): vfioctl only unbinds devices it can give back; unbind it by hand or bind it to vfio-pci"
+            return (.refused(reason), nil)
+        case .named(let driver):
+            if device.driver == driver { return (.unchanged, nil) }
+            if device.isVFIOBound { return release(to: driver) }
+            let reason = "\(device.address) is on \(device.driver ?? "no driver"), not on a VFIO driver: moving it between host drivers is not what vfioctl does"
+            return (.refused(reason), nil)
+        }
+    }
+
+    /// Bind batches in the order they were opened: members of one group bound to the same driver
+    /// (with the same `force`) go in one transaction.
+    struct BatchBuilder {
+        private var byKey: [String: ApplyPlan.BindBatch] = [:]
+        private var order: [String] = []
+
+        var batches: [ApplyPlan.BindBatch] { order.compactMap { byKey[$0] } }
+
+        mutating func add(_ device: PCIDevice, driver: String, assignment: DesiredState.Assignment) {
+            let scope = device.iommuGroup.map { "group:\($0)" } ?? device.address.description
+            let key = driver + "|" + String(assignment.force) + "|" + scope
+            if byKey[key] == nil {
+                byKey[key] = ApplyPlan.BindBatch(
+                    request: BindRequest(targets: [], driver: driver, wholeGroup: false, force: assignment.force), addresses: [], sources: [])
+                order.append(key)
+            }
+            byKey[key]!.request.targets.append(.address(device.address))
+            byKey[key]!.request.wholeGroup = byKey[key]!.request.wholeGroup || assignment.wholeGroup
+            byKey[key]!.addresses.append(device.address)
+            if !byKey[key]!.sources.contains(assignment.source) { byKey[key]!.sources.append(assignment.source) }
+        }
     }
 }

@@ -63,111 +63,14 @@ public struct DesiredState: Sendable, Equatable {
 
     /// Parses one file's text. Every error names the file and line.
     public static func parse(_ text: String, file: String) throws(VFIOError) -> DesiredState {
-        var state = DesiredState()
-        var current: Entry?
-        var inDefaults = false
-        var sawDriver = false
-        func finish() throws(VFIOError) {
-            if let entry = current {
-                guard sawDriver else { throw .usage("\(entry.source): [\(entry.selector)] has no 'driver ='") }
-                state.entries.append(entry)
-            }
-            current = nil
-            sawDriver = false
-        }
+        var parser = DesiredStateParser()
         var number = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
             number += 1
-            let here = file + ":" + String(number)
-            var line = Substring(rawLine)
-            if let hash = line.firstIndex(where: { $0 == "#" || $0 == ";" }) { line = line[..<hash] }
-            let trimmed = line.trimmingSpaces
-            if trimmed.isEmpty { continue }
-            if trimmed.hasPrefix("[") {
-                guard trimmed.hasSuffix("]") else { throw .usage("\(here): unterminated section header") }
-                try finish()
-                let header = trimmed.dropFirst().dropLast().trimmingSpaces
-                let words = header.split(separator: " ", omittingEmptySubsequences: true)
-                if words == ["defaults"] {
-                    inDefaults = true
-                    continue
-                }
-                inDefaults = false
-                guard words.count == 2 else {
-                    throw .usage("\(here): expected [device ADDRESS], [ids VENDOR:DEVICE], [group N] or [defaults]")
-                }
-                let selector: Target
-                do throws(VFIOError) {
-                    switch words[0] {
-                    case "device":
-                        guard let address = PCIAddress(words[1]) else { throw .usage("invalid address '\(Target.printable(String(words[1])))'") }
-                        selector = .address(address)
-                    case "ids":
-                        let parsed = try Target(parsing: String(words[1]))
-                        guard case .ids = parsed else { throw .usage("invalid ids '\(Target.printable(String(words[1])))'") }
-                        selector = parsed
-                    case "group":
-                        selector = try Target(parsing: "group:" + words[1])
-                    default:
-                        throw .usage("unknown section '\(Target.printable(String(words[0])))'")
-                    }
-                } catch {
-                    throw .usage("\(here): \(error.message)")
-                }
-                current = Entry(selector: selector, driver: .host, source: here)
-                continue
-            }
-            guard let eq = trimmed.firstIndex(of: "=") else { throw .usage("\(here): expected 'key = value'") }
-            let key = trimmed[..<eq].trimmingSpaces.lowercased()
-            let value = String(trimmed[trimmed.index(after: eq)...].trimmingSpaces)
-            if inDefaults {
-                switch key {
-                case "timeout":
-                    guard let duration = parseDuration(value) else { throw .usage("\(here): invalid timeout '\(Target.printable(value))' (e.g. 30s, 2m, 500ms)") }
-                    state.timeout = duration
-                default:
-                    throw .usage("\(here): unknown key '\(Target.printable(key))' in [defaults]")
-                }
-                continue
-            }
-            guard var entry = current else { throw .usage("\(here): '\(Target.printable(key))' outside a section") }
-            switch key {
-            case "driver":
-                switch value {
-                case "host": entry.driver = .host
-                case "none": entry.driver = .none
-                default:
-                    guard isValidDriverName(value) else { throw .usage("\(here): invalid driver name '\(Target.printable(value))'") }
-                    entry.driver = .named(value)
-                }
-                sawDriver = true
-            case "group":
-                switch value {
-                case "whole": entry.wholeGroup = true
-                case "device", "single": entry.wholeGroup = false
-                default: throw .usage("\(here): group must be 'whole' or 'device'")
-                }
-            case "force":
-                guard let flag = parseBool(value) else { throw .usage("\(here): force must be yes or no") }
-                entry.force = flag
-            case "count":
-                guard let n = Int(value), n > 0 else { throw .usage("\(here): count must be a positive number") }
-                guard case .ids = entry.selector else { throw .usage("\(here): count applies to [ids …] sections only") }
-                entry.count = n
-            case "numa":
-                guard let n = Int(value), n >= 0 else { throw .usage("\(here): numa must be a node number") }
-                guard case .ids = entry.selector else { throw .usage("\(here): numa applies to [ids …] sections only") }
-                entry.numaNode = n
-            case "timeout":
-                guard let duration = parseDuration(value) else { throw .usage("\(here): invalid timeout '\(Target.printable(value))'") }
-                entry.timeout = duration
-            default:
-                throw .usage("\(here): unknown key '\(Target.printable(key))'")
-            }
-            current = entry
+            try parser.take(rawLine, at: file + ":" + String(number))
         }
-        try finish()
-        return state
+        try parser.finishSection()
+        return parser.state
     }
 
     /// Driver names are kernel module/driver names: letters, digits, `_` and `-`.

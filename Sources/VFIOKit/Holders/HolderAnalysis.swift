@@ -21,10 +21,21 @@ public enum HolderAnalysis {
     ///   no group open at all (a process with only other groups open is probably using those),
     ///   falling back to every such process if that leaves none.
     public static func classify(targets: [HolderTarget], processes: [ScannedProcess]) -> Verdict {
+        let relevant = relevantHandles(targets: targets, processes: processes)
+        let judged = judge(targets, relevant: relevant)
+        var likely: [ScannedProcess] = []
+        if judged.anyNeedy {
+            likely = likelyHolders(relevant: relevant, processes: processes, needyGroups: judged.needyGroups)
+                .filter { !judged.holderPids.contains($0.pid) }
+        }
+        let holders = judged.holderPids.sorted().map { ScannedProcess(pid: $0, handles: relevant[$0]!) }
+        return Verdict(targets: judged.statuses, holders: holders, likelyHolders: likely)
+    }
+
+    /// Per process, the handles that matter for these targets; processes with none are left out.
+    static func relevantHandles(targets: [HolderTarget], processes: [ScannedProcess]) -> [Int32: [HeldHandle]] {
         let targetAddresses = Set(targets.map(\.address))
         let targetGroups = Set(targets.filter { $0.groupNode != nil }.compactMap(\.group))
-
-        // Per process: the handles that matter for these targets.
         var relevant: [Int32: [HeldHandle]] = [:]
         for process in processes {
             let handles = process.handles.filter { handle in
@@ -38,27 +49,28 @@ public enum HolderAnalysis {
             }
             if !handles.isEmpty { relevant[process.pid] = handles }
         }
+        return relevant
+    }
 
-        func holdsGroup(_ handles: [HeldHandle], _ group: Int?) -> Bool {
-            guard let group else { return false }
-            return handles.contains { $0.kind == .group && $0.group == group }
-        }
-        func holdsDevice(_ handles: [HeldHandle], _ address: PCIAddress) -> Bool {
-            handles.contains { $0.kind != .group && $0.kind != .container && $0.device == address }
-        }
-        let anyUnattributed = relevant.values.contains { $0.contains(where: \.isUnattributedDevice) }
-
+    /// Every target's status, and what the likely-holder search needs: the processes already
+    /// named as holders, and the groups of open targets without a device-level handle.
+    struct Judged {
         var statuses: [TargetStatus] = []
         var holderPids = Set<Int32>()
         var needyGroups = Set<Int?>()
         var anyNeedy = false
+    }
+
+    static func judge(_ targets: [HolderTarget], relevant: [Int32: [HeldHandle]]) -> Judged {
+        let anyUnattributed = relevant.values.contains { $0.contains(where: \.isUnattributedDevice) }
+        var judged = Judged()
         for target in targets {
             guard target.present else {
-                statuses.append(TargetStatus(target: target, state: .gone, holders: [], open: false))
+                judged.statuses.append(TargetStatus(target: target, state: .gone, holders: [], open: false))
                 continue
             }
             guard target.reachableThroughVFIO else {
-                statuses.append(TargetStatus(target: target, state: .notVFIO, holders: [], open: false))
+                judged.statuses.append(TargetStatus(target: target, state: .notVFIO, holders: [], open: false))
                 continue
             }
             let groupForMatch = target.groupNode != nil ? target.group : nil
@@ -68,29 +80,38 @@ public enum HolderAnalysis {
             let open = target.vfioBound && (target.enableCount.map { $0 >= 1 } ?? anyUnattributed)
             let state: HoldState = !holders.isEmpty ? .held : (open ? .openUnattributed : .free)
             if open && !deviceLevel {
-                anyNeedy = true
-                needyGroups.insert(target.group)
+                judged.anyNeedy = true
+                judged.needyGroups.insert(target.group)
             }
-            holderPids.formUnion(holders)
-            statuses.append(TargetStatus(target: target, state: state, holders: holders, open: open))
+            judged.holderPids.formUnion(holders)
+            judged.statuses.append(TargetStatus(target: target, state: state, holders: holders, open: open))
         }
+        return judged
+    }
 
-        var likely: [ScannedProcess] = []
-        if anyNeedy {
-            let candidates = relevant.filter { $0.value.contains(where: \.isUnattributedDevice) }
-            // Group ids held by each candidate, among all groups the scan knows (targets or not).
-            func groupsHeld(_ pid: Int32) -> Set<Int> {
-                Set(processes.first { $0.pid == pid }?.handles.filter { $0.kind == .group }.compactMap(\.group) ?? [])
-            }
-            let narrowed = candidates.filter { entry in
-                let held = groupsHeld(entry.key)
-                return held.isEmpty || needyGroups.contains { $0.map(held.contains) ?? false }
-            }
-            let chosen = narrowed.isEmpty ? candidates : narrowed
-            likely = chosen.keys.sorted().filter { !holderPids.contains($0) }.map { ScannedProcess(pid: $0, handles: relevant[$0]!) }
+    static func holdsGroup(_ handles: [HeldHandle], _ group: Int?) -> Bool {
+        guard let group else { return false }
+        return handles.contains { $0.kind == .group && $0.group == group }
+    }
+
+    static func holdsDevice(_ handles: [HeldHandle], _ address: PCIAddress) -> Bool {
+        handles.contains { $0.kind != .group && $0.kind != .container && $0.device == address }
+    }
+
+    /// The processes with unattributed device fds or mappings that hold one of `needyGroups` or
+    /// no group at all; every such process if that leaves none. In pid order.
+    static func likelyHolders(relevant: [Int32: [HeldHandle]], processes: [ScannedProcess], needyGroups: Set<Int?>) -> [ScannedProcess] {
+        let candidates = relevant.filter { $0.value.contains(where: \.isUnattributedDevice) }
+        // Group ids held by each candidate, among all groups the scan knows (targets or not).
+        func groupsHeld(_ pid: Int32) -> Set<Int> {
+            Set(processes.first { $0.pid == pid }?.handles.filter { $0.kind == .group }.compactMap(\.group) ?? [])
         }
-        let holders = holderPids.sorted().map { ScannedProcess(pid: $0, handles: relevant[$0]!) }
-        return Verdict(targets: statuses, holders: holders, likelyHolders: likely)
+        let narrowed = candidates.filter { entry in
+            let held = groupsHeld(entry.key)
+            return held.isEmpty || needyGroups.contains { $0.map(held.contains) ?? false }
+        }
+        let chosen = narrowed.isEmpty ? candidates : narrowed
+        return chosen.keys.sorted().map { ScannedProcess(pid: $0, handles: relevant[$0]!) }
     }
 
     /// Which processes' maps the scan should read after the fd pass.

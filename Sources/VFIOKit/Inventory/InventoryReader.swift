@@ -124,51 +124,57 @@ public struct InventoryReader {
         device.driver = dir.linkName("driver")
         device.iommuGroup = dir.linkName("iommu_group").flatMap { Int($0) }
         device.vfioDeviceName = dir.list("vfio-dev")?.sorted().first
-        if fields.contains(.attributes) {
-            device.subsystemVendorID = uevent?.subsystemVendor ?? dir.readHex("subsystem_vendor").map { UInt16(truncatingIfNeeded: $0) }
-            device.subsystemDeviceID = uevent?.subsystemDevice ?? dir.readHex("subsystem_device").map { UInt16(truncatingIfNeeded: $0) }
-            device.revision = dir.readHex("revision").map { UInt8(truncatingIfNeeded: $0) }
-            // Byte 0x0E of config space is the header type, bit 7 the multi-function flag. The
-            // first 64 bytes are readable without CAP_SYS_ADMIN; only 16 are read, because on a
-            // real device each dword is a config cycle to the hardware.
-            dir.withBytes("config", limit: 16) { config in
-                guard let config, config.count > 0x0E else { return }
-                device.headerType = config[0x0E] & 0x7f
-                device.multiFunction = config[0x0E] & 0x80 != 0
-            }
-            if let override = dir.read("driver_override"), override != "(null)", !override.isEmpty {
-                device.driverOverride = override
-            }
-            device.numaNode = dir.readInt("numa_node")
-            if let methods = dir.read("reset_method") {
-                device.resetMethods = methods.split(separator: " ").map(String.init)
-            }
-            device.bootVGA = dir.readInt("boot_vga").map { $0 != 0 }
-            device.enableCount = dir.readInt("enable")
-        }
-        if fields.contains(.topology) {
-            // /sys/bus/pci/devices/BDF links to /sys/devices/pci0000:00/<upstream…>/BDF; the
-            // component before the last is the upstream bridge when it is a PCI address.
-            if let target = devicesDir.readLink(name) {
-                let parts = target.split(separator: "/")
-                if parts.count >= 2 { device.parent = PCIAddress(parts[parts.count - 2]) }
-            }
-            device.physicalFunction = dir.linkName("physfn").flatMap { PCIAddress($0) }
-            if let total = dir.readInt("sriov_totalvfs") {
-                var vfs: [(Int, PCIAddress)] = []
-                for entry in dir.list() ?? [] where entry.hasPrefix("virtfn") {
-                    if let n = Int(entry.dropFirst(6)), let vf = dir.linkName(entry).flatMap({ PCIAddress($0) }) {
-                        vfs.append((n, vf))
-                    }
-                }
-                device.sriov = PCIDevice.SRIOV(
-                    totalVFs: total, numVFs: dir.readInt("sriov_numvfs") ?? 0,
-                    driversAutoprobe: dir.readInt("sriov_drivers_autoprobe").map { $0 != 0 },
-                    vfDeviceID: dir.readHex("sriov_vf_device").map { UInt16(truncatingIfNeeded: $0) },
-                    virtualFunctions: vfs.sorted { $0.0 < $1.0 }.map(\.1))
-            }
-        }
+        if fields.contains(.attributes) { readAttributes(into: &device, from: dir, uevent: uevent) }
+        if fields.contains(.topology) { readTopology(into: &device, from: dir, name: name, in: devicesDir) }
         return device
+    }
+
+    /// The attributes beyond identity and binding (`.attributes`).
+    func readAttributes(into device: inout PCIDevice, from dir: borrowing SysfsDirectory, uevent: PCIUevent?) {
+        device.subsystemVendorID = uevent?.subsystemVendor ?? dir.readHex("subsystem_vendor").map { UInt16(truncatingIfNeeded: $0) }
+        device.subsystemDeviceID = uevent?.subsystemDevice ?? dir.readHex("subsystem_device").map { UInt16(truncatingIfNeeded: $0) }
+        device.revision = dir.readHex("revision").map { UInt8(truncatingIfNeeded: $0) }
+        // Byte 0x0E of config space is the header type, bit 7 the multi-function flag. The
+        // first 64 bytes are readable without CAP_SYS_ADMIN; only 16 are read, because on a
+        // real device each dword is a config cycle to the hardware.
+        dir.withBytes("config", limit: 16) { config in
+            guard let config, config.count > 0x0E else { return }
+            device.headerType = config[0x0E] & 0x7f
+            device.multiFunction = config[0x0E] & 0x80 != 0
+        }
+        if let override = dir.read("driver_override"), override != "(null)", !override.isEmpty {
+            device.driverOverride = override
+        }
+        device.numaNode = dir.readInt("numa_node")
+        if let methods = dir.read("reset_method") {
+            device.resetMethods = methods.split(separator: " ").map(String.init)
+        }
+        device.bootVGA = dir.readInt("boot_vga").map { $0 != 0 }
+        device.enableCount = dir.readInt("enable")
+    }
+
+    /// Where the function sits: its upstream bridge, its PF, its VFs (`.topology`).
+    func readTopology(into device: inout PCIDevice, from dir: borrowing SysfsDirectory, name: String, in devicesDir: borrowing SysfsDirectory) {
+        // /sys/bus/pci/devices/BDF links to /sys/devices/pci0000:00/<upstream…>/BDF; the
+        // component before the last is the upstream bridge when it is a PCI address.
+        if let target = devicesDir.readLink(name) {
+            let parts = target.split(separator: "/")
+            if parts.count >= 2 { device.parent = PCIAddress(parts[parts.count - 2]) }
+        }
+        device.physicalFunction = dir.linkName("physfn").flatMap { PCIAddress($0) }
+        if let total = dir.readInt("sriov_totalvfs") {
+            var vfs: [(Int, PCIAddress)] = []
+            for entry in dir.list() ?? [] where entry.hasPrefix("virtfn") {
+                if let n = Int(entry.dropFirst(6)), let vf = dir.linkName(entry).flatMap({ PCIAddress($0) }) {
+                    vfs.append((n, vf))
+                }
+            }
+            device.sriov = PCIDevice.SRIOV(
+                totalVFs: total, numVFs: dir.readInt("sriov_numvfs") ?? 0,
+                driversAutoprobe: dir.readInt("sriov_drivers_autoprobe").map { $0 != 0 },
+                vfDeviceID: dir.readHex("sriov_vf_device").map { UInt16(truncatingIfNeeded: $0) },
+                virtualFunctions: vfs.sorted { $0.0 < $1.0 }.map(\.1))
+        }
     }
 
     /// driverctl's persisted overrides: `/etc/driverctl.d/pci-<address>` holds the driver name.

@@ -39,6 +39,15 @@ public enum Target: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// `group:N`: the target names a whole group, whose members it takes selectively.
+    public var isGroup: Bool {
+        if case .group = self { return true }
+        return false
+    }
+
+    /// User input made safe to echo on one line.
+    public static func printableText(_ text: String) -> String { printable(text) }
+
     /// Makes user input safe to echo on one line (no control characters, bounded length).
     static func printable(_ text: String) -> String {
         var out = ""

@@ -16,7 +16,8 @@ public struct BindRequest: Sendable, Equatable {
     }
 }
 
-/// Facts about the running kernel the planner needs besides the device inventory.
+/// Facts about the running kernel the planner needs besides the device inventory
+/// (`BindEnvironment.read(root:)` reads them).
 public struct BindEnvironment: Sendable, Equatable {
     /// `/sys/module/vfio/parameters/enable_unsafe_noiommu_mode` is `Y` (absent: off).
     public var noiommuEnabled: Bool
@@ -26,11 +27,6 @@ public struct BindEnvironment: Sendable, Equatable {
     public init(noiommuEnabled: Bool, loadedDrivers: Set<String>) {
         self.noiommuEnabled = noiommuEnabled
         self.loadedDrivers = loadedDrivers
-    }
-
-    public static func read(root: HostRoot) -> BindEnvironment {
-        let noiommu = Sysfs.read(root.path(SysfsPaths.noiommuParameter)).map { $0 == "Y" || $0 == "1" } ?? false
-        return BindEnvironment(noiommuEnabled: noiommu, loadedDrivers: Set(Sysfs.list(root.pciDrivers) ?? []))
     }
 }
 

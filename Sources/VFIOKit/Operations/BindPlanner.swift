@@ -53,113 +53,179 @@ public enum BindPlanner {
     ) throws(VFIOError) -> BindDecision {
         try validate(driver: request.driver)
         guard !request.targets.isEmpty else { throw .usage("no target given: expected \(Target.acceptedForms)") }
-        let driver = request.driver
-        var refusals: [BindRefusal.Reason] = []
+        var draft = Draft()
+        try classifyTargets(request, inventory: inventory, noiommuEnabled: environment.noiommuEnabled, into: &draft)
+        let requestedGroups = Set(draft.requested.compactMap { inventory.device($0)?.iommuGroup })
+        checkGroupViability(request, groups: requestedGroups.sorted(), inventory: inventory, into: &draft)
+        let moving = draft.movers.keys.sorted().compactMap { inventory.device($0) }
+        try DriverName.requireSafeCurrentDrivers(moving)
+        let forced = checkHostUses(moving, request: request, uses: uses, inventory: inventory, into: &draft)
+        if !draft.refusals.isEmpty { return .refused(BindRefusal(reasons: draft.refusals)) }
+
+        let moves = buildMoves(moving, reasons: draft.movers, driver: request.driver)
+        draft.warnings += driverctlWarnings(moving, driver: request.driver)
+        let touched = Set(moves.compactMap(\.group)).union(requestedGroups)
+        return .plan(
+            BindPlan(
+                request: request,
+                loadModule: !moves.isEmpty && !environment.loadedDrivers.contains(request.driver) ? request.driver : nil,
+                moves: moves, kept: draft.kept.values.sorted { $0.address < $1.address }, forced: forced, warnings: draft.warnings,
+                groups: touched.sorted(), notes: sriovNotes(moving, driver: request.driver)))
+    }
+
+    // MARK: - Steps
+
+    /// What the planner has decided so far; each step adds to it.
+    struct Draft {
+        /// Every device a target named, each once.
+        var requested = Set<PCIAddress>()
         var kept: [PCIAddress: DeviceKept] = [:]
         var movers: [PCIAddress: DeviceMove.Reason] = [:]
-        var requested = Set<PCIAddress>()
+        var refusals: [BindRefusal.Reason] = []
         var warnings: [String] = []
 
-        // 1. What the targets name.
-        for target in request.targets {
-            let fromGroup: Bool
-            if case .group = target { fromGroup = true } else { fromGroup = false }
-            for device in try inventory.resolve(target) {
-                guard requested.insert(device.address).inserted else { continue }
-                if device.driver == driver {
-                    kept[device.address] = DeviceKept(address: device.address, group: device.iommuGroup, driver: device.driver, reason: .alreadyBound)
-                    continue
-                }
-                if device.isBridge {
-                    if fromGroup {
-                        kept[device.address] = DeviceKept(address: device.address, group: device.iommuGroup, driver: device.driver, reason: .bridge)
-                    } else {
-                        refusals.append(
-                            .init(
-                                kind: .bridge, address: device.address, group: device.iommuGroup, driver: device.driver,
-                                message: "\(device.address) is a PCI bridge (header type \(device.headerType.map(String.init) ?? "1")): \(driver) only binds endpoints (header type 0)",
-                                remedy: "bind the devices behind it instead"))
-                    }
-                    continue
-                }
-                if fromGroup {
-                    switch Viability.state(of: device) {
-                    case .dmaManaged(let d):
-                        kept[device.address] = DeviceKept(address: device.address, group: device.iommuGroup, driver: d, reason: .dmaManaged)
-                        continue
-                    case .vfio(let d):
-                        kept[device.address] = DeviceKept(address: device.address, group: device.iommuGroup, driver: d, reason: .otherVFIODriver)
-                        continue
-                    case .unbound, .hostDriver:
-                        break
-                    }
-                }
-                if device.iommuGroup == nil {
-                    guard environment.noiommuEnabled else {
-                        throw .unavailable(
-                            "\(device.address) has no IOMMU group: the IOMMU is off or does not cover it, and vfio's no-IOMMU mode is off (\(SysfsPaths.noiommuParameter)); 'vfioctl doctor' explains"
-                        )
-                    }
-                    warnings.append("\(device.address) has no IOMMU group: it will use vfio's unsafe no-IOMMU mode (no DMA isolation; taints the kernel)")
-                }
-                movers[device.address] = .requested
+        /// Records one device's verdict. A device already kept stays kept as it was first
+        /// classified (a bridge named by `group:N` is not re-kept as unbound).
+        mutating func apply(_ verdict: Verdict, to address: PCIAddress) {
+            switch verdict {
+            case .keep(let device):
+                if kept[address] == nil { kept[address] = device }
+            case .refuse(let reason):
+                refusals.append(reason)
+            case .move(let reason, let warning):
+                if let warning { warnings.append(warning) }
+                movers[address] = reason
+            case .warn(let warning):
+                warnings.append(warning)
             }
         }
+    }
 
-        // 2. Group viability after the move.
-        let requestedGroups = Set(requested.compactMap { inventory.device($0)?.iommuGroup })
+    /// What happens to one device.
+    enum Verdict: Equatable {
+        case keep(DeviceKept)
+        case refuse(BindRefusal.Reason)
+        /// It moves to the requested driver; the warning says what the move costs.
+        case move(DeviceMove.Reason, warning: String? = nil)
+        /// It stays as it is, which the user should know about (a group that is not viable).
+        case warn(String)
+    }
+
+    /// Step 1: what the targets name, in the order they were given.
+    /// - Throws: `.unavailable` for a target that does not exist, or a device without an IOMMU
+    ///   group while no-IOMMU mode is off.
+    static func classifyTargets(
+        _ request: BindRequest, inventory: HostInventory, noiommuEnabled: Bool, into draft: inout Draft
+    ) throws(VFIOError) {
+        for target in request.targets {
+            for device in try inventory.resolve(target) {
+                guard draft.requested.insert(device.address).inserted else { continue }
+                let verdict = try namedVerdict(device, fromGroup: target.isGroup, driver: request.driver, noiommuEnabled: noiommuEnabled)
+                draft.apply(verdict, to: device.address)
+            }
+        }
+    }
+
+    /// A device a target names: it moves unless it is already on `driver` or is a bridge, or —
+    /// when the target is a whole group — it is parked on `pci-stub`/`pcieport` or another VFIO
+    /// driver.
+    static func namedVerdict(_ device: PCIDevice, fromGroup: Bool, driver: String, noiommuEnabled: Bool) throws(VFIOError) -> Verdict {
+        if device.driver == driver {
+            return .keep(DeviceKept(address: device.address, group: device.iommuGroup, driver: device.driver, reason: .alreadyBound))
+        }
+        if device.isBridge {
+            if fromGroup {
+                return .keep(DeviceKept(address: device.address, group: device.iommuGroup, driver: device.driver, reason: .bridge))
+            }
+            // vfio-pci's probe returns EINVAL for anything but an endpoint.
+            return .refuse(
+                .init(
+                    kind: .bridge, address: device.address, group: device.iommuGroup, driver: device.driver,
+                    message: "\(device.address) is a PCI bridge (header type \(device.headerType.map(String.init) ?? "1")): \(driver) only binds endpoints (header type 0)",
+                    remedy: "bind the devices behind it instead"))
+        }
+        if fromGroup {
+            switch Viability.state(of: device) {
+            case .dmaManaged(let d):
+                return .keep(DeviceKept(address: device.address, group: device.iommuGroup, driver: d, reason: .dmaManaged))
+            case .vfio(let d):
+                return .keep(DeviceKept(address: device.address, group: device.iommuGroup, driver: d, reason: .otherVFIODriver))
+            case .unbound, .hostDriver:
+                break
+            }
+        }
+        guard device.iommuGroup == nil else { return .move(.requested) }
+        guard noiommuEnabled else {
+            throw .unavailable(
+                "\(device.address) has no IOMMU group: the IOMMU is off or does not cover it, and vfio's no-IOMMU mode is off (\(SysfsPaths.noiommuParameter)); 'vfioctl doctor' explains"
+            )
+        }
+        return .move(.requested, warning: "\(device.address) has no IOMMU group: it will use vfio's unsafe no-IOMMU mode (no DMA isolation; taints the kernel)")
+    }
+
+    /// Step 2: every group a target touches must be viable after the move. Members that move
+    /// or are already on the driver are settled; each other member is judged.
+    static func checkGroupViability(_ request: BindRequest, groups: [Int], inventory: HostInventory, into draft: inout Draft) {
         let retry = retryCommand(request)
-        for id in requestedGroups.sorted() {
+        for id in groups {
             guard let group = inventory.groups[id] else { continue }
             let members = inventory.members(of: group)
-            let groupMoves = members.contains { movers[$0.address] != nil }
-            for member in members where movers[member.address] == nil && kept[member.address]?.reason != .alreadyBound {
-                switch Viability.state(of: member) {
-                case .hostDriver(let d):
-                    if member.isBridge {
-                        let message = "group \(id) would not be viable: bridge \(member.address) is bound to \(d), which uses the DMA API, and \(driver) cannot take bridges"
-                        let remedy = "unbind it (echo \(member.address) > /sys/bus/pci/drivers/\(d)/unbind) or bind it to pci-stub"
-                        if groupMoves {
-                            refusals.append(.init(kind: .groupNotViable, address: member.address, group: id, driver: d, message: message, remedy: remedy))
-                        } else {
-                            warnings.append(message.replacingFirst("would not be", with: "is not") + "; " + remedy)
-                        }
-                    } else if request.wholeGroup {
-                        movers[member.address] = .groupPeer
-                    } else if groupMoves {
-                        refusals.append(
-                            .init(
-                                kind: .groupNotViable, address: member.address, group: id, driver: d,
-                                message: "group \(id) would not be viable: \(member.address) stays on host driver \(d), which uses the DMA API",
-                                remedy: "bind the whole group: \(retry)"))
-                    } else {
-                        warnings.append("group \(id) is not viable: \(member.address) is on host driver \(d); '\(retry)' moves it")
-                    }
-                case .unbound:
-                    kept[member.address] = kept[member.address] ?? DeviceKept(address: member.address, group: id, driver: nil, reason: member.isBridge ? .bridge : .unbound)
-                case .dmaManaged(let d):
-                    kept[member.address] = kept[member.address] ?? DeviceKept(address: member.address, group: id, driver: d, reason: member.isBridge ? .bridge : .dmaManaged)
-                case .vfio(let d):
-                    kept[member.address] = kept[member.address] ?? DeviceKept(address: member.address, group: id, driver: d, reason: .otherVFIODriver)
-                }
+            let groupMoves = members.contains { draft.movers[$0.address] != nil }
+            for member in members where draft.movers[member.address] == nil && draft.kept[member.address]?.reason != .alreadyBound {
+                let verdict = peerVerdict(member, group: id, request: request, groupMoves: groupMoves, retry: retry)
+                draft.apply(verdict, to: member.address)
             }
         }
+    }
 
-        // 3. Host use of every device that moves.
-        var forced: [DeviceUse] = []
-        let moving = movers.keys.sorted().compactMap { inventory.device($0) }
-        for device in moving {
-            // The current driver's name becomes a path component (drivers/<name>/unbind).
-            if let current = device.driver, !DriverName.isSafe(current) {
-                throw .unavailable("\(device.address) is bound to a driver with an unexpected name '\(Target.printableText(current))'; nothing was changed")
+    /// A group member nobody named: unbound, `pci-stub`/`pcieport` and VFIO members never block;
+    /// an endpoint on a host DMA driver moves with `--group` and blocks otherwise (a warning
+    /// when nothing in its group moves).
+    static func peerVerdict(_ member: PCIDevice, group id: Int, request: BindRequest, groupMoves: Bool, retry: String) -> Verdict {
+        switch Viability.state(of: member) {
+        case .hostDriver(let d):
+            if member.isBridge { return blockingBridgeVerdict(member, driver: d, group: id, request: request, groupMoves: groupMoves) }
+            if request.wholeGroup { return .move(.groupPeer) }
+            guard groupMoves else {
+                return .warn("group \(id) is not viable: \(member.address) is on host driver \(d); '\(retry)' moves it")
             }
-            let found = uses.filter { $0.address == device.address } + inventoryUses(device, driver: driver, inventory: inventory)
+            return .refuse(
+                .init(
+                    kind: .groupNotViable, address: member.address, group: id, driver: d,
+                    message: "group \(id) would not be viable: \(member.address) stays on host driver \(d), which uses the DMA API",
+                    remedy: "bind the whole group: \(retry)"))
+        case .unbound:
+            return .keep(DeviceKept(address: member.address, group: id, driver: nil, reason: member.isBridge ? .bridge : .unbound))
+        case .dmaManaged(let d):
+            return .keep(DeviceKept(address: member.address, group: id, driver: d, reason: member.isBridge ? .bridge : .dmaManaged))
+        case .vfio(let d):
+            return .keep(DeviceKept(address: member.address, group: id, driver: d, reason: .otherVFIODriver))
+        }
+    }
+
+    /// A bridge on a host DMA driver (e.g. `shpchp`): bridges never move, so it blocks even
+    /// `--group`.
+    static func blockingBridgeVerdict(_ bridge: PCIDevice, driver d: String, group id: Int, request: BindRequest, groupMoves: Bool) -> Verdict {
+        let message = "group \(id) would not be viable: bridge \(bridge.address) is bound to \(d), which uses the DMA API, and \(request.driver) cannot take bridges"
+        let remedy = "unbind it (echo \(bridge.address) > /sys/bus/pci/drivers/\(d)/unbind) or bind it to pci-stub"
+        guard groupMoves else { return .warn(message.replacingFirst("would not be", with: "is not") + "; " + remedy) }
+        return .refuse(.init(kind: .groupNotViable, address: bridge.address, group: id, driver: d, message: message, remedy: remedy))
+    }
+
+    /// Step 3: host use of every device that moves, from the detector and from the inventory.
+    /// A forceable use with `--force` is reported and returned; any other refuses the bind.
+    static func checkHostUses(
+        _ moving: [PCIDevice], request: BindRequest, uses: [DeviceUse], inventory: HostInventory, into draft: inout Draft
+    ) -> [DeviceUse] {
+        var forced: [DeviceUse] = []
+        for device in moving {
+            let found = uses.filter { $0.address == device.address } + inventoryUses(device, driver: request.driver, inventory: inventory)
             for use in found {
                 if use.forceable && request.force {
                     forced.append(use)
-                    warnings.append("--force: \(device.address): ignoring: \(use.what)")
+                    draft.warnings.append("--force: \(device.address): ignoring: \(use.what)")
                 } else {
-                    refusals.append(
+                    draft.refusals.append(
                         .init(
                             kind: .inUse, address: device.address, group: device.iommuGroup, driver: device.driver, use: use,
                             message: "\(device.address) is in use: \(use.what)",
@@ -167,40 +233,35 @@ public enum BindPlanner {
                 }
             }
         }
+        return forced
+    }
 
-        if !refusals.isEmpty { return .refused(BindRefusal(reasons: refusals)) }
-
-        // A PF that can have VFs: once it is on vfio-pci, VFs it creates (sriov_numvfs with
-        // vfio-pci's enable_sriov=1) can only be opened with the PF's VF token (docs/kernel-notes.md, "SR-IOV").
-        var notes: [String] = []
-        for device in moving {
-            guard let sriov = device.sriov, sriov.totalVFs > 0, device.physicalFunction == nil else { continue }
-            notes.append(
-                "\(device.address) is an SR-IOV PF (up to \(sriov.totalVFs) VFs): VFs created while it is on \(driver) need the VF token to be opened (QEMU: -device vfio-pci,host=VF,vf-token=UUID, the UUID the PF's user sets); its user must not close it while VFs are in use")
-        }
-
-        // 4. The moves, in address order, each with its exact writes.
+    /// Step 4: the moves, in the order of `moving` (address order), each with its exact writes.
+    static func buildMoves(_ moving: [PCIDevice], reasons: [PCIAddress: DeviceMove.Reason], driver: String) -> [DeviceMove] {
         let target = DriverState(driver: driver, override: driver)
-        let moves = moving.map { device in
+        return moving.map { device in
             DeviceMove(
-                address: device.address, group: device.iommuGroup, from: DriverState(device), to: target, reason: movers[device.address]!,
+                address: device.address, group: device.iommuGroup, from: DriverState(device), to: target, reason: reasons[device.address]!,
                 steps: DriverTransition.steps(for: device.address, from: DriverState(device), to: target, attach: .probe))
         }
-        // driverctl's udev rule re-applies its persisted override at the next hotplug or boot,
-        // undoing this bind behind vfioctl's back.
-        for device in moving {
-            if let persisted = device.driverctlOverride, persisted != driver {
-                warnings.append(
-                    "\(device.address) has a driverctl override to \(persisted) (/etc/driverctl.d/pci-\(device.address)); driverctl will rebind it at the next hotplug or boot; 'driverctl unset-override \(device.address)' or use driverctl for it")
-            }
+    }
+
+    /// driverctl's udev rule re-applies its persisted override at the next hotplug or boot,
+    /// undoing this bind behind vfioctl's back.
+    static func driverctlWarnings(_ moving: [PCIDevice], driver: String) -> [String] {
+        moving.compactMap { device in
+            guard let persisted = device.driverctlOverride, persisted != driver else { return nil }
+            return "\(device.address) has a driverctl override to \(persisted) (/etc/driverctl.d/pci-\(device.address)); driverctl will rebind it at the next hotplug or boot; 'driverctl unset-override \(device.address)' or use driverctl for it"
         }
-        let touched = Set(moves.compactMap(\.group)).union(requestedGroups)
-        return .plan(
-            BindPlan(
-                request: request,
-                loadModule: !moves.isEmpty && !environment.loadedDrivers.contains(driver) ? driver : nil,
-                moves: moves, kept: kept.values.sorted { $0.address < $1.address }, forced: forced, warnings: warnings,
-                groups: touched.sorted(), notes: notes))
+    }
+
+    /// A PF that can have VFs: once it is on vfio-pci, VFs it creates (sriov_numvfs with
+    /// vfio-pci's enable_sriov=1) can only be opened with the PF's VF token (docs/kernel-notes.md, "SR-IOV").
+    static func sriovNotes(_ moving: [PCIDevice], driver: String) -> [String] {
+        moving.compactMap { device in
+            guard let sriov = device.sriov, sriov.totalVFs > 0, device.physicalFunction == nil else { return nil }
+            return "\(device.address) is an SR-IOV PF (up to \(sriov.totalVFs) VFs): VFs created while it is on \(driver) need the VF token to be opened (QEMU: -device vfio-pci,host=VF,vf-token=UUID, the UUID the PF's user sets); its user must not close it while VFs are in use"
+        }
     }
 
     /// Uses the inventory alone reveals.
@@ -254,11 +315,6 @@ public enum BindPlanner {
         parts += request.targets.map(\.description)
         return parts.joined(separator: " ")
     }
-}
-
-extension Target {
-    /// User input made safe to echo on one line.
-    public static func printableText(_ text: String) -> String { printable(text) }
 }
 
 extension String {

@@ -33,176 +33,222 @@ public enum ReleasePlanner {
     public static func plan(
         _ request: ReleaseRequest, inventory: HostInventory, state: HostState, loadedDrivers: Set<String>
     ) throws(VFIOError) -> ReleaseDecision {
+        try validate(request, loadedDrivers: loadedDrivers)
+        var draft = Draft()
+        try selectCandidates(request, inventory: inventory, state: state, into: &draft)
+        if request.wholeGroup { addGroupPeers(inventory: inventory, into: &draft) }
+        try DriverName.requireSafeCurrentDrivers(draft.candidates.map(\.device))
+        var moves: [ReleaseMove] = []
+        for (device, reason) in draft.candidates {
+            let vfs = virtualFunctions(of: device, inventory: inventory)
+            switch verdict(for: device, reason: reason, request: request, record: state[device.address], virtualFunctions: vfs) {
+            case .move(let move): moves.append(move)
+            case .keep(let kept, let message): draft.keep(device, kept, message)
+            case .refuse(let refusal): draft.refusals.append(refusal)
+            }
+        }
+        if !draft.refusals.isEmpty { return .refused(ReleaseRefusal(reasons: draft.refusals)) }
+
+        var units: [ReleaseUnit] = []
+        var warnings: [String] = []
+        let moving = Set(moves.map(\.address))
+        for unitMoves in unitsByGroup(moves, inventory: inventory) {
+            let (unit, unitWarnings) = unit(of: unitMoves, moving: moving, kind: request.kind, inventory: inventory)
+            units.append(unit)
+            warnings += unitWarnings
+        }
+        return .plan(ReleasePlan(request: request, units: units, kept: draft.kept.sorted { $0.address < $1.address }, warnings: warnings))
+    }
+
+    // MARK: - Steps
+
+    /// What the planner has decided so far; each step adds to it.
+    struct Draft {
+        /// The devices to move, each once, in the order they were found.
+        var candidates: [(device: PCIDevice, reason: ReleaseMove.Reason)] = []
+        var seen = Set<PCIAddress>()
+        var kept: [ReleaseKept] = []
+        var refusals: [ReleaseRefusal.Reason] = []
+
+        /// Keeps a device unless it is kept already (a group member that is not VFIO-bound may be
+        /// named again by address).
+        mutating func keep(_ device: PCIDevice, _ reason: ReleaseKept.Reason, _ message: String) {
+            guard !kept.contains(where: { $0.address == device.address }) else { return }
+            kept.append(ReleaseKept(address: device.address, group: device.iommuGroup, driver: device.driver, reason: reason, message: message))
+        }
+    }
+
+    /// What happens to one candidate.
+    enum Verdict: Equatable {
+        case move(ReleaseMove)
+        case keep(ReleaseKept.Reason, message: String)
+        case refuse(ReleaseRefusal.Reason)
+    }
+
+    /// - Throws: `.usage` without a target (restore needs none); `.unavailable` when `--to` names
+    ///   a driver that is not loaded.
+    static func validate(_ request: ReleaseRequest, loadedDrivers: Set<String>) throws(VFIOError) {
         if request.kind != .restore && request.targets.isEmpty {
             throw .usage("no target given: expected \(Target.acceptedForms)")
         }
         if case .driver(let driver) = request.destination, !loadedDrivers.contains(driver) {
             throw .unavailable("driver \(driver) is not loaded (no \(SysfsPaths.driverDirectory(driver))): modprobe \(driver) first, or use --to none; nothing was changed")
         }
+    }
 
-        var candidates: [(PCIDevice, ReleaseMove.Reason)] = []
-        var seen = Set<PCIAddress>()
-        var kept: [ReleaseKept] = []
-        var refusals: [ReleaseRefusal.Reason] = []
-        var warnings: [String] = []
-
-        func keep(_ device: PCIDevice, _ reason: ReleaseKept.Reason, _ message: String) {
-            guard !kept.contains(where: { $0.address == device.address }) else { return }
-            kept.append(ReleaseKept(address: device.address, group: device.iommuGroup, driver: device.driver, reason: reason, message: message))
-        }
-
-        // 1. The devices asked about.
-        if request.kind == .restore {
+    /// Step 1: the devices asked about — every recorded device for restore, else what the
+    /// targets name. A `group:N` member that is not VFIO-bound and has no record is kept.
+    static func selectCandidates(_ request: ReleaseRequest, inventory: HostInventory, state: HostState, into draft: inout Draft) throws(VFIOError) {
+        guard request.kind != .restore else {
             for record in state.devices {
                 guard let device = inventory.device(record.address) else {
-                    kept.append(
+                    draft.kept.append(
                         ReleaseKept(
                             address: record.address, group: record.group, driver: nil, reason: .gone,
                             message: "\(record.address) is no longer on the bus; its record is dropped"))
                     continue
                 }
-                if seen.insert(device.address).inserted { candidates.append((device, .requested)) }
+                if draft.seen.insert(device.address).inserted { draft.candidates.append((device, .requested)) }
             }
-        } else {
-            for target in request.targets {
-                let fromGroup: Bool
-                if case .group = target { fromGroup = true } else { fromGroup = false }
-                for device in try inventory.resolve(target) where !seen.contains(device.address) {
-                    if fromGroup && !device.isVFIOBound && state[device.address] == nil {
-                        keep(device, .notVFIO, "\(device.address) is not on a VFIO driver (\(device.driver ?? "unbound"))")
-                        continue
-                    }
-                    seen.insert(device.address)
-                    candidates.append((device, .requested))
+            return
+        }
+        for target in request.targets {
+            for device in try inventory.resolve(target) where !draft.seen.contains(device.address) {
+                if target.isGroup && !device.isVFIOBound && state[device.address] == nil {
+                    draft.keep(device, .notVFIO, "\(device.address) is not on a VFIO driver (\(device.driver ?? "unbound"))")
+                    continue
                 }
+                draft.seen.insert(device.address)
+                draft.candidates.append((device, .requested))
             }
         }
-        if request.wholeGroup {
-            for (device, _) in candidates {
-                guard let id = device.iommuGroup, let group = inventory.groups[id] else { continue }
-                for member in inventory.members(of: group) where member.isVFIOBound && seen.insert(member.address).inserted {
-                    candidates.append((member, .groupPeer))
-                }
-            }
-        }
+    }
 
-        // 2. Each device's move.
-        var moves: [ReleaseMove] = []
-        for (device, reason) in candidates {
-            let current = DriverState(device)
-            let vfs = virtualFunctions(of: device, inventory: inventory)
-            if let driver = device.driver, !DriverName.isSafe(driver) {
-                throw .unavailable("\(device.address) is bound to a driver with an unexpected name '\(Target.printableText(driver))'; nothing was changed")
+    /// `--group`: every VFIO-bound member of each candidate's group goes too.
+    static func addGroupPeers(inventory: HostInventory, into draft: inout Draft) {
+        for (device, _) in draft.candidates {
+            guard let id = device.iommuGroup, let group = inventory.groups[id] else { continue }
+            for member in inventory.members(of: group) where member.isVFIOBound && draft.seen.insert(member.address).inserted {
+                draft.candidates.append((member, .groupPeer))
             }
-            if request.kind == .cycle {
-                guard device.isVFIOBound, let driver = device.driver else {
-                    refusals.append(
-                        .init(
-                            kind: .notVFIO, address: device.address, group: device.iommuGroup, driver: device.driver,
-                            message: "\(device.address) is not on a VFIO driver (\(device.driver ?? "unbound")): there is nothing to cycle",
-                            remedy: "bind it first (vfioctl bind \(device.address))"))
-                    continue
-                }
-                if !vfs.isEmpty {
-                    refusals.append(
-                        .init(
-                            kind: .virtualFunctions, address: device.address, group: device.iommuGroup, driver: driver,
-                            message: "\(device.address) is an SR-IOV PF with \(vfs.count) VFs enabled: unbinding it from \(driver) would remove them",
-                            remedy: "echo 0 > /sys/bus/pci/devices/\(device.address)/sriov_numvfs first"))
-                    continue
-                }
-                moves.append(
+        }
+    }
+
+    /// Step 2: one candidate's move, or why it stays or refuses the release.
+    static func verdict(
+        for device: PCIDevice, reason: ReleaseMove.Reason, request: ReleaseRequest, record: DeviceRecord?, virtualFunctions vfs: [PCIAddress]
+    ) -> Verdict {
+        if request.kind == .cycle { return cycleVerdict(device, reason: reason, virtualFunctions: vfs) }
+        if device.isVFIOBound {
+            return vfioReleaseVerdict(device, reason: reason, destination: request.destination, record: record, virtualFunctions: vfs)
+        }
+        if request.kind == .restore { return restoreVerdict(device, reason: reason, record: record) }
+        return offVFIOVerdict(device, reason: reason, destination: request.destination, record: record)
+    }
+
+    /// cycle: off the VFIO driver and straight back onto it. Refused for a device that is not
+    /// on one, and for a PF with VFs (unbinding it would remove them).
+    static func cycleVerdict(_ device: PCIDevice, reason: ReleaseMove.Reason, virtualFunctions vfs: [PCIAddress]) -> Verdict {
+        guard device.isVFIOBound, let driver = device.driver else {
+            return .refuse(
+                .init(
+                    kind: .notVFIO, address: device.address, group: device.iommuGroup, driver: device.driver,
+                    message: "\(device.address) is not on a VFIO driver (\(device.driver ?? "unbound")): there is nothing to cycle",
+                    remedy: "bind it first (vfioctl bind \(device.address))"))
+        }
+        guard vfs.isEmpty else {
+            return .refuse(
+                .init(
+                    kind: .virtualFunctions, address: device.address, group: device.iommuGroup, driver: driver,
+                    message: "\(device.address) is an SR-IOV PF with \(vfs.count) VFs enabled: unbinding it from \(driver) would remove them",
+                    remedy: "echo 0 > /sys/bus/pci/devices/\(device.address)/sriov_numvfs first"))
+        }
+        let current = DriverState(device)
+        return .move(
+            ReleaseMove(
+                address: device.address, group: device.iommuGroup, from: current, to: DriverState(driver: driver, override: driver),
+                source: .same, reason: reason, steps: cycleSteps(device.address, current: current, driver: driver), toHostDMA: false,
+                virtualFunctions: []))
+    }
+
+    /// unbind/restore of a VFIO-bound device: to `--to`, to nothing, to its recorded driver, or —
+    /// with no record — to whatever the kernel picks.
+    static func vfioReleaseVerdict(
+        _ device: PCIDevice, reason: ReleaseMove.Reason, destination: ReleaseDestination, record: DeviceRecord?, virtualFunctions vfs: [PCIAddress]
+    ) -> Verdict {
+        let current = DriverState(device)
+        let target: DriverState
+        let source: ReleaseMove.Source
+        switch destination {
+        case .driver(let d): (target, source) = (DriverState(driver: d, override: nil), .requested)
+        case .none: (target, source) = (DriverState(driver: nil, override: nil), .requested)
+        case .recorded:
+            guard let record else {
+                return .move(
                     ReleaseMove(
-                        address: device.address, group: device.iommuGroup, from: current, to: DriverState(driver: driver, override: driver),
-                        source: .same, reason: reason, steps: cycleSteps(device.address, current: current, driver: driver), toHostDMA: false,
-                        virtualFunctions: []))
-                continue
+                        address: device.address, group: device.iommuGroup, from: current, to: DriverState(driver: nil, override: nil),
+                        source: .kernel, reason: reason, steps: kernelChoiceSteps(device.address, current: current), toHostDMA: true,
+                        virtualFunctions: vfs))
             }
-
-            let record = state[device.address]
-            if device.isVFIOBound {
-                let target: DriverState
-                let source: ReleaseMove.Source
-                switch request.destination {
-                case .driver(let d):
-                    (target, source) = (DriverState(driver: d, override: nil), .requested)
-                case .none:
-                    (target, source) = (DriverState(driver: nil, override: nil), .requested)
-                case .recorded:
-                    if let record {
-                        (target, source) = (record.original, .recorded)
-                    } else {
-                        (target, source) = (DriverState(driver: nil, override: nil), .kernel)
-                    }
-                }
-                if source != .kernel, target == current {
-                    keep(device, .unchanged, "\(device.address) is on \(device.driver ?? "no driver"), where it was before vfioctl moved it")
-                    continue
-                }
-                let steps: [OperationStep]
-                if source == .kernel {
-                    steps = kernelChoiceSteps(device.address, current: current)
-                } else {
-                    steps = DriverTransition.steps(for: device.address, from: current, to: target, attach: .bind)
-                }
-                moves.append(
-                    ReleaseMove(
-                        address: device.address, group: device.iommuGroup, from: current, to: target, source: source, reason: reason,
-                        steps: steps, toHostDMA: source == .kernel || usesDMA(target.driver), virtualFunctions: vfs))
-                continue
-            }
-
-            // Not on a VFIO driver.
-            switch (request.kind, request.destination) {
-            case (.restore, _):
-                let original = record?.original ?? current
-                if current.driver == nil, let driver = original.driver {
-                    moves.append(
-                        ReleaseMove(
-                            address: device.address, group: device.iommuGroup, from: current, to: original, source: .recorded, reason: reason,
-                            steps: DriverTransition.steps(for: device.address, from: current, to: original, attach: .bind), toHostDMA: usesDMA(driver),
-                            virtualFunctions: []))
-                } else if current.driver == original.driver {
-                    keep(device, .unchanged, "\(device.address) is on \(current.driver ?? "no driver"), where it was before vfioctl moved it")
-                } else {
-                    keep(
-                        device, .unchanged,
-                        "\(device.address) is on \(current.driver ?? "no driver"), not on a VFIO driver: left as it is (it was on \(original.driver ?? "no driver") before vfioctl moved it)")
-                }
-            case (_, .driver(let d)):
-                if current.driver == d {
-                    keep(device, .alreadyReleased, "\(device.address) is already on \(d)")
-                } else if current.driver == nil {
-                    let target = DriverState(driver: d, override: nil)
-                    moves.append(
-                        ReleaseMove(
-                            address: device.address, group: device.iommuGroup, from: current, to: target, source: .requested, reason: reason,
-                            steps: DriverTransition.steps(for: device.address, from: current, to: target, attach: .bind), toHostDMA: usesDMA(d),
-                            virtualFunctions: []))
-                } else {
-                    refusals.append(hostDriverRefusal(device, to: d))
-                }
-            case (_, .none):
-                if current.driver != nil {
-                    refusals.append(hostDriverRefusal(device, to: nil))
-                } else {
-                    keep(device, .alreadyReleased, "\(device.address) is already unbound")
-                }
-            case (_, .recorded):
-                if current.driver == nil, let record, let driver = record.originalDriver {
-                    moves.append(
-                        ReleaseMove(
-                            address: device.address, group: device.iommuGroup, from: current, to: record.original, source: .recorded, reason: reason,
-                            steps: DriverTransition.steps(for: device.address, from: current, to: record.original, attach: .bind),
-                            toHostDMA: usesDMA(driver), virtualFunctions: []))
-                } else {
-                    keep(device, .alreadyReleased, "\(device.address) is not on a VFIO driver (\(current.driver ?? "unbound")): nothing to do")
-                }
-            }
+            (target, source) = (record.original, .recorded)
         }
-        if !refusals.isEmpty { return .refused(ReleaseRefusal(reasons: refusals)) }
+        guard target != current else {
+            return .keep(.unchanged, message: "\(device.address) is on \(device.driver ?? "no driver"), where it was before vfioctl moved it")
+        }
+        return .move(bindMove(device, to: target, source: source, reason: reason, virtualFunctions: vfs))
+    }
 
-        // 3. Units: one per group; VFs before their PFs (a PF's unbind takes its VFs away).
+    /// restore of a device that is off VFIO: an unbound one gets its recorded driver (an
+    /// interrupted operation, an earlier `--to none`); one on a host driver is left as it is.
+    static func restoreVerdict(_ device: PCIDevice, reason: ReleaseMove.Reason, record: DeviceRecord?) -> Verdict {
+        let current = DriverState(device)
+        let original = record?.original ?? current
+        if current.driver == nil, original.driver != nil {
+            return .move(bindMove(device, to: original, source: .recorded, reason: reason))
+        }
+        if current.driver == original.driver {
+            return .keep(.unchanged, message: "\(device.address) is on \(current.driver ?? "no driver"), where it was before vfioctl moved it")
+        }
+        return .keep(
+            .unchanged,
+            message: "\(device.address) is on \(current.driver ?? "no driver"), not on a VFIO driver: left as it is (it was on \(original.driver ?? "no driver") before vfioctl moved it)"
+        )
+    }
+
+    /// unbind of a device that is off VFIO: nothing to do, unless it is unbound and has
+    /// somewhere to go. Moving it off a host driver is refused: that is not unbind's job.
+    static func offVFIOVerdict(_ device: PCIDevice, reason: ReleaseMove.Reason, destination: ReleaseDestination, record: DeviceRecord?) -> Verdict {
+        let current = device.driver
+        switch destination {
+        case .driver(let d):
+            if current == d { return .keep(.alreadyReleased, message: "\(device.address) is already on \(d)") }
+            guard current == nil else { return .refuse(hostDriverRefusal(device, to: d)) }
+            return .move(bindMove(device, to: DriverState(driver: d, override: nil), source: .requested, reason: reason))
+        case .none:
+            guard current == nil else { return .refuse(hostDriverRefusal(device, to: nil)) }
+            return .keep(.alreadyReleased, message: "\(device.address) is already unbound")
+        case .recorded:
+            guard current == nil, let record, record.originalDriver != nil else {
+                return .keep(.alreadyReleased, message: "\(device.address) is not on a VFIO driver (\(current ?? "unbound")): nothing to do")
+            }
+            return .move(bindMove(device, to: record.original, source: .recorded, reason: reason))
+        }
+    }
+
+    /// A move to a named driver state, attached with an explicit bind.
+    static func bindMove(
+        _ device: PCIDevice, to target: DriverState, source: ReleaseMove.Source, reason: ReleaseMove.Reason, virtualFunctions: [PCIAddress] = []
+    ) -> ReleaseMove {
+        let current = DriverState(device)
+        return ReleaseMove(
+            address: device.address, group: device.iommuGroup, from: current, to: target, source: source, reason: reason,
+            steps: DriverTransition.steps(for: device.address, from: current, to: target, attach: .bind), toHostDMA: usesDMA(target.driver),
+            virtualFunctions: virtualFunctions)
+    }
+
+    /// Step 3: the moves grouped into units, one per group (a device without a group is its own
+    /// unit), in order of first appearance; VFs before their PFs (a PF's unbind takes its VFs away).
+    static func unitsByGroup(_ moves: [ReleaseMove], inventory: HostInventory) -> [[ReleaseMove]] {
         var byGroup: [String: [ReleaseMove]] = [:]
         var order: [String] = []
         for move in moves.sorted(by: { ($0.isVF(inventory) ? 0 : 1, $0.address) < ($1.isVF(inventory) ? 0 : 1, $1.address) }) {
@@ -210,34 +256,41 @@ public enum ReleasePlanner {
             if byGroup[key] == nil { order.append(key) }
             byGroup[key, default: []].append(move)
         }
-        let moving = Set(moves.map(\.address))
-        var units: [ReleaseUnit] = []
-        for key in order {
-            let unitMoves = byGroup[key]!
-            let group = unitMoves[0].group
-            var waitFor = unitMoves.map(\.address)
-            var staying: [PCIDevice] = []
-            if let group, let g = inventory.groups[group] {
-                staying = inventory.members(of: g).filter { $0.isVFIOBound && !moving.contains($0.address) }
-            }
-            if unitMoves.contains(where: \.toHostDMA) {
-                waitFor += staying.map(\.address)
-                if let group, !staying.isEmpty, request.kind != .cycle {
-                    let leaving = unitMoves.filter(\.toHostDMA).map { "\($0.address) goes to \($0.destinationText)" }.joined(separator: ", ")
-                    let names = staying.map(\.address.description).joined(separator: ", ")
-                    warnings.append(
-                        "group \(group) will not be viable for VFIO: \(leaving) while \(names) \(staying.count == 1 ? "stays" : "stay") on \(staying[0].driver ?? "vfio-pci"); no VMM can open \(staying.count == 1 ? "it" : "them") until the group is whole again (vfioctl unbind --group \(names), or vfioctl bind --group \(names))")
-                }
-            }
-            var vfs: [PCIAddress] = []
-            for move in unitMoves where !move.virtualFunctions.isEmpty {
-                vfs += move.virtualFunctions.filter { !moving.contains($0) }
-                warnings.append(
-                    "\(move.address) is an SR-IOV PF with \(move.virtualFunctions.count) VFs enabled (\(move.virtualFunctions.map(\.description).joined(separator: ", "))): unbinding it from \(move.from.driver ?? "its VFIO driver") removes them")
-            }
-            units.append(ReleaseUnit(group: group, moves: unitMoves, waitFor: ReleasePlan.unique(waitFor), virtualFunctions: ReleasePlan.unique(vfs)))
+        return order.map { byGroup[$0]! }
+    }
+
+    /// One unit and what the user should know about it. When a device goes to a host DMA
+    /// driver, the group's other VFIO members that stay are waited for too: the kernel refuses
+    /// that driver with EBUSY while userspace owns the group.
+    static func unit(of moves: [ReleaseMove], moving: Set<PCIAddress>, kind: ReleaseRequest.Kind, inventory: HostInventory) -> (ReleaseUnit, [String]) {
+        let group = moves[0].group
+        var waitFor = moves.map(\.address)
+        var warnings: [String] = []
+        var staying: [PCIDevice] = []
+        if let group, let g = inventory.groups[group] {
+            staying = inventory.members(of: g).filter { $0.isVFIOBound && !moving.contains($0.address) }
         }
-        return .plan(ReleasePlan(request: request, units: units, kept: kept.sorted { $0.address < $1.address }, warnings: warnings))
+        if moves.contains(where: \.toHostDMA) {
+            waitFor += staying.map(\.address)
+            if let group, !staying.isEmpty, kind != .cycle {
+                warnings.append(notViableWarning(group: group, leaving: moves.filter(\.toHostDMA), staying: staying))
+            }
+        }
+        var vfs: [PCIAddress] = []
+        for move in moves where !move.virtualFunctions.isEmpty {
+            vfs += move.virtualFunctions.filter { !moving.contains($0) }
+            warnings.append(
+                "\(move.address) is an SR-IOV PF with \(move.virtualFunctions.count) VFs enabled (\(move.virtualFunctions.map(\.description).joined(separator: ", "))): unbinding it from \(move.from.driver ?? "its VFIO driver") removes them")
+        }
+        return (ReleaseUnit(group: group, moves: moves, waitFor: ReleasePlan.unique(waitFor), virtualFunctions: ReleasePlan.unique(vfs)), warnings)
+    }
+
+    /// Some of a group leave VFIO for host drivers while others stay on it.
+    static func notViableWarning(group: Int, leaving: [ReleaseMove], staying: [PCIDevice]) -> String {
+        let leavingText = leaving.map { "\($0.address) goes to \($0.destinationText)" }.joined(separator: ", ")
+        let names = staying.map(\.address.description).joined(separator: ", ")
+        return
+            "group \(group) will not be viable for VFIO: \(leavingText) while \(names) \(staying.count == 1 ? "stays" : "stay") on \(staying[0].driver ?? "vfio-pci"); no VMM can open \(staying.count == 1 ? "it" : "them") until the group is whole again (vfioctl unbind --group \(names), or vfioctl bind --group \(names))"
     }
 
     /// A driver that uses the DMA API: not VFIO, not pci-stub/pcieport, not "none".

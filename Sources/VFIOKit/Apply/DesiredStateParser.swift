@@ -1,0 +1,120 @@
+/// Reads a desired-state file one line at a time: the section it is in and the entry being
+/// built. Every error names the file and line.
+struct DesiredStateParser {
+    private(set) var state = DesiredState()
+    private var current: DesiredState.Entry?
+    private var inDefaults = false
+    private var sawDriver = false
+
+    /// One line; `here` is its `file:line`.
+    mutating func take(_ rawLine: Substring, at here: String) throws(VFIOError) {
+        var line = rawLine
+        if let hash = line.firstIndex(where: { $0 == "#" || $0 == ";" }) { line = line[..<hash] }
+        let trimmed = line.trimmingSpaces
+        if trimmed.isEmpty { return }
+        if trimmed.hasPrefix("[") { return try startSection(trimmed, at: here) }
+        guard let eq = trimmed.firstIndex(of: "=") else { throw .usage("\(here): expected 'key = value'") }
+        let key = trimmed[..<eq].trimmingSpaces.lowercased()
+        let value = String(trimmed[trimmed.index(after: eq)...].trimmingSpaces)
+        if inDefaults { return try setDefault(key, value, at: here) }
+        guard var entry = current else { throw .usage("\(here): '\(Target.printable(key))' outside a section") }
+        try set(key, value, on: &entry, at: here)
+        current = entry
+    }
+
+    /// Ends the section being read (at a new header and at the end of the file).
+    /// - Throws: `.usage` for a device section without `driver =`.
+    mutating func finishSection() throws(VFIOError) {
+        if let entry = current {
+            guard sawDriver else { throw .usage("\(entry.source): [\(entry.selector)] has no 'driver ='") }
+            state.entries.append(entry)
+        }
+        current = nil
+        sawDriver = false
+    }
+
+    /// `[defaults]`, `[device ADDRESS]`, `[ids VENDOR:DEVICE]` or `[group N]`.
+    private mutating func startSection(_ trimmed: Substring, at here: String) throws(VFIOError) {
+        guard trimmed.hasSuffix("]") else { throw .usage("\(here): unterminated section header") }
+        try finishSection()
+        let header = trimmed.dropFirst().dropLast().trimmingSpaces
+        let words = header.split(separator: " ", omittingEmptySubsequences: true)
+        if words == ["defaults"] {
+            inDefaults = true
+            return
+        }
+        inDefaults = false
+        guard words.count == 2 else {
+            throw .usage("\(here): expected [device ADDRESS], [ids VENDOR:DEVICE], [group N] or [defaults]")
+        }
+        current = DesiredState.Entry(selector: try Self.selector(words[0], words[1], at: here), driver: .host, source: here)
+    }
+
+    static func selector(_ kind: Substring, _ value: Substring, at here: String) throws(VFIOError) -> Target {
+        do throws(VFIOError) {
+            switch kind {
+            case "device":
+                guard let address = PCIAddress(value) else { throw .usage("invalid address '\(Target.printable(String(value)))'") }
+                return .address(address)
+            case "ids":
+                let parsed = try Target(parsing: String(value))
+                guard case .ids = parsed else { throw .usage("invalid ids '\(Target.printable(String(value)))'") }
+                return parsed
+            case "group":
+                return try Target(parsing: "group:" + value)
+            default:
+                throw .usage("unknown section '\(Target.printable(String(kind)))'")
+            }
+        } catch {
+            throw .usage("\(here): \(error.message)")
+        }
+    }
+
+    /// A key of `[defaults]`.
+    private mutating func setDefault(_ key: String, _ value: String, at here: String) throws(VFIOError) {
+        switch key {
+        case "timeout":
+            guard let duration = parseDuration(value) else { throw .usage("\(here): invalid timeout '\(Target.printable(value))' (e.g. 30s, 2m, 500ms)") }
+            state.timeout = duration
+        default:
+            throw .usage("\(here): unknown key '\(Target.printable(key))' in [defaults]")
+        }
+    }
+
+    /// A key of a device section.
+    private mutating func set(_ key: String, _ value: String, on entry: inout DesiredState.Entry, at here: String) throws(VFIOError) {
+        switch key {
+        case "driver":
+            switch value {
+            case "host": entry.driver = .host
+            case "none": entry.driver = .none
+            default:
+                guard DesiredState.isValidDriverName(value) else { throw .usage("\(here): invalid driver name '\(Target.printable(value))'") }
+                entry.driver = .named(value)
+            }
+            sawDriver = true
+        case "group":
+            switch value {
+            case "whole": entry.wholeGroup = true
+            case "device", "single": entry.wholeGroup = false
+            default: throw .usage("\(here): group must be 'whole' or 'device'")
+            }
+        case "force":
+            guard let flag = DesiredState.parseBool(value) else { throw .usage("\(here): force must be yes or no") }
+            entry.force = flag
+        case "count":
+            guard let n = Int(value), n > 0 else { throw .usage("\(here): count must be a positive number") }
+            guard case .ids = entry.selector else { throw .usage("\(here): count applies to [ids …] sections only") }
+            entry.count = n
+        case "numa":
+            guard let n = Int(value), n >= 0 else { throw .usage("\(here): numa must be a node number") }
+            guard case .ids = entry.selector else { throw .usage("\(here): numa applies to [ids …] sections only") }
+            entry.numaNode = n
+        case "timeout":
+            guard let duration = parseDuration(value) else { throw .usage("\(here): invalid timeout '\(Target.printable(value))'") }
+            entry.timeout = duration
+        default:
+            throw .usage("\(here): unknown key '\(Target.printable(key))'")
+        }
+    }
+}

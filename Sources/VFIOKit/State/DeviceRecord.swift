@@ -1,0 +1,59 @@
+/// What vfioctl remembers about one device it moved.
+public struct DeviceRecord: Sendable, Equatable, Codable {
+    public enum Status: String, Sendable, Codable {
+        /// Recorded before the first write of an operation; still there after a crash mid-way.
+        case pending
+        /// Moved and verified.
+        case bound
+        /// The operation failed and this device could not be returned; `currentDriver` says
+        /// where it was left.
+        case rollbackFailed = "rollback-failed"
+    }
+
+    public var address: PCIAddress
+    public var group: Int?
+    /// The driver it had before vfioctl first moved it (nil: none).
+    public var originalDriver: String?
+    /// Its `driver_override` before vfioctl first moved it (nil: unset).
+    public var originalOverride: String?
+    /// The driver vfioctl bound it to.
+    public var boundDriver: String?
+    public var status: Status
+    /// Where it was left when a rollback failed; nil otherwise.
+    public var currentDriver: String?
+    /// When this record was last written, UTC, RFC 3339 (`2026-11-21T15:42:10Z`).
+    public var time: String
+
+    public init(
+        address: PCIAddress, group: Int?, originalDriver: String?, originalOverride: String?, boundDriver: String?,
+        status: Status, currentDriver: String? = nil, time: String = Timestamp.now()
+    ) {
+        self.address = address
+        self.group = group
+        self.originalDriver = originalDriver
+        self.originalOverride = originalOverride
+        self.boundDriver = boundDriver
+        self.status = status
+        self.currentDriver = currentDriver
+        self.time = time
+    }
+
+    public var original: DriverState { DriverState(driver: originalDriver, override: originalOverride) }
+
+    enum Keys: String, CodingKey {
+        case address, group, originalDriver, originalOverride, boundDriver, status, currentDriver, time
+    }
+
+    // Absent values are written as null so the file always has the same keys.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Keys.self)
+        try c.encode(address, forKey: .address)
+        try c.encode(group, forKey: .group)
+        try c.encode(originalDriver, forKey: .originalDriver)
+        try c.encode(originalOverride, forKey: .originalOverride)
+        try c.encode(boundDriver, forKey: .boundDriver)
+        try c.encode(status, forKey: .status)
+        try c.encode(currentDriver, forKey: .currentDriver)
+        try c.encode(time, forKey: .time)
+    }
+}

@@ -1,0 +1,28 @@
+/// The whole state file.
+public struct HostState: Sendable, Equatable, Codable {
+    public static let currentSchemaVersion = 1
+
+    public var schemaVersion: Int
+    /// Sorted by address.
+    public var devices: [DeviceRecord]
+
+    public init(devices: [DeviceRecord] = []) {
+        self.schemaVersion = Self.currentSchemaVersion
+        self.devices = devices.sorted { $0.address < $1.address }
+    }
+
+    public subscript(address: PCIAddress) -> DeviceRecord? {
+        devices.first { $0.address == address }
+    }
+
+    /// Adds or replaces the record for its address.
+    public mutating func upsert(_ record: DeviceRecord) {
+        devices.removeAll { $0.address == record.address }
+        devices.append(record)
+        devices.sort { $0.address < $1.address }
+    }
+
+    public mutating func remove(_ address: PCIAddress) {
+        devices.removeAll { $0.address == address }
+    }
+}
