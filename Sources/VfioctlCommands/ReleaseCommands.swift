@@ -170,7 +170,7 @@ struct ReleaseRunner {
             for warning in plan.warnings { console.error("vfioctl: warning: " + warning) }
         }
         if mutation.dryRun {
-            let holders = try? HolderFinder(root: context.root).find(plan.waitFor + plan.virtualFunctions)
+            let holders = try? HolderFinder(root: context.root, deviceNumbers: context.services.deviceNumbers).find(plan.waitFor + plan.virtualFunctions)
             if context.options.json {
                 console.emitJSON(ReleaseDocument(plan: plan, root: context.root, dryRun: true, outcome: ReleaseOutcome(), now: Self.now()))
             } else if !context.options.quiet {
@@ -199,7 +199,7 @@ struct ReleaseRunner {
             let remaining = max(.zero, timeout - (clock.now - started))
             let candidates = plan.units.filter { unit in !refusedUnits.contains { $0.moves.first?.address == unit.moves.first?.address } }
             let waitFor = ReleasePlan.unique(candidates.flatMap(\.waitFor))
-            let result = try HolderWaiter(root: context.root).waitUntilFree(
+            let result = try HolderWaiter(root: context.root, deviceNumbers: context.services.deviceNumbers).waitUntilFree(
                 devices: waitFor, timeout: remaining,
                 progress: textOutput
                     ? { progress in
@@ -224,7 +224,7 @@ struct ReleaseRunner {
                 }
                 // restore: the groups that are free go now; the others are reported.
                 outcome.timedOut = candidates.filter { u in !free.contains { $0.moves.first?.address == u.moves.first?.address } }
-                let recheck = try HolderFinder(root: context.root).find(ReleasePlan.unique(free.flatMap(\.waitFor)))
+                let recheck = try HolderFinder(root: context.root, deviceNumbers: context.services.deviceNumbers).find(ReleasePlan.unique(free.flatMap(\.waitFor)))
                 ready = free.filter { unit in unit.waitFor.allSatisfy { a in recheck.targets.first { $0.target.address == a }?.state.isFree ?? true } }
                 outcome.timedOut += free.filter { u in !ready.contains { $0.moves.first?.address == u.moves.first?.address } }
                 break
@@ -240,7 +240,7 @@ struct ReleaseRunner {
             if plan.isNoOp { break }
             refusedUnits = try refuseHeldVFs(plan)
             let again = plan.units.filter { unit in !refusedUnits.contains { $0.moves.first?.address == unit.moves.first?.address } }
-            let recheck = try HolderFinder(root: context.root).find(ReleasePlan.unique(again.flatMap(\.waitFor)))
+            let recheck = try HolderFinder(root: context.root, deviceNumbers: context.services.deviceNumbers).find(ReleasePlan.unique(again.flatMap(\.waitFor)))
             if recheck.isFree {
                 ready = again
                 break
@@ -291,7 +291,7 @@ struct ReleaseRunner {
     func refuseHeldVFs(_ plan: ReleasePlan) throws -> [ReleaseUnit] {
         let vfs = plan.virtualFunctions
         guard !vfs.isEmpty else { return [] }
-        let report = try HolderFinder(root: context.root).find(vfs)
+        let report = try HolderFinder(root: context.root, deviceNumbers: context.services.deviceNumbers).find(vfs)
         guard !report.isFree else { return [] }
         var reasons: [ReleaseRefusal.Reason] = []
         var refused: [ReleaseUnit] = []

@@ -8,8 +8,6 @@ import VFIOKit
 import VFIOTestSupport
 import VfioctlCommands
 
-private let nodes = Testing.ConditionTrait.enabled(if: FixtureHost.canMakeDeviceNodes, "needs mknod (root with CAP_MKNOD) for fixture char nodes")
-
 /// The desktop layout with a simulated kernel, a fake /proc (no process holds anything yet) and
 /// helpers to make a fake VMM hold a group or a device.
 final class ReleaseFixture: @unchecked Sendable {
@@ -51,7 +49,7 @@ final class ReleaseFixture: @unchecked Sendable {
     func writes(since mark: Int) -> [String] { kernel.writes.dropFirst(mark).map(\.description) }
 }
 
-@Suite("vfioctl unbind", nodes)
+@Suite("vfioctl unbind")
 struct UnbindCommandTests {
     let f = ReleaseFixture()
     var p: String { f.host.path }
@@ -199,7 +197,7 @@ struct UnbindCommandTests {
         #expect(f.run(["bind", "05:00.0"]).status == 0)
         try f.holdGroup(19)
         let console = Console.capturing(terminal: true)
-        let services = CommandServices(kernel: { [kernel = f.kernel] _ in kernel.interface }, effectiveUID: 0)
+        let services = CommandServices(kernel: { [kernel = f.kernel] _ in kernel.interface }, effectiveUID: 0, deviceNumbers: f.host.deviceNumbers)
         let status = Vfioctl.run(
             arguments: ["unbind", "05:00.0", "--timeout", "300ms"], console: console, environment: ["VFIOCTL_ROOT": f.host.path], services: services)
         #expect(status == 3, "\(console.capturedErrors)")
@@ -411,7 +409,7 @@ struct UnbindCommandTests {
     }
 }
 
-@Suite("vfioctl restore", nodes)
+@Suite("vfioctl restore")
 struct RestoreCommandTests {
     let f = ReleaseFixture()
 
@@ -489,7 +487,7 @@ struct RestoreCommandTests {
     }
 }
 
-@Suite("vfioctl cycle", nodes)
+@Suite("vfioctl cycle")
 struct CycleCommandTests {
     let f = ReleaseFixture()
 
@@ -534,7 +532,7 @@ struct CycleCommandTests {
     }
 }
 
-@Suite("unbind, restore and cycle --json documents match schema/vfioctl.schema.json", nodes)
+@Suite("unbind, restore and cycle --json documents match schema/vfioctl.schema.json")
 struct ReleaseJSONSchemaTests {
     struct Case: Sendable, CustomTestStringConvertible {
         let args: [String]
