@@ -26,7 +26,7 @@ struct BindCommandTests {
 
     init() { kernel = SimulatedKernel(host: host) }
 
-    func driver(_ address: String) -> String? { Sysfs.linkName(host.root.device(PCIAddress(address)!) + "/driver") }
+    func driver(_ address: String) -> String? { host.driver(address) }
 
     func state() throws -> [String: Any] {
         let text = try #require(host.read("/run/vfioctl/state.json"))
