@@ -14,7 +14,8 @@
 #   VM_SCENARIO_DIR  where scenarios live (default Tests/vm/scenarios; Tests/vm/selftest holds
 #                 scenarios that must fail, to check the harness itself)
 #   VM_SELFTEST   1: also run the harness self-tests (Tests/vm/selftest) on the first kernel; 0:
-#                 don't. Default: 1 when no scenario is named (a full run, as make vm-test does)
+#                 don't. Default: 1 when neither scenarios nor VM_SCENARIO_DIR are given (a full
+#                 run, as make vm-test does)
 #   -k            keep the run's logs (console, scenario output) under $VM_CACHE/runs/
 set -euo pipefail
 
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 SELFTEST=${VM_SELFTEST:-}
-if [ ${#FILTERS[@]} -eq 0 ] && [ -z "${VM_SCENARIOS:-}" ]; then SELFTEST=${SELFTEST:-1}; fi
+if [ ${#FILTERS[@]} -eq 0 ] && [ -z "${VM_SCENARIOS:-}" ] && [ -z "${VM_SCENARIO_DIR:-}" ]; then SELFTEST=${SELFTEST:-1}; fi
 [ ${#FILTERS[@]} -gt 0 ] || read -r -a FILTERS <<<"${VM_SCENARIOS:-*}"
 read -r -a KERNELS <<<"${VM_KERNELS:-6.1 6.12}"
 DEFAULT_TIMEOUT=${VM_TIMEOUT:-180}
