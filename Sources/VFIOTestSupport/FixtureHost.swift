@@ -13,6 +13,14 @@ public final class FixtureHost: @unchecked Sendable {
     public var root: HostRoot { HostRoot(FilePath(path)) }
     private var devicePaths: [PCIAddress: String] = [:]
     public private(set) var specs: [PCIAddress: FixtureDevice] = [:]
+    /// The character nodes of this tree, which are plain files (see `makeCharNode`).
+    let nodes = StandInNodes()
+
+    /// What this tree's nodes stand for; give it to every holder scan of this root
+    /// (`HolderFinder`, `HolderWaiter`, `CommandServices`).
+    public var deviceNumbers: DeviceNumbers {
+        .withStandIns { [nodes] in nodes.number(of: $0) }
+    }
 
     public init() {
         // $TMPDIR when set (the benchmarks put fixtures on a tmpfs, as /run is on a real host).
@@ -139,6 +147,13 @@ public final class FixtureHost: @unchecked Sendable {
     }
 
     public func read(_ hostPath: String) -> String? { Sysfs.read(path + hostPath) }
+
+    /// The driver a device is bound to now (its `driver` link), e.g. `driver("05:00.0")`.
+    public func driver(_ address: String) -> String? {
+        PCIAddress(address).flatMap { driver(of: $0) }
+    }
+
+    public func driver(of address: PCIAddress) -> String? { Sysfs.linkName(root.device(address) + "/driver") }
 }
 
 // MARK: - Small file helpers (tests only)

@@ -144,6 +144,71 @@ public struct FixtureTruth: Sendable {
     public var bridges: [String]
 }
 
+/// What a reader says about a layout, in the terms of its truth, so that every reader (the
+/// model's inventory, `list --json`) is held to the same facts: `layout.expectedFacts(host)`.
+public struct LayoutFacts: Equatable, Sendable {
+    public struct Device: Equatable, Sendable {
+        public var driver: String?
+        public var group: Int?
+        /// Four lowercase hex digits, as `list --json` prints it.
+        public var vendor: String
+        public var isBridge: Bool
+        public var vfioBound: Bool
+
+        public init(driver: String?, group: Int?, vendor: String, isBridge: Bool, vfioBound: Bool) {
+            self.driver = driver
+            self.group = group
+            self.vendor = vendor
+            self.isBridge = isBridge
+            self.vfioBound = vfioBound
+        }
+    }
+
+    public struct Group: Equatable, Sendable {
+        /// Sorted.
+        public var members: [String]
+        public var blockers: [String]
+        public var viable: Bool
+
+        public init(members: [String], blockers: [String], viable: Bool) {
+            self.members = members
+            self.blockers = blockers
+            self.viable = viable
+        }
+    }
+
+    public var iommuEnabled: Bool
+    /// By address (`0000:01:00.0`).
+    public var devices: [String: Device]
+    public var groups: [Int: Group]
+
+    public init(iommuEnabled: Bool, devices: [String: Device], groups: [Int: Group]) {
+        self.iommuEnabled = iommuEnabled
+        self.devices = devices
+        self.groups = groups
+    }
+}
+
+extension FixtureLayout {
+    /// The facts `host` (built from this layout) was made to show.
+    public func expectedFacts(_ host: FixtureHost) -> LayoutFacts {
+        let truth = truth
+        var devices: [String: LayoutFacts.Device] = [:]
+        for (address, spec) in host.specs {
+            let name = address.description
+            devices[name] = LayoutFacts.Device(
+                driver: spec.driver, group: spec.iommuGroup, vendor: hexString(UInt32(spec.vendor), width: 4),
+                isBridge: truth.bridges.contains(name), vfioBound: truth.vfioBound.contains(name))
+        }
+        var groups: [Int: LayoutFacts.Group] = [:]
+        for (id, members) in truth.groups {
+            let blockers = truth.blockers[id] ?? []
+            groups[id] = LayoutFacts.Group(members: members.sorted(), blockers: blockers, viable: blockers.isEmpty)
+        }
+        return LayoutFacts(iommuEnabled: !truth.groups.isEmpty, devices: devices, groups: groups)
+    }
+}
+
 extension FixtureLayout {
     /// The desktop layout plus what an Intel host with a working IOMMU shows outside the PCI tree:
     /// a DMAR unit with its ECAP register, the command line, remapped interrupt chips and a

@@ -6,44 +6,33 @@ import VFIOKit
 
 /// VFIO nodes and a fake `/proc` for holder tests.
 ///
-/// Device numbers: fixture group nodes default to major 510 and device cdevs use 511 (what
-/// `FixtureHost.add` writes into `vfio-dev/vfioX/dev`). Nothing ever opens those nodes: the
-/// scanner only `stat`s through the fake `/proc/PID/fd/N` symlinks, which compares numbers
-/// without calling a driver. A test that needs a real process to *open* a node gives it the
-/// number of a harmless device that opens everywhere (e.g. 1:7, /dev/full).
+/// Nodes are plain files standing for character nodes, so fixtures need no `mknod` (no root,
+/// no CAP_MKNOD, no `nodev` trouble): each is registered with its number in the host's
+/// `StandInNodes`, and scans given `deviceNumbers` match them as the kernel's `st_rdev` would
+/// match real nodes. A real process can open one (`NodeHolder`), and `/proc/PID/fd/N` then
+/// points at it as at a node. Fixture group nodes default to major 510 and device cdevs use 511
+/// (what `FixtureHost.add` writes into `vfio-dev/vfioX/dev`).
 extension FixtureHost {
-    /// Whether this process can create device nodes (root with CAP_MKNOD on a filesystem that
-    /// allows them). Tests that need nodes are skipped, with this as the reason, when it cannot.
-    public static let canMakeDeviceNodes: Bool = {
-        var template = Array("/tmp/vfioctl-mknod-XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { return false }
-        let dir = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        defer { rmdir(dir) }
-        let node = dir + "/probe"
-        guard mknod(node, S_IFCHR | 0o600, deviceID(1, 7)) == 0 else { return false }
-        defer { unlink(node) }
-        // A nodev mount lets mknod succeed but refuses to open the node.
-        let fd = open(node, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        close(fd)
-        return true
-    }()
-
-    public enum NodeError: Error, CustomStringConvertible {
-        case mknod(String, Int32)
-        public var description: String {
-            switch self {
-            case .mknod(let path, let code): "mknod \(path): " + String(cString: strerror(code))
-            }
-        }
-    }
-
-    /// Creates a character node at a host-style path (e.g. `/dev/vfio/12`).
+    /// Creates a node at a host-style path (e.g. `/dev/vfio/12`): a plain file that counts as
+    /// character device `major:minor` for scans given `deviceNumbers`. Replaces what was there.
     public func makeCharNode(_ hostPath: String, major: UInt32, minor: UInt32) throws {
         let full = path + hostPath
         if let slash = full.lastIndex(of: "/") { mkdirs(String(full[..<slash])) }
         unlink(full)
-        guard mknod(full, S_IFCHR | 0o600, deviceID(major, minor)) == 0 else { throw NodeError.mknod(full, errno) }
+        try nodes.create(full, number: DeviceNumber(major: major, minor: minor))
+    }
+
+    /// The desktop layout with the nodes the kernel makes for its VFIO function 0000:07:02.1
+    /// (vfio-pci, `vfio0`, alone in group 24): `/dev/vfio/24`, `/dev/vfio/devices/vfio0` and the
+    /// container `/dev/vfio/vfio`; plus `/dev/null` and a boot time of 1 700 000 000.
+    public static func desktopWithVFIONodes() throws -> FixtureHost {
+        let host = FixtureLayout.desktop.build()
+        try host.addVFIOGroupNode(24)
+        try host.addVFIODeviceNode("vfio0")
+        try host.addContainerNode()
+        try host.makeCharNode("/dev/null", major: 1, minor: 3)
+        host.setBootTime(1_700_000_000)
+        return host
     }
 
     /// Gives group `id` its VFIO node as the kernel does when a member binds to vfio-pci:
@@ -182,11 +171,4 @@ public func withFilesystemUser<T>(_ uid: UInt32, _ body: () throws -> T) rethrow
     let previous = vfioctl_setfsuid(uid)
     defer { _ = vfioctl_setfsuid(UInt32(bitPattern: previous)) }
     return try body()
-}
-
-/// glibc's `makedev` (a macro Swift cannot import): the 64-bit `dev_t` encoding.
-func deviceID(_ major: UInt32, _ minor: UInt32) -> dev_t {
-    let ma = UInt64(major)
-    let mi = UInt64(minor)
-    return dev_t((ma & 0xffff_f000) << 32 | (ma & 0xfff) << 8 | (mi & 0xffff_ff00) << 12 | (mi & 0xff))
 }

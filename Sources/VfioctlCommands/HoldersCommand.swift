@@ -30,7 +30,7 @@ struct HoldersCommand: VfioctlCommand {
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         let addresses = try HolderTargets.resolve(targets, context: context, command: "holders")
-        let report = try HolderFinder(root: context.root).find(addresses)
+        let report = try HolderFinder(root: context.root, deviceNumbers: context.services.deviceNumbers).find(addresses)
         let now = Int64(time(nil))
         if context.options.json {
             context.console.emitJSON(HoldersDocument(report: report, now: now))

@@ -28,6 +28,7 @@ extension CommandContext {
     func session(_ mutation: MutationOptions, renderer: Renderer) -> HostSession {
         HostSession(
             root: root, kernel: services.kernel(root), executorOptions: services.executorOptions, dryRun: mutation.dryRun,
-            effectiveUID: services.effectiveUID, lockTimeout: mutation.lockTimeoutDuration, observer: renderer.sessionObserver())
+            effectiveUID: services.effectiveUID, lockTimeout: mutation.lockTimeoutDuration, deviceNumbers: services.deviceNumbers,
+            observer: renderer.sessionObserver())
     }
 }

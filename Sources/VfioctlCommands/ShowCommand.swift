@@ -43,7 +43,7 @@ struct ShowCommand: VfioctlCommand {
                         device: DeviceJSON(device: device, root: context.root),
                         group: group.map { GroupJSON($0, viability: inventory.viability(of: $0)) },
                         config: config.report(for: device),
-                        holders: ShowHolders.find(device, root: context.root).map { report in
+                        holders: ShowHolders.find(device, root: context.root, deviceNumbers: context.services.deviceNumbers).map { report in
                             report.holders.map { ShowHolders.JSON(pid: $0.pid, command: $0.command) }
                         })
                 }
@@ -51,7 +51,7 @@ struct ShowCommand: VfioctlCommand {
             } else if !context.options.quiet {
                 let text = devices.map { device in
                     var out = ShowRendering.device(device, inventory: inventory, root: context.root, color: context.color)
-                    if let report = ShowHolders.find(device, root: context.root) {
+                    if let report = ShowHolders.find(device, root: context.root, deviceNumbers: context.services.deviceNumbers) {
                         let summary = HolderRendering.summary(report)
                         out += ShowRendering.field("Holders", summary.isEmpty ? "none (no process has it open)" : summary)
                     }
@@ -219,8 +219,8 @@ enum ShowHolders {
         }
     }
 
-    static func find(_ device: PCIDevice, root: HostRoot) -> HolderReport? {
+    static func find(_ device: PCIDevice, root: HostRoot, deviceNumbers: DeviceNumbers) -> HolderReport? {
         guard device.isVFIOBound else { return nil }
-        return try? HolderFinder(root: root).find([device.address])
+        return try? HolderFinder(root: root, deviceNumbers: deviceNumbers).find([device.address])
     }
 }

@@ -52,14 +52,17 @@ public struct CommandServices: Sendable {
     public var kernel: @Sendable (HostRoot) -> KernelInterface
     public var effectiveUID: UInt32
     public var executorOptions: ExecutorOptions
+    /// What the nodes holders have open stand for, for every holder scan and wait.
+    public var deviceNumbers: DeviceNumbers
 
     public init(
         kernel: @escaping @Sendable (HostRoot) -> KernelInterface = { KernelInterface.real(root: $0) },
-        effectiveUID: UInt32 = geteuid(), executorOptions: ExecutorOptions = ExecutorOptions()
+        effectiveUID: UInt32 = geteuid(), executorOptions: ExecutorOptions = ExecutorOptions(), deviceNumbers: DeviceNumbers = .real
     ) {
         self.kernel = kernel
         self.effectiveUID = effectiveUID
         self.executorOptions = executorOptions
+        self.deviceNumbers = deviceNumbers
     }
 }
 

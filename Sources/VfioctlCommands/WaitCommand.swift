@@ -37,7 +37,7 @@ struct WaitCommand: VfioctlCommand {
         let console = context.console
         let live = !context.options.quiet && !context.options.json
         var shown = ""
-        let outcome = try HolderWaiter(root: context.root).waitUntilFree(
+        let outcome = try HolderWaiter(root: context.root, deviceNumbers: context.services.deviceNumbers).waitUntilFree(
             devices: addresses, timeout: limit,
             progress: live
                 ? { progress in

@@ -31,7 +31,7 @@ struct BindBench {
         return plan
     }
 
-    func driver(_ address: String) -> String? { Sysfs.linkName(host.root.device(PCIAddress(address)!) + "/driver") }
+    func driver(_ address: String) -> String? { host.driver(address) }
     func override(_ address: String) -> String? { host.read("/sys/bus/pci/devices/\(PCIAddress(address)!)/driver_override") }
 }
 

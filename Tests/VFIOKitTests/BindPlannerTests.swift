@@ -18,6 +18,14 @@ struct BindPlannerTests {
 
     static func a(_ text: String) -> PCIAddress { PCIAddress(text)! }
 
+    /// The fixture's inventory with one device changed.
+    static func inventory(changing address: String, _ change: (inout PCIDevice) -> Void) throws -> HostInventory {
+        var devices = inventory.devices
+        let index = try #require(devices.firstIndex { $0.address == a(address) })
+        change(&devices[index])
+        return HostInventory(devices: devices, groups: inventory.groups, iommuEnabled: true)
+    }
+
     static func plan(
         _ targets: [String], group: Bool = false, force: Bool = false, driver: String = "vfio-pci", uses: [DeviceUse] = [],
         environment: BindEnvironment = loaded, inventory: HostInventory = inventory
@@ -193,11 +201,7 @@ struct BindPlannerTests {
 
     @Test("a bridge on a host DMA driver blocks its group even with --group")
     func hostDriverBridge() throws {
-        var inventory = Self.inventory
-        var devices = inventory.devices
-        let index = try #require(devices.firstIndex { $0.address == Self.a("00:1e.0") })
-        devices[index].driver = "shpchp"
-        inventory = HostInventory(devices: devices, groups: inventory.groups, iommuEnabled: true)
+        let inventory = try Self.inventory(changing: "00:1e.0") { $0.driver = "shpchp" }
         guard case .refused(let refusal) = try Self.plan(["08:01.0"], group: true, inventory: inventory) else {
             Issue.record("not refused")
             return
@@ -208,11 +212,7 @@ struct BindPlannerTests {
 
     @Test("moving between VFIO drivers while the device is open is refused even with --force")
     func openVFIO() throws {
-        var inventory = Self.inventory
-        var devices = inventory.devices
-        let index = try #require(devices.firstIndex { $0.address == Self.a("07:02.1") })
-        devices[index].enableCount = 1
-        inventory = HostInventory(devices: devices, groups: inventory.groups, iommuEnabled: true)
+        let inventory = try Self.inventory(changing: "07:02.1") { $0.enableCount = 1 }
         let environment = BindEnvironment(noiommuEnabled: false, loadedDrivers: ["vfio-pci", "iavf_vfio_pci"])
         guard case .refused(let refusal) = try Self.plan(["07:02.1"], force: true, driver: "iavf_vfio_pci", environment: environment, inventory: inventory)
         else {
@@ -256,12 +256,10 @@ struct BindPlannerTests {
 
     @Test("an already-bound device in a non-viable group: nothing to do, with a warning naming the blocker")
     func alreadyBoundWarning() throws {
-        var inventory = Self.inventory
-        var devices = inventory.devices
-        let index = try #require(devices.firstIndex { $0.address == Self.a("08:01.0") })
-        devices[index].driver = "vfio-pci"
-        devices[index].vfioDeviceName = "vfio3"
-        inventory = HostInventory(devices: devices, groups: inventory.groups, iommuEnabled: true)
+        let inventory = try Self.inventory(changing: "08:01.0") {
+            $0.driver = "vfio-pci"
+            $0.vfioDeviceName = "vfio3"
+        }
         guard case .plan(let plan) = try Self.plan(["08:01.0"], inventory: inventory) else {
             Issue.record("refused")
             return

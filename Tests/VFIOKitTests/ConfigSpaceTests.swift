@@ -18,17 +18,9 @@ struct ConfigSpaceTests {
     }
 
     static func lspciBlocks(arguments: [String]) throws -> [String: String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/lspci")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let output = try runProcess("/usr/bin/lspci", arguments, allowFailure: true)
         var blocks: [String: String] = [:]
-        for block in String(decoding: data, as: UTF8.self).components(separatedBy: "\n\n") where !block.isEmpty {
+        for block in output.components(separatedBy: "\n\n") where !block.isEmpty {
             blocks[String(block.prefix(12))] = block
         }
         return blocks

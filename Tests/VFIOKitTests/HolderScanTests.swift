@@ -8,17 +8,7 @@ import VFIOTestSupport
 /// The desktop layout's VFIO function: 0000:07:02.1 on vfio-pci, `vfio0`, alone in group 24.
 private let vf = PCIAddress("0000:07:02.1")!
 
-/// The desktop layout plus the VFIO nodes the kernel would have made for group 24, a container
-/// node, a `/dev/null`, and a boot time.
-private func vfioHost() throws -> FixtureHost {
-    let host = FixtureLayout.desktop.build()
-    try host.addVFIOGroupNode(24)
-    try host.addVFIODeviceNode("vfio0")
-    try host.addContainerNode()
-    try host.makeCharNode("/dev/null", major: 1, minor: 3)
-    host.setBootTime(1_700_000_000)
-    return host
-}
+private func vfioHost() throws -> FixtureHost { try FixtureHost.desktopWithVFIONodes() }
 
 /// A process with the usual non-VFIO fds around whatever a test adds.
 private func addBystander(_ host: FixtureHost, _ pid: Int32, comm: String = "bash") {
@@ -35,7 +25,7 @@ private func addQEMU(_ host: FixtureHost, _ pid: Int32, attributed: Bool) {
     host.addQEMU(pid, group: 24, device: vf, attributed: attributed)
 }
 
-@Suite("Holder scan over a fixture /proc", .enabled(if: FixtureHost.canMakeDeviceNodes, "needs mknod (root with CAP_MKNOD) for fixture char nodes"))
+@Suite("Holder scan over a fixture /proc")
 struct HolderScanTests {
     @Test("a QEMU on 6.18+: group fd, fdinfo-attributed device fd and container, with pid details")
     func qemuAttributed() throws {
@@ -43,7 +33,7 @@ struct HolderScanTests {
         addQEMU(host, 4242, attributed: true)
         addBystander(host, 100)
         host.setEnable(vf, 1)
-        let report = try HolderFinder(root: host.root).find([vf])
+        let report = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(!report.isFree)
         #expect(report.targets.map(\.state) == [.held])
         #expect(report.targets[0].holders == [4242])
@@ -82,7 +72,7 @@ struct HolderScanTests {
         host.addFD(6000, 3, to: "/dev/vfio/23")
         host.addAnonDeviceFD(6000, 4, syspathOf: nil)
         host.setEnable(vf, 1)
-        let report = try HolderFinder(root: host.root).find([vf])
+        let report = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(report.targets.map(\.state) == [.held])
         #expect(report.holders.map(\.pid) == [4242])
         let anon = try #require(report.holders[0].handles.first { $0.fd == 27 })
@@ -98,7 +88,7 @@ struct HolderScanTests {
         host.addAnonDeviceFD(5000, 9, syspathOf: nil)
         addBystander(host, 100)
         host.setEnable(vf, 1)
-        let report = try HolderFinder(root: host.root).find([vf])
+        let report = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(report.targets.map(\.state) == [.openUnattributed])
         #expect(report.holders.isEmpty)
         #expect(report.likelyHolders.map(\.pid) == [5000])
@@ -111,7 +101,7 @@ struct HolderScanTests {
         let host = try vfioHost()
         host.addProcess(5000, comm: "vm")
         host.addAnonDeviceFD(5000, 9, syspathOf: PCIAddress("0000:05:00.0")!)
-        let report = try HolderFinder(root: host.root).find([vf])
+        let report = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(report.targets.map(\.state) == [.free])
         #expect(report.isFree)
         #expect(report.holders.isEmpty && report.likelyHolders.isEmpty)
@@ -129,7 +119,7 @@ struct HolderScanTests {
             "7ffd0000000-7ffd0021000 rw-p 00000000 00:00 0      [stack]",
         ])
         host.setEnable(vf, 1)
-        let report = try HolderFinder(root: host.root).find([vf])
+        let report = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(report.targets.map(\.state) == [.openUnattributed])
         #expect(report.likelyHolders.map(\.pid) == [7000])
         #expect(report.likelyHolders[0].handles == [HeldHandle(kind: .mapping, path: "anon_inode:[vfio-device]", range: "7f3c2c000000-7f3c2c001000")])
@@ -138,7 +128,7 @@ struct HolderScanTests {
 
         // With the device closed, no maps are read at all.
         host.setEnable(vf, 0)
-        let idle = try HolderFinder(root: host.root).find([vf])
+        let idle = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(idle.isFree)
         #expect(idle.stats.mapsRead == 0)
     }
@@ -152,7 +142,7 @@ struct HolderScanTests {
         host.addProcess(8001, comm: "closed-map")
         host.setMaps(8001, ["0000a000-0000b000 rw-s 00000000 00:05 321   /dev/vfio/devices/vfio0 (deleted)"])
         host.setEnable(vf, 1)
-        let report = try HolderFinder(root: host.root, options: .init(mappings: .all)).find([vf])
+        let report = try HolderFinder(root: host.root, options: .init(mappings: .all), deviceNumbers: host.deviceNumbers).find([vf])
         #expect(report.targets.map(\.state) == [.held])
         #expect(report.holders.map(\.pid) == [8000, 8001])
         #expect(report.holders[0].handles == [HeldHandle(kind: .mapping, path: "/dev/vfio/devices/vfio0", device: vf, range: "7f0000000000-7f0000001000")])
@@ -172,7 +162,7 @@ struct HolderScanTests {
         host.addFD(300, 8, to: "/var/lib/ctr/rootfs/dev/vfio/devices/vfio0")
         host.addProcess(301, comm: "decoy")
         host.addFD(301, 3, to: "/var/lib/ctr/rootfs/dev/vfio/decoy")
-        let report = try HolderFinder(root: host.root).find([vf])
+        let report = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(report.holders.map(\.pid) == [300])
         let kinds = report.holders[0].handles.map(\.kind)
         #expect(kinds == [.group, .cdev] || kinds == [.cdev, .group])
@@ -185,7 +175,7 @@ struct HolderScanTests {
         let host = try vfioHost()
         host.addProcess(400, comm: "holder")
         host.addFD(400, 3, to: "/dev/vfio/24")
-        let report = try HolderFinder(root: host.root).find([vf])
+        let report = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(report.targets[0].state == .held)
         #expect(!report.targets[0].open)
         #expect(report.holders.map(\.pid) == [400])
@@ -199,7 +189,7 @@ struct HolderScanTests {
         #expect(node == "/dev/vfio/noiommu-24")
         host.addProcess(400, comm: "dpdk")
         host.addFD(400, 3, to: node)
-        let report = try HolderFinder(root: host.root).find([vf])
+        let report = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(report.targets[0].target.groupNode?.path == "/dev/vfio/noiommu-24")
         #expect(report.holders.first?.handles.first == HeldHandle(kind: .group, fd: 3, path: "/dev/vfio/noiommu-24", group: 24))
     }
@@ -210,7 +200,7 @@ struct HolderScanTests {
         try host.makeCharNode("/dev/vfio/24", major: 510, minor: 24)
         host.addProcess(400, comm: "holder")
         host.addFD(400, 3, to: "/dev/vfio/24")
-        let report = try HolderFinder(root: host.root).find([vf])
+        let report = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(report.targets[0].target.groupNode == VFIONode(path: "/dev/vfio/24", number: DeviceNumber(major: 510, minor: 24)))
         #expect(report.holders.map(\.pid) == [400])
     }
@@ -221,7 +211,7 @@ struct HolderScanTests {
         addQEMU(host, 4242, attributed: true)
         let nic = PCIAddress("0000:05:00.0")!
         let missing = PCIAddress("0000:7f:00.0")!
-        let report = try HolderFinder(root: host.root).find([nic, missing])
+        let report = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([nic, missing])
         #expect(report.targets.map(\.state) == [.notVFIO, .gone])
         #expect(report.isFree)
         #expect(report.holders.isEmpty)
@@ -244,7 +234,7 @@ struct HolderScanTests {
             }
         }
         host.setEnable(vf, 1)  // fd 598 has the device open
-        let report = try HolderFinder(root: host.root).find([vf])
+        let report = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(report.stats.vanished == 1)
         #expect(report.stats.processes == 1)
         #expect(report.holders.map(\.pid) == [900])
@@ -260,8 +250,8 @@ struct HolderScanTests {
         }
         host.removeProcess(250)
         host.write("/proc/250/comm", "gone\n")  // a process whose fd/ is already gone
-        let serial = try HolderFinder(root: host.root, options: .init(threads: 1)).find([vf])
-        let split = try HolderFinder(root: host.root, options: .init(threads: threads)).find([vf])
+        let serial = try HolderFinder(root: host.root, options: .init(threads: 1), deviceNumbers: host.deviceNumbers).find([vf])
+        let split = try HolderFinder(root: host.root, options: .init(threads: threads), deviceNumbers: host.deviceNumbers).find([vf])
         #expect(serial.holders.map(\.pid) == [111, 148, 185, 222, 259, 296, 333, 370])
         #expect(split.holders == serial.holders)
         #expect(split.targets == serial.targets)
@@ -279,7 +269,7 @@ struct HolderScanTests {
         chmod(host.path + "/proc/888/fd", 0)
         // Root bypasses permission bits, so read as nobody. setfsuid is per thread and this
         // test does not suspend, so nothing else runs with it.
-        let report = try withFilesystemUser(65534) { try HolderFinder(root: host.root).find([vf]) }
+        let report = try withFilesystemUser(65534) { try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf]) }
         #expect(report.stats.unreadable == 1)
         #expect(report.stats.unreadablePids == [888])
         #expect(report.holders.map(\.pid) == [4242])
@@ -290,19 +280,70 @@ struct HolderScanTests {
         let host = try vfioHost()
         removeTreeLink(host.path + "/proc")
         symlink("/proc", host.path + "/proc")
+        // Real device numbers: this test process keeps its fixture's stand-in files open, and no
+        // process on the machine has a real 510:24 or 511:0 node open.
         let report = try HolderFinder(root: host.root).find([vf])
         #expect(report.stats.processes > 1)
         #expect(report.holders.isEmpty)
         #expect(report.isFree)
     }
 
+    @Test("real character nodes count by st_rdev, with the fixture's stand-ins or without", arguments: [false, true])
+    func realNodes(standIns: Bool) throws {
+        // Group 24's node has the number of /dev/full and vfio0 that of /dev/zero; the processes
+        // hold the machine's own nodes.
+        let host = FixtureLayout.desktop.build()
+        try host.addVFIOGroupNode(24, major: 1, minor: 7, makeNode: false)
+        let deviceDir = try #require(host.devicePath(vf)).dropFirst(host.path.count)
+        host.write(deviceDir + "/vfio-dev/vfio0/dev", "1:5\n")
+        host.addProcess(500, comm: "real-holder")
+        host.addFDLink(500, 3, text: "/dev/full")
+        host.addFDLink(500, 4, text: "/dev/zero")
+        host.addFDLink(500, 5, text: "/dev/null")
+        host.addProcess(501, comm: "bystander")
+        host.addFDLink(501, 0, text: "/dev/null")
+        // Mappings: map_files names the mapped node, whatever maps says.
+        let line = "7f0000000000-7f0000001000 rw-s 00000000 00:05 321   /dev/vfio/devices/vfio0"
+        host.addProcess(502, comm: "mapper")
+        host.setMaps(502, [line])
+        host.addFDLink(502, 0, text: "/dev/null")
+        symlinkMapFile(host, 502, "7f0000000000-7f0000001000", to: "/dev/zero")
+        host.addProcess(503, comm: "other-map")
+        host.setMaps(503, [line])
+        symlinkMapFile(host, 503, "7f0000000000-7f0000001000", to: "/dev/null")
+        let numbers = standIns ? host.deviceNumbers : .real
+        let report = try HolderFinder(root: host.root, options: .init(mappings: .all), deviceNumbers: numbers).find([vf])
+        #expect(report.holders.map(\.pid) == [500, 502])
+        #expect(report.holders.first?.handles == [
+            HeldHandle(kind: .group, fd: 3, path: "/dev/full", group: 24),
+            HeldHandle(kind: .cdev, fd: 4, path: "/dev/zero", device: vf),
+        ])
+        #expect(report.holders.last?.handles == [HeldHandle(kind: .mapping, path: "/dev/vfio/devices/vfio0", device: vf, range: "7f0000000000-7f0000001000")])
+    }
+
+    @Test("without the fixture's device numbers its stand-in files are plain files, not nodes")
+    func standInsNeedTheSeam() throws {
+        let host = try vfioHost()
+        host.addProcess(400, comm: "holder")
+        host.addFD(400, 3, to: "/dev/vfio/24")
+        host.addFD(400, 4, to: "/dev/vfio/devices/vfio0")
+        symlink("/dev/full", host.path + "/dev/vfio/23")
+        let real = HolderTargetReader(root: host.root).groupNodes()
+        #expect(real[24] == VFIONode(path: "/dev/vfio/24", number: DeviceNumber(major: 510, minor: 24)), "from sysfs")
+        #expect(real[23] == VFIONode(path: "/dev/vfio/23", number: DeviceNumber(major: 1, minor: 7)), "from /dev, by st_rdev")
+        #expect(try HolderFinder(root: host.root).find([vf]).isFree)
+        let seam = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
+        #expect(seam.holders.map(\.pid) == [400])
+        #expect(seam.holders.first?.handles.map(\.kind) == [.group, .cdev])
+    }
+
     @Test("no /proc under the root is 'unavailable' (69)")
     func noProc() throws {
         let host = try vfioHost()
         removeTreeLink(host.path + "/proc")
-        #expect(throws: VFIOError.self) { try HolderFinder(root: host.root).find([vf]) }
+        #expect(throws: VFIOError.self) { try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf]) }
         do {
-            _ = try HolderFinder(root: host.root).find([vf])
+            _ = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         } catch {
             #expect(error.exitCode == 69)
         }
@@ -318,4 +359,11 @@ private func removeTreeLink(_ path: String) {
     } else {
         unlink(path)
     }
+}
+
+/// `/proc/PID/map_files/RANGE` → a path outside the fixture (a real node).
+private func symlinkMapFile(_ host: FixtureHost, _ pid: Int32, _ range: String, to target: String) {
+    let dir = host.path + "/proc/" + String(pid) + "/map_files"
+    mkdir(dir, 0o755)
+    symlink(target, dir + "/" + range)
 }

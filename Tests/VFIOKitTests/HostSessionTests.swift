@@ -14,10 +14,10 @@ struct HostSessionTests {
     func session(dryRun: Bool = false, observer: (@Sendable (SessionEvent) -> Void)? = nil) -> HostSession {
         HostSession(
             root: host.root, kernel: kernel.interface, executorOptions: BindBench.fast, dryRun: dryRun, effectiveUID: 0, lockTimeout: .zero,
-            observer: observer)
+            deviceNumbers: host.deviceNumbers, observer: observer)
     }
 
-    func driver(_ address: String) -> String? { Sysfs.linkName(host.root.device(PCIAddress(address)!) + "/driver") }
+    func driver(_ address: String) -> String? { host.driver(address) }
 
     func request(_ targets: String...) throws -> BindRequest {
         BindRequest(targets: try targets.map { try Target(parsing: $0) })
@@ -107,6 +107,35 @@ struct HostSessionTests {
         }
         #expect(run.result(of: PCIAddress("06:00.0")!) == .done(driver: "igb"))
         #expect(driver("05:00.0") == "vfio-pci" && driver("06:00.0") == "igb")
+    }
+
+    @Test("release waits inside the service: a held group times out as an outcome, nothing written, progress reported")
+    func releaseTimesOut() throws {
+        _ = try session().bind(request("05:00.0"))
+        try host.addVFIOGroupNode(19)
+        host.addProcess(4242, comm: "qemu-system-x86")
+        host.addFD(4242, 25, to: "/dev/vfio/19")
+        let writes = kernel.writes.count
+        let progress = Mutex(0)
+        let outcome = try session { event in
+            if case .waitingForHolders = event { progress.withLock { $0 += 1 } }
+        }.release(ReleaseRequest(kind: .unbind, targets: [.address(PCIAddress("05:00.0")!)]), wait: ReleaseWait(timeout: .milliseconds(300)))
+        guard case .finished(let run) = outcome else {
+            Issue.record("not finished: \(outcome)")
+            return
+        }
+        #expect(run.gaveUp)
+        #expect(outcome.exitStatus == .timedOut)
+        #expect(run.lastReport?.holders.map(\.pid) == [4242])
+        #expect(progress.withLock { $0 } > 0)
+        #expect(kernel.writes.count == writes)
+        #expect(driver("05:00.0") == "vfio-pci")
+        // Once the holder is gone, the same call gives the device back.
+        host.removeProcess(4242)
+        let released = try session().release(
+            ReleaseRequest(kind: .unbind, targets: [.address(PCIAddress("05:00.0")!)]), wait: ReleaseWait(timeout: .seconds(1)))
+        #expect(released.exitStatus == .success)
+        #expect(driver("05:00.0") == "igb")
     }
 
     @Test("not root on the real host: refused before any write, exit 77")

@@ -8,13 +8,12 @@ import VFIOTestSupport
 
 private let vf = PCIAddress("0000:07:02.1")!
 
-/// A fixture whose group 24 node has the number of /dev/full (1:7): real processes can open it
-/// (an unused major would fail with ENXIO), and the scan matches by number, not by what the node
-/// is. Only the test's own child is linked into the fixture's /proc, so no other process on the
-/// machine that happens to hold /dev/full can be taken for a holder.
+/// A fixture with group 24's node (a stand-in file that real processes can open; the scan
+/// matches it by number, given the fixture's `deviceNumbers`). Only the test's own child is
+/// linked into the fixture's /proc, so no other process on the machine can be taken for a holder.
 private func liveHost() throws -> FixtureHost {
     let host = FixtureLayout.desktop.build()
-    try host.addVFIOGroupNode(24, major: 1, minor: 7)
+    try host.addVFIOGroupNode(24)
     // The real boot time, so start times of real processes come out right.
     if let btime = Sysfs.read("/proc/stat")?.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }), let seconds = Int64(btime.dropFirst(6)) {
         host.setBootTime(seconds)
@@ -27,22 +26,20 @@ private func liveHost() throws -> FixtureHost {
 private let generous = Duration.seconds(30)
 private let eventsOnly = WaitPolicy(rescanInterval: .seconds(120), nodeWatchDelay: .zero)
 
-@Suite(
-    "Waiting on real processes",
-    .enabled(if: FixtureHost.canMakeDeviceNodes, "needs mknod (root with CAP_MKNOD) for fixture char nodes"))
+@Suite("Waiting on real processes")
 struct LiveWaitTests {
     @Test("the holder's exit wakes the wait through its pidfd, even through a node inotify cannot see")
     func exitWakesWait() throws {
         let host = try liveHost()
         // The holder opens its own copy of the node, as a container would: a close there makes
         // no event on the host's /dev/vfio, so only the pidfd can end this wait early.
-        try host.makeCharNode("/var/lib/ctr/dev-vfio-24", major: 1, minor: 7)
+        try host.makeCharNode("/var/lib/ctr/dev-vfio-24", major: 510, minor: 24)
         let holder = try NodeHolder(holding: host.path + "/var/lib/ctr/dev-vfio-24")
         host.linkRealProcess(holder.pid)
         let pid = holder.pid
         var first: HolderReport?
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { _ = kill(pid, SIGKILL) }
-        let outcome = try HolderWaiter(root: host.root, policy: eventsOnly).waitUntilFree(devices: [vf], timeout: generous) { progress in
+        let outcome = try HolderWaiter(root: host.root, policy: eventsOnly, deviceNumbers: host.deviceNumbers).waitUntilFree(devices: [vf], timeout: generous) { progress in
             if first == nil { first = progress.report }
         }
         #expect(first?.holders.map(\.pid) == [pid], "held when the wait began")
@@ -57,11 +54,11 @@ struct LiveWaitTests {
         let host = try liveHost()
         let holder = try NodeHolder(holding: host.path + "/dev/vfio/24", closeOnInput: true)
         host.linkRealProcess(holder.pid)
-        let before = try HolderFinder(root: host.root).find([vf])
+        let before = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(before.holders.map(\.pid) == [holder.pid])
         let control = UnsafeSendable(holder)
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { control.value.closeNode() }
-        let outcome = try HolderWaiter(root: host.root, policy: eventsOnly).waitUntilFree(devices: [vf], timeout: generous)
+        let outcome = try HolderWaiter(root: host.root, policy: eventsOnly, deviceNumbers: host.deviceNumbers).waitUntilFree(devices: [vf], timeout: generous)
         #expect(outcome.result == .free)
         #expect(outcome.decidedBy == .confirm)
         #expect(outcome.waited < generous)
@@ -74,7 +71,7 @@ struct LiveWaitTests {
         let host = try liveHost()
         let holder = try NodeHolder(holding: host.path + "/dev/vfio/24", closeOnInput: true)
         host.linkRealProcess(holder.pid)
-        var io = LinuxWaitIO(finder: HolderFinder(root: host.root), devices: [vf], nodeWatchDelay: .milliseconds(300))
+        var io = LinuxWaitIO(finder: HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers), devices: [vf], nodeWatchDelay: .milliseconds(300))
         #expect(io.poll(until: .milliseconds(100)).isEmpty)
         #expect(!io.watchingNodes, "not before 300 ms")
         #expect(io.poll(until: .milliseconds(400)).isEmpty)
@@ -92,7 +89,7 @@ struct LiveWaitTests {
         let control = UnsafeSendable(holder)
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { control.value.closeNode() }
         let policy = WaitPolicy(rescanInterval: .milliseconds(100), nodeWatchDelay: .seconds(60))
-        let outcome = try HolderWaiter(root: host.root, policy: policy).waitUntilFree(devices: [vf], timeout: generous)
+        let outcome = try HolderWaiter(root: host.root, policy: policy, deviceNumbers: host.deviceNumbers).waitUntilFree(devices: [vf], timeout: generous)
         #expect(outcome.result == .free)
         #expect(outcome.decidedBy == .confirm)
         #expect(outcome.waited < .seconds(5))
@@ -104,7 +101,7 @@ struct LiveWaitTests {
         let host = try liveHost()
         let holder = try NodeHolder(holding: host.path + "/dev/vfio/24")
         host.linkRealProcess(holder.pid)
-        let outcome = try HolderWaiter(root: host.root).waitUntilFree(devices: [vf], timeout: .milliseconds(600))
+        let outcome = try HolderWaiter(root: host.root, deviceNumbers: host.deviceNumbers).waitUntilFree(devices: [vf], timeout: .milliseconds(600))
         #expect(outcome.result == .timedOut)
         // It gave up no earlier than asked.
         #expect(outcome.waited >= .milliseconds(600))
@@ -123,12 +120,12 @@ struct LiveWaitTests {
         let host = try liveHost()
         let holder = try NodeHolder(holding: host.path + "/dev/vfio/24")
         host.linkRealProcess(holder.pid)
-        let held = try HolderWaiter(root: host.root).waitUntilFree(devices: [vf], timeout: .zero)
+        let held = try HolderWaiter(root: host.root, deviceNumbers: host.deviceNumbers).waitUntilFree(devices: [vf], timeout: .zero)
         #expect(held.result == .timedOut)
         #expect(held.scans == 1)
         holder.kill()
         holder.reap()
-        let free = try HolderWaiter(root: host.root).waitUntilFree(devices: [vf], timeout: .zero)
+        let free = try HolderWaiter(root: host.root, deviceNumbers: host.deviceNumbers).waitUntilFree(devices: [vf], timeout: .zero)
         #expect(free.result == .free)
         #expect(free.scans == 1)
     }

@@ -14,7 +14,7 @@ struct SimulatedKernelTests {
     var kernel: SimulatedKernel { SimulatedKernel(host: host) }
     static let nic = PCIAddress("0000:05:00.0")!
 
-    func driver(_ address: PCIAddress) -> String? { Sysfs.linkName(host.root.device(address) + "/driver") }
+    func driver(_ address: PCIAddress) -> String? { host.driver(of: address) }
     func override(_ address: PCIAddress) -> String? { host.read("/sys/bus/pci/devices/\(address)/driver_override") }
     func errno(_ body: () throws -> Void) -> Errno? {
         do {
@@ -63,15 +63,12 @@ struct SimulatedKernelTests {
         #expect(driver(Self.nic) == "igb")
         // Override naming a driver that is not loaded: accepted, probe "succeeds", nothing binds.
         try k.write("0000:05:00.0\n", to: "/sys/bus/pci/drivers/igb/unbind")
-        try k.write("vfioctl-nonexistent\n", to: "/sys/bus/pci/devices/0000:05:00.0/driver_override")
-        try k.write("0000:05:00.0\n", to: "/sys/bus/pci/drivers_probe")
+        try k.probe("0000:05:00.0", override: "vfioctl-nonexistent")
         #expect(driver(Self.nic) == nil)
         #expect(errno { try k.write("0000:99:00.0\n", to: "/sys/bus/pci/drivers_probe") } == Errno(rawValue: ENODEV))
         // Already bound: a no-op.
-        try k.write("\n", to: "/sys/bus/pci/devices/0000:05:00.0/driver_override")
-        try k.write("0000:05:00.0\n", to: "/sys/bus/pci/drivers_probe")
-        try k.write("vfio-pci\n", to: "/sys/bus/pci/devices/0000:05:00.0/driver_override")
-        try k.write("0000:05:00.0\n", to: "/sys/bus/pci/drivers_probe")
+        try k.probe("0000:05:00.0", override: "")
+        try k.probe("0000:05:00.0", override: "vfio-pci")
         #expect(driver(Self.nic) == "igb")
     }
 
@@ -131,8 +128,7 @@ struct SimulatedKernelTests {
         #expect(errno { try k.write("0000:01:00.1\n", to: "/sys/bus/pci/drivers/snd_hda_intel/bind") } == Errno(rawValue: EBUSY))
         #expect(driver(audio) == nil)
         // vfio-pci manages DMA itself, so it may.
-        try k.write("vfio-pci\n", to: "/sys/bus/pci/devices/0000:01:00.1/driver_override")
-        try k.write("0000:01:00.1\n", to: "/sys/bus/pci/drivers_probe")
+        try k.probe("0000:01:00.1", override: "vfio-pci")
         #expect(driver(audio) == "vfio-pci")
     }
 
@@ -140,8 +136,7 @@ struct SimulatedKernelTests {
     func noiommu() throws {
         let k = kernel
         let orphan = PCIAddress("0000:00:08.0")!
-        try k.write("vfio-pci\n", to: "/sys/bus/pci/devices/0000:00:08.0/driver_override")
-        try k.write("0000:00:08.0\n", to: "/sys/bus/pci/drivers_probe")
+        try k.probe("0000:00:08.0", override: "vfio-pci")
         #expect(driver(orphan) == nil)
         host.setNoIOMMU(true)
         try k.write("0000:00:08.0\n", to: "/sys/bus/pci/drivers_probe")
@@ -162,8 +157,7 @@ struct SimulatedKernelTests {
         try k.write("0000:07:02.0\n", to: "/sys/bus/pci/drivers_probe")
         #expect(driver(vf) == nil)
         #expect(errno { try k.write("0000:07:02.0\n", to: "/sys/bus/pci/drivers/iavf/bind") } == Errno(rawValue: ENODEV))
-        try k.write("vfio-pci\n", to: "/sys/bus/pci/devices/0000:07:02.0/driver_override")
-        try k.write("0000:07:02.0\n", to: "/sys/bus/pci/drivers_probe")
+        try k.probe("0000:07:02.0", override: "vfio-pci")
         #expect(driver(vf) == "vfio-pci")
     }
 
@@ -195,5 +189,13 @@ struct SimulatedKernelTests {
         try k.load("mlx5_vfio_pci")
         #expect(Sysfs.isDirectory(host.path + "/sys/bus/pci/drivers/mlx5_vfio_pci"))
         #expect(k.loads == ["mlx5_vfio_pci", "mlx5_vfio_pci"])
+    }
+}
+
+extension SimulatedKernel {
+    /// Steers a device as vfioctl does: `driver_override` (empty clears it), then `drivers_probe`.
+    fileprivate func probe(_ address: String, override driver: String) throws {
+        try write(driver + "\n", to: "/sys/bus/pci/devices/" + address + "/driver_override")
+        try write(address + "\n", to: "/sys/bus/pci/drivers_probe")
     }
 }

@@ -13,7 +13,8 @@ func vfioctl(_ args: [String], host: FixtureHost, kernel: SimulatedKernel, uid: 
     let console = Console.capturing()
     let services = CommandServices(
         kernel: { _ in kernel.interface }, effectiveUID: uid,
-        executorOptions: ExecutorOptions(busyRetries: 1, retryDelay: .zero, verifyTimeout: .zero, pollInterval: .zero))
+        executorOptions: ExecutorOptions(busyRetries: 1, retryDelay: .zero, verifyTimeout: .zero, pollInterval: .zero),
+        deviceNumbers: host.deviceNumbers)
     let status = Vfioctl.run(arguments: args, console: console, environment: ["VFIOCTL_ROOT": host.path], services: services)
     return Run(status: status, stdout: console.captured, stderr: console.capturedErrors)
 }
@@ -25,7 +26,7 @@ struct BindCommandTests {
 
     init() { kernel = SimulatedKernel(host: host) }
 
-    func driver(_ address: String) -> String? { Sysfs.linkName(host.root.device(PCIAddress(address)!) + "/driver") }
+    func driver(_ address: String) -> String? { host.driver(address) }
 
     func state() throws -> [String: Any] {
         let text = try #require(host.read("/run/vfioctl/state.json"))

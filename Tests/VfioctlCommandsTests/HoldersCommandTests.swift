@@ -6,15 +6,10 @@ import VFIOTestSupport
 
 private let vf = PCIAddress("0000:07:02.1")!
 
-/// Desktop layout, group 24's nodes, a container node and /dev/null; a QEMU (pid 4242) holding
-/// group 24 and 0000:07:02.1 when `qemu` is set.
+/// Desktop layout with group 24's nodes (`desktopWithVFIONodes`) and a shell; a QEMU (pid 4242)
+/// holding group 24 and 0000:07:02.1 when `qemu` is set.
 private func host(qemu: Bool, attributed: Bool = true) throws -> FixtureHost {
-    let host = FixtureLayout.desktop.build()
-    try host.addVFIOGroupNode(24)
-    try host.addVFIODeviceNode("vfio0")
-    try host.addContainerNode()
-    try host.makeCharNode("/dev/null", major: 1, minor: 3)
-    host.setBootTime(1_700_000_000)
+    let host = try FixtureHost.desktopWithVFIONodes()
     host.addProcess(100, comm: "bash")
     host.addFD(100, 0, to: "/dev/null")
     if qemu {
@@ -24,9 +19,7 @@ private func host(qemu: Bool, attributed: Bool = true) throws -> FixtureHost {
     return host
 }
 
-private let nodes = Testing.ConditionTrait.enabled(if: FixtureHost.canMakeDeviceNodes, "needs mknod (root with CAP_MKNOD) for fixture char nodes")
-
-@Suite("holders and wait commands", nodes)
+@Suite("holders and wait commands")
 struct HoldersCommandTests {
     @Test("holders: the process, its fds and the node, in text; exit 0")
     func holdersText() throws {
@@ -147,7 +140,9 @@ struct HoldersCommandTests {
     func statusLine() throws {
         let fixture = try host(qemu: true)
         let console = Console.capturing(terminal: true)
-        let status = Vfioctl.run(arguments: ["wait", "07:02.1", "--timeout", "300ms"], console: console, environment: ["VFIOCTL_ROOT": fixture.path])
+        let status = Vfioctl.run(
+            arguments: ["wait", "07:02.1", "--timeout", "300ms"], console: console, environment: ["VFIOCTL_ROOT": fixture.path],
+            services: CommandServices(deviceNumbers: fixture.deviceNumbers))
         #expect(status == 3)
         #expect(console.capturedStatus.first?.hasPrefix("waiting for pid 4242 (qemu-system-x86) holding /dev/vfio/24, 0 s of 0.3 s") == true)
         let quiet = vfioctl(["wait", "07:02.1", "--timeout", "300ms"], host: fixture)

@@ -25,6 +25,7 @@ func vfioctl(_ args: [String], host: FixtureHost?, environment: [String: String]
     let console = Console.capturing()
     var env = environment
     if let host { env["VFIOCTL_ROOT"] = host.path }
-    let status = Vfioctl.run(arguments: args, console: console, environment: env)
+    let services = host.map { CommandServices(deviceNumbers: $0.deviceNumbers) }
+    let status = Vfioctl.run(arguments: args, console: console, environment: env, services: services)
     return Run(status: status, stdout: console.captured, stderr: console.capturedErrors)
 }

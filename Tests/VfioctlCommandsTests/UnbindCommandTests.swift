@@ -8,8 +8,6 @@ import VFIOKit
 import VFIOTestSupport
 import VfioctlCommands
 
-private let nodes = Testing.ConditionTrait.enabled(if: FixtureHost.canMakeDeviceNodes, "needs mknod (root with CAP_MKNOD) for fixture char nodes")
-
 /// The desktop layout with a simulated kernel, a fake /proc (no process holds anything yet) and
 /// helpers to make a fake VMM hold a group or a device.
 final class ReleaseFixture: @unchecked Sendable {
@@ -24,7 +22,7 @@ final class ReleaseFixture: @unchecked Sendable {
 
     func run(_ args: [String], uid: UInt32 = 0) -> Run { vfioctl(args, host: host, kernel: kernel, uid: uid) }
 
-    func driver(_ address: String) -> String? { Sysfs.linkName(host.root.device(PCIAddress(address)!) + "/driver") }
+    func driver(_ address: String) -> String? { host.driver(address) }
     func override(_ address: String) -> String? { Sysfs.read(host.root.device(PCIAddress(address)!) + "/driver_override") }
     func records() throws -> [String] { try StateStore(root: host.root).load().devices.map(\.address.description) }
     func stateText() -> String? { host.read("/run/vfioctl/state.json") }
@@ -45,13 +43,22 @@ final class ReleaseFixture: @unchecked Sendable {
         host.addFD(pid, 30, to: "/dev/vfio/devices/" + name)
     }
 
+    /// 05:00.0 bound to vfio-pci by vfioctl, then its group 19 held (`holdGroup`).
+    /// - Returns: the kernel's write count at that point, to check what comes after.
+    @discardableResult
+    func bindAndHold(sourceLocation: SourceLocation = #_sourceLocation) throws -> Int {
+        #expect(run(["bind", "05:00.0"]).status == 0, sourceLocation: sourceLocation)
+        try holdGroup(19)
+        return kernel.writes.count
+    }
+
     func release(_ pid: Int32 = 4242) { host.removeProcess(pid) }
 
     /// Writes since `mark`.
     func writes(since mark: Int) -> [String] { kernel.writes.dropFirst(mark).map(\.description) }
 }
 
-@Suite("vfioctl unbind", nodes)
+@Suite("vfioctl unbind")
 struct UnbindCommandTests {
     let f = ReleaseFixture()
     var p: String { f.host.path }
@@ -136,9 +143,7 @@ struct UnbindCommandTests {
 
     @Test("held: --timeout expires with exit 3, the holder named, nothing written, the record kept")
     func timeout() throws {
-        #expect(f.run(["bind", "05:00.0"]).status == 0)
-        try f.holdGroup(19)
-        let mark = f.kernel.writes.count
+        let mark = try f.bindAndHold()
         let state = f.stateText()
         let run = f.run(["unbind", "05:00.0", "--timeout", "300ms"])
         #expect(run.status == 3)
@@ -154,9 +159,7 @@ struct UnbindCommandTests {
 
     @Test("held with --no-wait: exit 3 at once, holders named, nothing written")
     func noWait() throws {
-        #expect(f.run(["bind", "05:00.0"]).status == 0)
-        try f.holdGroup(19)
-        let mark = f.kernel.writes.count
+        let mark = try f.bindAndHold()
         let run = f.run(["unbind", "05:00.0", "--no-wait", "--timeout", "1h"])
         #expect(run.status == 3)
         #expect(run.stderr.contains("in use (--no-wait): 0000:05:00.0 is held by pid 4242 (qemu-system-x86)"))
@@ -165,8 +168,7 @@ struct UnbindCommandTests {
 
     @Test("held: waits, and completes once the holder is gone; no write while it held")
     func waitsThenCompletes() throws {
-        #expect(f.run(["bind", "05:00.0"]).status == 0)
-        try f.holdGroup(19)
+        try f.bindAndHold()
         let host = f.host
         let heldDuringWrite = Box(false)
         let guardLock = NSLock()
@@ -196,10 +198,9 @@ struct UnbindCommandTests {
 
     @Test("on a terminal the wait draws who it waits for")
     func statusLine() throws {
-        #expect(f.run(["bind", "05:00.0"]).status == 0)
-        try f.holdGroup(19)
+        try f.bindAndHold()
         let console = Console.capturing(terminal: true)
-        let services = CommandServices(kernel: { [kernel = f.kernel] _ in kernel.interface }, effectiveUID: 0)
+        let services = CommandServices(kernel: { [kernel = f.kernel] _ in kernel.interface }, effectiveUID: 0, deviceNumbers: f.host.deviceNumbers)
         let status = Vfioctl.run(
             arguments: ["unbind", "05:00.0", "--timeout", "300ms"], console: console, environment: ["VFIOCTL_ROOT": f.host.path], services: services)
         #expect(status == 3, "\(console.capturedErrors)")
@@ -234,8 +235,7 @@ struct UnbindCommandTests {
 
     @Test("--dry-run prints the exact writes and changes nothing; no root needed")
     func dryRun() throws {
-        #expect(f.run(["bind", "05:00.0"]).status == 0)
-        try f.holdGroup(19)
+        try f.bindAndHold()
         let before = f.host.snapshot()
         let mark = f.kernel.writes.count
         let run = f.run(["unbind", "05:00.0", "--dry-run"], uid: 1000)
@@ -257,8 +257,7 @@ struct UnbindCommandTests {
 
     @Test("--json on a timeout: the document says timed-out and names the holder; exit 3")
     func jsonTimeout() throws {
-        #expect(f.run(["bind", "05:00.0"]).status == 0)
-        try f.holdGroup(19)
+        try f.bindAndHold()
         let run = f.run(["unbind", "05:00.0", "--timeout", "200ms", "--json"])
         #expect(run.status == 3)
         let json = try run.json()
@@ -411,7 +410,7 @@ struct UnbindCommandTests {
     }
 }
 
-@Suite("vfioctl restore", nodes)
+@Suite("vfioctl restore")
 struct RestoreCommandTests {
     let f = ReleaseFixture()
 
@@ -489,7 +488,7 @@ struct RestoreCommandTests {
     }
 }
 
-@Suite("vfioctl cycle", nodes)
+@Suite("vfioctl cycle")
 struct CycleCommandTests {
     let f = ReleaseFixture()
 
@@ -523,9 +522,7 @@ struct CycleCommandTests {
 
     @Test("held: exit 3, nothing written")
     func held() throws {
-        #expect(f.run(["bind", "05:00.0"]).status == 0)
-        try f.holdGroup(19)
-        let mark = f.kernel.writes.count
+        let mark = try f.bindAndHold()
         let run = f.run(["cycle", "05:00.0", "--timeout", "200ms"])
         #expect(run.status == 3)
         #expect(run.stderr.contains("held by pid 4242"))
@@ -534,7 +531,7 @@ struct CycleCommandTests {
     }
 }
 
-@Suite("unbind, restore and cycle --json documents match schema/vfioctl.schema.json", nodes)
+@Suite("unbind, restore and cycle --json documents match schema/vfioctl.schema.json")
 struct ReleaseJSONSchemaTests {
     struct Case: Sendable, CustomTestStringConvertible {
         let args: [String]

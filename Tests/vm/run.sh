@@ -13,6 +13,9 @@
 #   VM_CACHE      cache directory (default Tests/vm/cache)
 #   VM_SCENARIO_DIR  where scenarios live (default Tests/vm/scenarios; Tests/vm/selftest holds
 #                 scenarios that must fail, to check the harness itself)
+#   VM_SELFTEST   1: also run the harness self-tests (Tests/vm/selftest) on the first kernel; 0:
+#                 don't. Default: 1 when neither scenarios nor VM_SCENARIO_DIR are given (a full
+#                 run, as make vm-test does)
 #   -k            keep the run's logs (console, scenario output) under $VM_CACHE/runs/
 set -euo pipefail
 
@@ -34,10 +37,13 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+SELFTEST=${VM_SELFTEST:-}
+if [ ${#FILTERS[@]} -eq 0 ] && [ -z "${VM_SCENARIOS:-}" ] && [ -z "${VM_SCENARIO_DIR:-}" ]; then SELFTEST=${SELFTEST:-1}; fi
 [ ${#FILTERS[@]} -gt 0 ] || read -r -a FILTERS <<<"${VM_SCENARIOS:-*}"
 read -r -a KERNELS <<<"${VM_KERNELS:-6.1 6.12}"
 DEFAULT_TIMEOUT=${VM_TIMEOUT:-180}
 SCENARIO_DIR=$(cd "${VM_SCENARIO_DIR:-$HERE/scenarios}" && pwd) || exit 64
+SELFTEST_DIR=$HERE/selftest
 BOOT_ALLOWANCE=${VM_BOOT_ALLOWANCE:-120} # host-side extra time for boot, setup, D-state check
 if [ -z "$JOBS" ]; then
     JOBS=$(nproc)
@@ -191,8 +197,9 @@ flock -u 9
 exec 9>&-
 
 # ---------------------------------------------------------------------------------
-# Scenarios
+# Scenarios. A job is KERNEL/SCENARIO; the scenario's file is SCENARIO_FILE[name].
 SCENARIOS=()
+declare -A SCENARIO_FILE JOB_KERNELS
 for f in "$SCENARIO_DIR"/[0-9]*.sh; do
     [ -e "$f" ] || continue
     name=$(basename "$f" .sh)
@@ -200,16 +207,40 @@ for f in "$SCENARIO_DIR"/[0-9]*.sh; do
         # shellcheck disable=SC2053
         if [[ $name == $p ]] || [[ $name == $p-* ]]; then
             SCENARIOS+=("$name")
+            SCENARIO_FILE[$name]=$f
+            JOB_KERNELS[$name]="${KERNELS[*]}"
             break
         fi
     done
 done
 [ ${#SCENARIOS[@]} -gt 0 ] || die "no scenario matches: ${FILTERS[*]}"
+# The harness's self-tests (scenarios that must fail, each in its own way), on one kernel,
+# first: a harness that cannot see a failure would pass everything after them.
+if [ "${SELFTEST:-0}" = 1 ] && [ "$SCENARIO_DIR" != "$SELFTEST_DIR" ]; then
+    selftests=()
+    for f in "$SELFTEST_DIR"/[0-9]*.sh; do
+        name=$(basename "$f" .sh)
+        [ -z "${SCENARIO_FILE[$name]:-}" ] || die "self-test $name has the name of a scenario"
+        selftests+=("$name")
+        SCENARIO_FILE[$name]=$f
+        JOB_KERNELS[$name]=${KERNELS[0]}
+    done
+    SCENARIOS=("${selftests[@]}" "${SCENARIOS[@]}")
+fi
 
+header() { # SCENARIO KEY: the value of a "# KEY: value" line
+    sed -n "s/^# *$2: *//p" "${SCENARIO_FILE[$1]}" | head -n 1
+}
 scenario_timeout() {
     local t
-    t=$(sed -n 's/^# *vm-timeout: *\([0-9][0-9]*\).*/\1/p' "$SCENARIO_DIR/$1.sh" | head -n 1)
+    t=$(header "$1" vm-timeout | sed -n 's/^\([0-9][0-9]*\).*/\1/p')
     echo "${t:-$DEFAULT_TIMEOUT}"
+}
+# Host-side allowance for boot and teardown (a self-test that never reports sets a small one).
+scenario_allowance() {
+    local t
+    t=$(header "$1" vm-boot-allowance | sed -n 's/^\([0-9][0-9]*\).*/\1/p')
+    echo "${t:-$BOOT_ALLOWANCE}"
 }
 
 RUN=$CACHE/runs/$(date +%Y%m%d-%H%M%S)-$$
@@ -232,13 +263,14 @@ q() { # single-quote for sh
 }
 
 run_job() { # SERIES SCENARIO
-    local series=$1 sc=$2 job=$RUN/$1/$2 kdir=${KDIRS[$1]} kver=${KVERS[$1]} t start rc
+    local series=$1 sc=$2 job=$RUN/$1/$2 kdir=${KDIRS[$1]} kver=${KVERS[$1]} t allowance start rc
     mkdir -p "$job/share" "$job/fsroot"
     t=$(scenario_timeout "$sc")
+    allowance=$(scenario_allowance "$sc")
     {
         echo "export VM_REPO=$(q "$REPO")"
         echo "export VM_SCENARIO=$(q "$sc")"
-        echo "export VM_SCENARIO_FILE=$(q "$SCENARIO_DIR/$sc.sh")"
+        echo "export VM_SCENARIO_FILE=$(q "${SCENARIO_FILE[$sc]}")"
         echo "export VM_SCENARIO_TIMEOUT=$t"
         echo "export VM_KERNEL=$(q "$series")"
         echo "export VM_MODDIR=$(q "$kdir/root/lib/modules/$kver")"
@@ -252,7 +284,7 @@ run_job() { # SERIES SCENARIO
     local nic='romfile=,mac=52:54:00:12:34'
     start=$(date +%s)
     set +e
-    timeout -k 10 $((t + BOOT_ALLOWANCE)) qemu-system-x86_64 \
+    timeout -k 10 $((t + allowance)) qemu-system-x86_64 \
         -machine q35,accel=tcg -cpu max -smp 1 -m 1024 \
         -nodefaults -no-user-config -display none -no-reboot \
         -kernel "$kdir/root/boot/vmlinuz-$kver" -initrd "$kdir/initramfs.gz" \
@@ -287,7 +319,7 @@ log "kernels: $(for k in "${KERNELS[@]}"; do printf '%s=%s ' "$k" "${KVERS[$k]}"
 log "scenarios: ${SCENARIOS[*]} (${JOBS} guest(s) at a time)"
 T0=$(date +%s)
 for sc in "${SCENARIOS[@]}"; do
-    for k in "${KERNELS[@]}"; do
+    for k in ${JOB_KERNELS[$sc]}; do
         while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
         run_job "$k" "$sc" &
     done
@@ -313,35 +345,62 @@ context() { # console lines around the first failure marker, else from the scena
 }
 echo
 echo "== vfioctl VM suite: $VFIOCTL_BIN"
+selfok=0 selfn=0
 for sc in "${SCENARIOS[@]}"; do
-    for k in "${KERNELS[@]}"; do
+    # A self-test ("# vm-must-fail: ERE") passes when it fails with a reason matching ERE.
+    mustfail=$(header "$sc" vm-must-fail)
+    for k in ${JOB_KERNELS[$sc]}; do
         job=$RUN/$k/$sc
         read -r qrc secs <"$job/status" || { qrc=?; secs=?; }
         verdict=$(head -n 1 "$job/share/result" 2>/dev/null || true)
         why=
-        if [ "$verdict" = PASS ]; then
+        if [ "$verdict" = FAIL ]; then
+            why=$(tail -n +2 "$job/share/result")
+        elif [ "$verdict" = PASS ]; then
+            :
+        elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+            why="guest killed after $((secs))s: no verdict (hung boot or scenario; limit $(($(scenario_timeout "$sc") + $(scenario_allowance "$sc")))s)"
+        else
+            why="guest ended without a verdict (QEMU exit $qrc)"
+            [ -s "$job/qemu.out" ] && why="$why: $(head -c 400 "$job/qemu.out")"
+        fi
+        shown=${verdict:-FAIL}
+        if [ -n "$mustfail" ]; then
+            selfn=$((selfn + 1))
+            if [ "$verdict" = PASS ]; then
+                shown=XPASS
+                why="HARNESS BROKEN: this self-test must fail (with /$mustfail/) but passed"
+            elif printf '%s\n' "$why" | grep -qE -- "$mustfail"; then
+                shown=XFAIL
+                why=
+                selfok=$((selfok + 1))
+            else
+                why="HARNESS BROKEN: this self-test must fail with /$mustfail/, but failed otherwise:
+$why"
+            fi
+        fi
+        if [ -z "$why" ] && [ "$shown" != FAIL ]; then
             pass=$((pass + 1))
         else
             failn=$((failn + 1))
-            if [ "$verdict" = FAIL ]; then
-                why=$(tail -n +2 "$job/share/result")
-            elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-                why="guest killed after $((secs))s: no verdict (hung boot or scenario; limit $(($(scenario_timeout "$sc") + BOOT_ALLOWANCE))s)"
-            else
-                why="guest ended without a verdict (QEMU exit $qrc)"
-                [ -s "$job/qemu.out" ] && why="$why: $(head -c 400 "$job/qemu.out")"
-            fi
             details+="
---- FAIL  $k (${KVERS[$k]}) $sc
+--- $shown  $k (${KVERS[$k]}) $sc
 $(printf '%s\n' "$why" | sed 's/^/  /')
   console:
 $(context "$job/console.log")
 "
         fi
-        printf '%-4s  %-5s %-24s %4ss\n' "${verdict:-FAIL}" "$k" "$sc" "$secs"
+        printf '%-5s  %-5s %-24s %4ss\n' "$shown" "$k" "$sc" "$secs"
     done
 done
 [ -z "$details" ] || printf '%s\n' "$details"
 echo "kernels: $(for k in "${KERNELS[@]}"; do printf '%s=%s ' "$k" "${KVERS[$k]}"; done)- wall time $(($(date +%s) - T0))s"
+if [ "$selfn" -gt 0 ]; then
+    if [ "$selfok" = "$selfn" ]; then
+        echo "harness self-tests: all $selfn failed as they must (XFAIL)"
+    else
+        echo "HARNESS SELF-TESTS BROKEN: $((selfn - selfok)) of $selfn did not fail as they must: no verdict of this run can be trusted"
+    fi
+fi
 echo "$pass passed, $failn failed"
 [ "$failn" = 0 ]

@@ -101,7 +101,7 @@ final class Job: @unchecked Sendable {
 func oneRun() -> Double? {
     let host = FixtureLayout.desktop.build()
     let kernel = SimulatedKernel(host: host)
-    let services = CommandServices(kernel: { _ in kernel.interface }, effectiveUID: 0)
+    let services = CommandServices(kernel: { _ in kernel.interface }, effectiveUID: 0, deviceNumbers: host.deviceNumbers)
     let environment = ["VFIOCTL_ROOT": host.path]
     guard Vfioctl.run(arguments: ["bind", "-q", device.description], console: .capturing(), environment: environment, services: services) == 0,
         let node = try? host.addVFIOGroupNode(group, major: 1, minor: 7),

@@ -14,6 +14,8 @@ import Glibc
 public final class HolderFinder {
     public let root: HostRoot
     public var options: Options
+    /// What the nodes that fds point at stand for (`st_rdev` on a host).
+    public let deviceNumbers: DeviceNumbers
 
     public struct Options: Sendable {
         /// When to read `/proc/PID/maps`.
@@ -40,18 +42,20 @@ public final class HolderFinder {
         case none
     }
 
-    public init(root: HostRoot, options: Options = Options()) {
+    public init(root: HostRoot, options: Options = Options(), deviceNumbers: DeviceNumbers = .real) {
         self.root = root
         self.options = options
+        self.deviceNumbers = deviceNumbers
     }
 
     /// Scans for holders of `devices`.
     /// - Throws: `.unavailable` when `<root>/proc` cannot be read.
     public func find(_ devices: [PCIAddress]) throws(VFIOError) -> HolderReport {
-        let reader = HolderTargetReader(root: root)
+        let reader = HolderTargetReader(root: root, deviceNumbers: deviceNumbers)
         let groups = reader.groupNodes()
         let targets = devices.map { reader.read($0, groups: groups) }
-        let scanner = ProcScanner(root: root, table: ScanTable(targets: targets, groups: groups, containers: reader.containerNumbers()))
+        let scanner = ProcScanner(
+            root: root, table: ScanTable(targets: targets, groups: groups, containers: reader.containerNumbers()), deviceNumbers: deviceNumbers)
         guard let procFD = scanner.openProc() else {
             throw .unavailable("cannot read \(root.proc): " + String(cString: strerror(errno)) + " (is procfs mounted?)", target: root.proc)
         }
@@ -67,10 +71,10 @@ public final class HolderFinder {
     /// and not to a process that reused its pid (docs/kernel-notes.md, "Waiting for holders").
     public func stillHolding(_ pids: [Int32], devices: [PCIAddress]) -> Set<Int32> {
         guard !pids.isEmpty else { return [] }
-        let reader = HolderTargetReader(root: root)
+        let reader = HolderTargetReader(root: root, deviceNumbers: deviceNumbers)
         let groups = reader.groupNodes()
         let targets = devices.map { reader.read($0, groups: groups) }
-        let scanner = ProcScanner(root: root, table: ScanTable(targets: targets, groups: groups, containers: []))
+        let scanner = ProcScanner(root: root, table: ScanTable(targets: targets, groups: groups, containers: []), deviceNumbers: deviceNumbers)
         guard let procFD = scanner.openProc() else { return [] }
         defer { close(procFD) }
         var stats = ScanStats()

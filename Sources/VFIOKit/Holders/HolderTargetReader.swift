@@ -7,9 +7,12 @@ import CLinuxShim
 /// targets: driver, group, the device numbers of the group node and the device cdev, `enable`.
 public struct HolderTargetReader: Sendable {
     public let root: HostRoot
+    /// What a node under `/dev` stands for (`st_rdev` on a host).
+    public let deviceNumbers: DeviceNumbers
 
-    public init(root: HostRoot) {
+    public init(root: HostRoot, deviceNumbers: DeviceNumbers = .real) {
         self.root = root
+        self.deviceNumbers = deviceNumbers
     }
 
     /// The misc minor of `/dev/vfio/vfio` is fixed (VFIO_MINOR in include/linux/miscdevice.h), so a
@@ -32,7 +35,7 @@ public struct HolderTargetReader: Sendable {
             let path = "/dev/vfio/devices/" + vfioName
             // `dev` exists only with CONFIG_VFIO_DEVICE_CDEV; without it there is no cdev to hold.
             if let number = Sysfs.read(dir + "/vfio-dev/" + vfioName + "/dev").flatMap({ DeviceNumber(parsing: $0) })
-                ?? Self.charDeviceNumber(root.path(path))
+                ?? deviceNumbers.number(atPath: root.path(path))
             {
                 deviceNode = VFIONode(path: path, number: number)
             }
@@ -56,7 +59,7 @@ public struct HolderTargetReader: Sendable {
             nodes[id] = VFIONode(path: "/dev/vfio/" + name, number: number)
         }
         for name in Sysfs.list(root.devVFIO) ?? [] {
-            guard let id = Self.groupNumber(name), nodes[id] == nil, let number = Self.charDeviceNumber(root.devVFIO + "/" + name) else { continue }
+            guard let id = Self.groupNumber(name), nodes[id] == nil, let number = deviceNumbers.number(atPath: root.devVFIO + "/" + name) else { continue }
             nodes[id] = VFIONode(path: "/dev/vfio/" + name, number: number)
         }
         return nodes
@@ -66,7 +69,7 @@ public struct HolderTargetReader: Sendable {
     public func containerNumbers() -> [DeviceNumber] {
         var numbers: Set<DeviceNumber> = [Self.legacyContainer]
         for path in ["/dev/vfio/vfio", "/dev/iommu"] {
-            if let number = Self.charDeviceNumber(root.path(path)) { numbers.insert(number) }
+            if let number = deviceNumbers.number(atPath: root.path(path)) { numbers.insert(number) }
         }
         for path in ["/sys/class/misc/vfio/dev", "/sys/class/misc/iommu/dev"] {
             if let number = Sysfs.read(root.path(path)).flatMap({ DeviceNumber(parsing: $0) }) { numbers.insert(number) }
@@ -79,14 +82,5 @@ public struct HolderTargetReader: Sendable {
         let digits = name.hasPrefix("noiommu-") ? Substring(name.dropFirst(8)) : Substring(name)
         guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         return Int(digits)
-    }
-
-    /// The number of a character device node (following symlinks), or nil.
-    static func charDeviceNumber(_ path: String) -> DeviceNumber? {
-        var info = statx()
-        guard vfioctl_statx(AT_FDCWD, path, Int32(AT_STATX_DONT_SYNC), UInt32(STATX_TYPE), &info) == 0,
-            UInt32(info.stx_mode) & UInt32(S_IFMT) == UInt32(S_IFCHR)
-        else { return nil }
-        return DeviceNumber(major: info.stx_rdev_major, minor: info.stx_rdev_minor)
     }
 }

@@ -50,18 +50,24 @@ public struct HolderWaiter: Sendable {
     public let root: HostRoot
     public var policy: WaitPolicy
     public var finderOptions: HolderFinder.Options
+    /// What the nodes that fds point at stand for (`st_rdev` on a host).
+    public var deviceNumbers: DeviceNumbers
 
-    public init(root: HostRoot, policy: WaitPolicy = WaitPolicy(), finderOptions: HolderFinder.Options = .init()) {
+    public init(
+        root: HostRoot, policy: WaitPolicy = WaitPolicy(), finderOptions: HolderFinder.Options = .init(), deviceNumbers: DeviceNumbers = .real
+    ) {
         self.root = root
         self.policy = policy
         self.finderOptions = finderOptions
+        self.deviceNumbers = deviceNumbers
     }
 
     /// Blocks until `devices` are free or `timeout` passes (`.zero`: look once).
     /// - Parameter progress: called after every scan and about once a second while waiting.
     /// - Throws: `.unavailable` when /proc cannot be read.
     public func waitUntilFree(devices: [PCIAddress], timeout: Duration, progress: ((WaitProgress) -> Void)? = nil) throws(VFIOError) -> WaitOutcome {
-        var io = LinuxWaitIO(finder: HolderFinder(root: root, options: finderOptions), devices: devices, nodeWatchDelay: policy.nodeWatchDelay)
+        var io = LinuxWaitIO(
+            finder: HolderFinder(root: root, options: finderOptions, deviceNumbers: deviceNumbers), devices: devices, nodeWatchDelay: policy.nodeWatchDelay)
         return try Self.run(io: &io, policy: policy, timeout: timeout, progress: progress)
     }
 

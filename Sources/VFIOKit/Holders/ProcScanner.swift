@@ -37,6 +37,10 @@ struct ScanTable: Sendable {
     func match(major: UInt32, minor: UInt32) -> NodeMatch? {
         numbers.isEmpty ? nil : numbers[UInt64(major) << 32 | UInt64(minor)]
     }
+
+    func match(_ number: DeviceNumber) -> NodeMatch? {
+        match(major: number.major, minor: number.minor)
+    }
 }
 
 /// The /proc scan: the only place that walks `/proc/PID/fd`, `fdinfo` and `maps`.
@@ -47,10 +51,12 @@ struct ScanTable: Sendable {
 /// `AT_STATX_DONT_SYNC` keeps an fd on a hung NFS or FUSE mount from blocking the scan. Only fds
 /// that are character devices are looked up, and only anonymous-inode fds are `readlink`ed (to
 /// spot `anon_inode:[vfio-device]`). No allocation per fd: names come straight out of a reused
-/// `getdents64` buffer.
+/// `getdents64` buffer. `DeviceNumbers` stand-ins (fixtures) are looked up only for regular
+/// files, from the same `statx`; on a host there are none and the loop is as described.
 final class ProcScanner {
     let procPath: String
     let table: ScanTable
+    let deviceNumbers: DeviceNumbers
     /// The root prefix, stripped from link text so fixture paths read like host paths.
     private let displayPrefix: String
     private let direntSize = 32768
@@ -64,18 +70,23 @@ final class ProcScanner {
     /// give anon inodes a file type (instead of none) still share this `st_dev`.
     private let anonDevice: (UInt32, UInt32)?
 
-    convenience init(root: HostRoot, table: ScanTable) {
-        self.init(procPath: root.proc, table: table, displayPrefix: root.isHostRoot ? "" : root.prefix.string, anonDevice: Self.anonInodeDevice())
+    convenience init(root: HostRoot, table: ScanTable, deviceNumbers: DeviceNumbers = .real) {
+        self.init(
+            procPath: root.proc, table: table, deviceNumbers: deviceNumbers, displayPrefix: root.isHostRoot ? "" : root.prefix.string,
+            anonDevice: Self.anonInodeDevice())
     }
 
     /// A scanner with the same table and its own buffers, for another thread.
     convenience init(sharing other: ProcScanner) {
-        self.init(procPath: other.procPath, table: other.table, displayPrefix: other.displayPrefix, anonDevice: other.anonDevice)
+        self.init(
+            procPath: other.procPath, table: other.table, deviceNumbers: other.deviceNumbers, displayPrefix: other.displayPrefix,
+            anonDevice: other.anonDevice)
     }
 
-    private init(procPath: String, table: ScanTable, displayPrefix: String, anonDevice: (UInt32, UInt32)?) {
+    private init(procPath: String, table: ScanTable, deviceNumbers: DeviceNumbers, displayPrefix: String, anonDevice: (UInt32, UInt32)?) {
         self.procPath = procPath
         self.table = table
+        self.deviceNumbers = deviceNumbers
         self.displayPrefix = displayPrefix
         self.anonDevice = anonDevice
         dirents = UnsafeMutableRawPointer.allocate(byteCount: direntSize, alignment: 8)
@@ -175,14 +186,20 @@ final class ProcScanner {
         var handles: [HeldHandle] = []
         var denied = false
         var info = statx()
+        let mask = deviceNumbers.statxMask
+        let standIns = deviceNumbers.standIn != nil
         let status = forEachEntry(dirFD) { name in
             guard !denied, name[0] != 0x2e else { return }  // "." and ".."
-            if vfioctl_statx(dirFD, name, Int32(AT_STATX_DONT_SYNC), UInt32(STATX_TYPE), &info) == 0 {
+            if vfioctl_statx(dirFD, name, Int32(AT_STATX_DONT_SYNC), mask, &info) == 0 {
                 let type = UInt32(info.stx_mode) & UInt32(S_IFMT)
                 if type == UInt32(S_IFCHR) {
                     if let match = table.match(major: info.stx_rdev_major, minor: info.stx_rdev_minor) {
                         handles.append(handle(for: match, dirFD: dirFD, name: name))
                     }
+                } else if standIns, type == UInt32(S_IFREG), let match = deviceNumbers.number(info).flatMap({ table.match($0) }) {
+                    // A fixture's stand-in for a node. Other regular files go on: newer kernels give
+                    // anonymous inodes S_IFREG.
+                    handles.append(handle(for: match, dirFD: dirFD, name: name))
                 } else if table.wantsAnonymousDevices
                     && (type == 0 || (anonDevice.map { $0.0 == info.stx_dev_major && $0.1 == info.stx_dev_minor } ?? false))
                 {
@@ -301,10 +318,8 @@ final class ProcScanner {
         }
         let entry = String(pid) + "/map_files/" + trim(parts[0]) + "-" + trim(parts[1])
         var info = statx()
-        if vfioctl_statx(procFD, entry, Int32(AT_STATX_DONT_SYNC), UInt32(STATX_TYPE), &info) == 0 {
-            guard UInt32(info.stx_mode) & UInt32(S_IFMT) == UInt32(S_IFCHR),
-                case .cdev(let address) = table.match(major: info.stx_rdev_major, minor: info.stx_rdev_minor)
-            else { return nil }
+        if vfioctl_statx(procFD, entry, Int32(AT_STATX_DONT_SYNC), deviceNumbers.statxMask, &info) == 0 {
+            guard let number = deviceNumbers.number(info), case .cdev(let address) = table.match(number) else { return nil }
             return address
         }
         // map_files needs CAP_SYS_ADMIN; fall back to the node's name.

@@ -19,6 +19,8 @@ public final class HostSession {
     /// How long to wait for another vfioctl's lock.
     public let lockTimeout: Duration
     public let store: StateStore
+    /// How holders' file descriptors are matched to device nodes (by `st_rdev` on a host).
+    public let deviceNumbers: DeviceNumbers
     let observer: (@Sendable (SessionEvent) -> Void)?
     /// Held from the first mutating service call to its end; a service that composes others
     /// (`apply`) holds it once for all of them.
@@ -26,7 +28,8 @@ public final class HostSession {
 
     public init(
         root: HostRoot, kernel: KernelInterface, executorOptions: ExecutorOptions = ExecutorOptions(), dryRun: Bool = false,
-        effectiveUID: UInt32, lockTimeout: Duration = .seconds(30), observer: (@Sendable (SessionEvent) -> Void)? = nil
+        effectiveUID: UInt32, lockTimeout: Duration = .seconds(30), deviceNumbers: DeviceNumbers = .real,
+        observer: (@Sendable (SessionEvent) -> Void)? = nil
     ) {
         self.root = root
         self.kernel = kernel
@@ -35,6 +38,7 @@ public final class HostSession {
         self.effectiveUID = effectiveUID
         self.lockTimeout = lockTimeout
         self.store = StateStore(root: root)
+        self.deviceNumbers = deviceNumbers
         self.observer = observer
     }
 
@@ -63,11 +67,11 @@ public final class HostSession {
     }
 
     func holderFinder() -> HolderFinder {
-        HolderFinder(root: root)
+        HolderFinder(root: root, deviceNumbers: deviceNumbers)
     }
 
     func holderWaiter() -> HolderWaiter {
-        HolderWaiter(root: root)
+        HolderWaiter(root: root, deviceNumbers: deviceNumbers)
     }
 
     func executor() -> Executor {

@@ -1,5 +1,6 @@
 # MUST FAIL: an unbind left blocked (D state) behind a holder is caught after the scenario.
 # (vfio first waits interruptibly, state S; once a signal arrives it waits in D.)
+# vm-must-fail: task [0-9]+ \(.*\) stuck in D state
 . "$VM_LIB"
 modprobe vfio-pci
 sysfs_bind "$VM_E1000E" vfio-pci

@@ -1,4 +1,5 @@
 # MUST FAIL: an unbind still waiting (interruptibly) for a holder when the scenario ends.
+# vm-must-fail: left waiting in vfio_unregister_group_dev
 . "$VM_LIB"
 modprobe vfio-pci
 sysfs_bind "$VM_E1000E" vfio-pci
