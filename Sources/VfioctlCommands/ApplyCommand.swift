@@ -56,8 +56,7 @@ struct ApplyCommand: VfioctlCommand {
     mutating func execute(_ context: CommandContext) throws {
         var defaultTimeout: Duration = .seconds(30)
         if let timeout {
-            guard let parsed = parseDuration(timeout) else { throw VFIOError.usage("invalid --timeout '\(Target.printableText(timeout))': e.g. 30s, 2m, 500ms") }
-            defaultTimeout = parsed
+            defaultTimeout = try DurationText.parse(timeout, name: "--timeout")
         }
         var desired = try DesiredState.load(root: context.root, file: file)
         if desired.timeout == nil { desired.timeout = defaultTimeout }

@@ -43,8 +43,8 @@ struct UnbindCommand: VfioctlCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("Devices (0000:01:00.0, 01:00.0), groups (group:12) or ids (10de:2204).", valueName: "TARGET"))
-    var targets: [String] = []
+    @Argument(help: Target.argumentHelp, completion: .targets, transform: Target.argument)
+    var targets: [Target] = []
 
     @OptionGroup var wait: ReleaseWaitOptions
 
@@ -61,10 +61,9 @@ struct UnbindCommand: VfioctlCommand {
 
     mutating func execute(_ context: CommandContext) throws {
         guard !targets.isEmpty else { throw VFIOError.usage("unbind needs at least one TARGET: \(Target.acceptedForms)") }
-        var parsed: [Target] = []
-        for text in targets { parsed.append(try Target(parsing: text)) }
+        let parsed = targets
         let destination = try ReleasePlanner.destination(to)
-        let timeout = try DurationArgument.parse(wait.timeout, option: "--timeout")
+        let timeout = try DurationText.parse(wait.timeout, name: "--timeout")
         let request = ReleaseRequest(kind: .unbind, targets: parsed, destination: destination, wholeGroup: group)
         try ReleaseRunner(context: context, request: request, timeout: noWait ? .zero : timeout, noWait: noWait, mutation: mutation).run()
     }
@@ -94,7 +93,7 @@ struct RestoreCommand: VfioctlCommand {
     @OptionGroup var mutation: MutationOptions
 
     mutating func execute(_ context: CommandContext) throws {
-        let timeout = try DurationArgument.parse(wait.timeout, option: "--timeout")
+        let timeout = try DurationText.parse(wait.timeout, name: "--timeout")
         let request = ReleaseRequest(kind: .restore, targets: [])
         try ReleaseRunner(context: context, request: request, timeout: timeout, noWait: false, mutation: mutation).run()
     }
@@ -121,8 +120,8 @@ struct CycleCommand: VfioctlCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("Devices (0000:01:00.0, 01:00.0), groups (group:12) or ids (10de:2204).", valueName: "TARGET"))
-    var targets: [String] = []
+    @Argument(help: Target.argumentHelp, completion: .targets, transform: Target.argument)
+    var targets: [Target] = []
 
     @OptionGroup var wait: ReleaseWaitOptions
 
@@ -133,9 +132,8 @@ struct CycleCommand: VfioctlCommand {
 
     mutating func execute(_ context: CommandContext) throws {
         guard !targets.isEmpty else { throw VFIOError.usage("cycle needs at least one TARGET: \(Target.acceptedForms)") }
-        var parsed: [Target] = []
-        for text in targets { parsed.append(try Target(parsing: text)) }
-        let timeout = try DurationArgument.parse(wait.timeout, option: "--timeout")
+        let parsed = targets
+        let timeout = try DurationText.parse(wait.timeout, name: "--timeout")
         let request = ReleaseRequest(kind: .cycle, targets: parsed)
         try ReleaseRunner(context: context, request: request, timeout: noWait ? .zero : timeout, noWait: noWait, mutation: mutation).run()
     }

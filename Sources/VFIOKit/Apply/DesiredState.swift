@@ -96,23 +96,20 @@ public struct DesiredState: Sendable, Equatable {
                 guard words.count == 2 else {
                     throw .usage("\(here): expected [device ADDRESS], [ids VENDOR:DEVICE], [group N] or [defaults]")
                 }
-                let selector: Target
-                do throws(VFIOError) {
+                let selector = try located(here) { () throws(VFIOError) -> Target in
                     switch words[0] {
                     case "device":
-                        guard let address = PCIAddress(words[1]) else { throw .usage("invalid address '\(Target.printable(String(words[1])))'") }
-                        selector = .address(address)
+                        guard let address = PCIAddress(words[1]) else { throw .usage("invalid address '\(UntrustedText.printable(words[1]))'") }
+                        return .address(address)
                     case "ids":
                         let parsed = try Target(parsing: String(words[1]))
-                        guard case .ids = parsed else { throw .usage("invalid ids '\(Target.printable(String(words[1])))'") }
-                        selector = parsed
+                        guard case .ids = parsed else { throw .usage("invalid ids '\(UntrustedText.printable(words[1]))'") }
+                        return parsed
                     case "group":
-                        selector = try Target(parsing: "group:" + words[1])
+                        return try Target(parsing: "group:" + words[1])
                     default:
-                        throw .usage("unknown section '\(Target.printable(String(words[0])))'")
+                        throw .usage("unknown section '\(UntrustedText.printable(words[0]))'")
                     }
-                } catch {
-                    throw .usage("\(here): \(error.message)")
                 }
                 current = Entry(selector: selector, driver: .host, source: here)
                 continue
@@ -123,21 +120,20 @@ public struct DesiredState: Sendable, Equatable {
             if inDefaults {
                 switch key {
                 case "timeout":
-                    guard let duration = parseDuration(value) else { throw .usage("\(here): invalid timeout '\(Target.printable(value))' (e.g. 30s, 2m, 500ms)") }
-                    state.timeout = duration
+                    state.timeout = try located(here) { () throws(VFIOError) in try DurationText.parse(value, name: "timeout") }
                 default:
-                    throw .usage("\(here): unknown key '\(Target.printable(key))' in [defaults]")
+                    throw .usage("\(here): unknown key '\(UntrustedText.printable(key))' in [defaults]")
                 }
                 continue
             }
-            guard var entry = current else { throw .usage("\(here): '\(Target.printable(key))' outside a section") }
+            guard var entry = current else { throw .usage("\(here): '\(UntrustedText.printable(key))' outside a section") }
             switch key {
             case "driver":
                 switch value {
                 case "host": entry.driver = .host
                 case "none": entry.driver = .none
                 default:
-                    guard isValidDriverName(value) else { throw .usage("\(here): invalid driver name '\(Target.printable(value))'") }
+                    try located(here) { () throws(VFIOError) in try DriverName.validate(value) }
                     entry.driver = .named(value)
                 }
                 sawDriver = true
@@ -159,10 +155,9 @@ public struct DesiredState: Sendable, Equatable {
                 guard case .ids = entry.selector else { throw .usage("\(here): numa applies to [ids …] sections only") }
                 entry.numaNode = n
             case "timeout":
-                guard let duration = parseDuration(value) else { throw .usage("\(here): invalid timeout '\(Target.printable(value))'") }
-                entry.timeout = duration
+                entry.timeout = try located(here) { () throws(VFIOError) in try DurationText.parse(value, name: "timeout") }
             default:
-                throw .usage("\(here): unknown key '\(Target.printable(key))'")
+                throw .usage("\(here): unknown key '\(UntrustedText.printable(key))'")
             }
             current = entry
         }
@@ -170,11 +165,12 @@ public struct DesiredState: Sendable, Equatable {
         return state
     }
 
-    /// Driver names are kernel module/driver names: letters, digits, `_` and `-`.
-    public static func isValidDriverName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 64 && name.utf8.allSatisfy { c in
-            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
-                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+    /// Runs `body`, prefixing the location to a usage error it throws.
+    static func located<T>(_ here: String, _ body: () throws(VFIOError) -> T) throws(VFIOError) -> T {
+        do throws(VFIOError) {
+            return try body()
+        } catch {
+            throw .usage("\(here): \(error.message)")
         }
     }
 
@@ -263,18 +259,4 @@ public struct DesiredState: Sendable, Equatable {
         }
         return Resolution(assignments: order.sorted().compactMap { byAddress[$0] }, unmatched: unmatched)
     }
-}
-
-/// Parses `30`, `30s`, `2m`, `500ms`, `1h` (a bare number is seconds).
-public func parseDuration(_ text: String) -> Duration? {
-    let lowered = text.lowercased().trimmingSpaces
-    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
-    for (suffix, millis) in units where lowered.hasSuffix(suffix) {
-        let number = lowered.dropLast(suffix.count)
-        if suffix == "s" && number.hasSuffix("m") { continue }
-        guard let value = Double(number), value >= 0, value < 1e9 else { return nil }
-        return .milliseconds(Int64(value * Double(millis)))
-    }
-    guard let value = Double(lowered), value >= 0, value < 1e9 else { return nil }
-    return .milliseconds(Int64(value * 1000))
 }

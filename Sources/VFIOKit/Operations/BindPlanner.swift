@@ -24,9 +24,7 @@ public enum BindDecision: Sendable, Equatable {
 public enum BindPlanner {
     /// - Throws: `.usage` when `driver` is not vfio-pci or a VFIO variant driver name.
     public static func validate(driver: String) throws(VFIOError) {
-        guard DriverName.isSafe(driver) else {
-            throw .usage("invalid driver name '\(Target.printableText(driver))': expected a kernel driver name such as vfio-pci")
-        }
+        try DriverName.validate(driver, from: "--driver")
         guard DriverName.isVFIO(driver) else {
             throw .usage("--driver \(driver) is not a VFIO driver: expected vfio-pci or a variant driver (e.g. mlx5_vfio_pci)")
         }
@@ -150,9 +148,7 @@ public enum BindPlanner {
         let moving = movers.keys.sorted().compactMap { inventory.device($0) }
         for device in moving {
             // The current driver's name becomes a path component (drivers/<name>/unbind).
-            if let current = device.driver, !DriverName.isSafe(current) {
-                throw .unavailable("\(device.address) is bound to a driver with an unexpected name '\(Target.printableText(current))'; nothing was changed")
-            }
+            try DriverName.validateCurrent(device.driver, of: device.address)
             let found = uses.filter { $0.address == device.address } + inventoryUses(device, driver: driver, inventory: inventory)
             for use in found {
                 if use.forceable && request.force {
@@ -254,11 +250,6 @@ public enum BindPlanner {
         parts += request.targets.map(\.description)
         return parts.joined(separator: " ")
     }
-}
-
-extension Target {
-    /// User input made safe to echo on one line.
-    public static func printableText(_ text: String) -> String { printable(text) }
 }
 
 extension String {

@@ -21,9 +21,7 @@ public enum ReleasePlanner {
     public static func destination(_ text: String?) throws(VFIOError) -> ReleaseDestination {
         guard let text else { return .recorded }
         if text == "none" { return .none }
-        guard DriverName.isSafe(text) else {
-            throw .usage("invalid --to '\(Target.printableText(text))': expected a kernel driver name such as e1000e, or none")
-        }
+        try DriverName.validate(text, from: "--to")
         guard !DriverName.isVFIO(text) else {
             throw .usage("--to \(text) is a VFIO driver: unbind gives devices back to the host (use 'vfioctl bind --driver \(text)' or 'vfioctl cycle')")
         }
@@ -91,9 +89,7 @@ public enum ReleasePlanner {
         for (device, reason) in candidates {
             let current = DriverState(device)
             let vfs = virtualFunctions(of: device, inventory: inventory)
-            if let driver = device.driver, !DriverName.isSafe(driver) {
-                throw .unavailable("\(device.address) is bound to a driver with an unexpected name '\(Target.printableText(driver))'; nothing was changed")
-            }
+            try DriverName.validateCurrent(device.driver, of: device.address)
             if request.kind == .cycle {
                 guard device.isVFIOBound, let driver = device.driver else {
                     refusals.append(

@@ -63,20 +63,20 @@ enum HolderRendering {
     }
 
     static func process(_ p: HolderProcess, now: Int64, color: Bool) -> String {
-        var head = Paint.bold("pid " + String(p.pid), color) + "  " + printable(p.command ?? "?", limit: 64)
-        if let vm = p.vmName { head += "  vm " + printable(vm, limit: 64) }
+        var head = Paint.bold("pid " + String(p.pid), color) + "  " + UntrustedText.printable(p.command ?? "?", limit: 64)
+        if let vm = p.vmName { head += "  vm " + UntrustedText.printable(vm, limit: 64) }
         if let started = p.startedAt { head += "  up " + span(max(0, now - started)) }
         if let unit = p.unit {
-            head += "  " + printable(unit, limit: 128)
+            head += "  " + UntrustedText.printable(unit, limit: 128)
         } else if let cgroup = p.cgroup, cgroup != "/" {
-            head += "  cgroup " + printable(cgroup, limit: 128)
+            head += "  cgroup " + UntrustedText.printable(cgroup, limit: 128)
         }
         var out = head + "\n"
         if let args = p.commandLine, !args.isEmpty {
-            out += "  " + printable(args.joined(separator: " "), limit: 200) + "\n"
+            out += "  " + UntrustedText.printable(args.joined(separator: " "), limit: 200) + "\n"
         }
         for handle in p.handles {
-            var row = "  " + (handle.fd.map { "fd " + pad(String($0), 5) } ?? "map     ") + " " + pad(handle.kind.rawValue, 10) + printable(handle.path, limit: 256)
+            var row = "  " + (handle.fd.map { "fd " + pad(String($0), 5) } ?? "map     ") + " " + pad(handle.kind.rawValue, 10) + UntrustedText.printable(handle.path, limit: 256)
             if let device = handle.device, handle.kind != .cdev || !handle.path.hasSuffix(device.description) { row += "  " + device.description }
             if handle.isUnattributedDevice { row += "  (device not named by this kernel)" }
             if let range = handle.range { row += "  " + range }
@@ -97,7 +97,7 @@ enum HolderRendering {
                 let who = status.holders.prefix(3).map { pid -> String in
                     let holder = report.holder(pid)
                     let via = holder.flatMap(mainHandle)?.path
-                    return pidLabel(pid, report) + (via.map { " through " + printable($0, limit: 128) } ?? "")
+                    return pidLabel(pid, report) + (via.map { " through " + UntrustedText.printable($0, limit: 128) } ?? "")
                 }
                 let more = status.holders.count > 3 ? " and " + String(status.holders.count - 3) + " more" : ""
                 parts.append(address + " is held by " + who.joined(separator: ", ") + more)
@@ -119,7 +119,7 @@ enum HolderRendering {
         var what: String
         if let first = report.holders.first {
             what = label(first)
-            if let handle = mainHandle(first) { what += " holding " + printable(handle.path, limit: 128) }
+            if let handle = mainHandle(first) { what += " holding " + UntrustedText.printable(handle.path, limit: 128) }
             let others = report.holders.count - 1
             if others > 0 { what += " (+" + plural(others, "other", "others") + ")" }
         } else if let open = report.targets.first(where: { $0.state == .openUnattributed }) {
@@ -149,7 +149,7 @@ enum HolderRendering {
 
     /// `pid 4242 (qemu-system-x86)`, with the command made safe to print.
     static func label(_ p: HolderProcess) -> String {
-        "pid " + String(p.pid) + (p.command.map { " (" + printable($0, limit: 64) + ")" } ?? "")
+        "pid " + String(p.pid) + (p.command.map { " (" + UntrustedText.printable($0, limit: 64) + ")" } ?? "")
     }
 
     /// Whole seconds, as a human counts a wait: `3 s`.
@@ -189,21 +189,5 @@ enum HolderRendering {
 
     static func pad(_ s: String, _ width: Int) -> String {
         s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
-    }
-
-    /// Command lines are untrusted: control characters are escaped and the length bounded.
-    static func printable(_ text: String, limit: Int) -> String {
-        var out = ""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            if count >= limit { return out + "…" }
-            if scalar.value < 0x20 || scalar.value == 0x7f {
-                out += "\\x" + hexString(scalar.value, width: 2)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-            count += 1
-        }
-        return out
     }
 }
