@@ -50,7 +50,10 @@ enum TargetCompletion {
             let head = word[...colon].count
             return TargetCandidates.matching(word, root: root).map { String($0.dropFirst(head)) }
         }
-        return TargetCandidates.matching(prefix, root: root)
+        let found = TargetCandidates.matching(prefix, root: root)
+        // zsh's _describe reads "value:description", so a ':' in a value is escaped.
+        if environment["SAP_SHELL"] == "zsh" { return found.map { $0.split(separator: ":", omittingEmptySubsequences: false).joined(separator: "\\:") } }
+        return found
     }
 
     /// The root prefix the command line or environment names, if it is an existing directory.
@@ -62,6 +65,8 @@ enum TargetCompletion {
             let word = words[i]
             if word == "--" { break }
             if word == "--root", i + 1 < end {
+                // bash splits "--root=DIR" at '=' (COMP_WORDBREAKS) into --root, =, DIR.
+                if words[i + 1] == "=", i + 2 < end { i += 1 }
                 chosen = unquoted(words[i + 1])
                 i += 1
             } else if word.hasPrefix("--root=") {
