@@ -8,7 +8,7 @@ import VFIOKit
 
 /// Options of the commands that wait for holders before writing.
 struct ReleaseWaitOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Wait at most DURATION for holders to let go: 30, 30s, 500ms, 2m, 1h (default 30s).", valueName: "DURATION"))
+    @Option(help: ArgumentHelp("Wait at most DURATION for holders to let go (default 30s). DURATION is \(DurationText.forms).", valueName: "DURATION"))
     var timeout: String = "30s"
 }
 

@@ -30,7 +30,7 @@ struct WaitCommand: VfioctlCommand {
     @Argument(help: Target.argumentHelp, completion: .targets, transform: Target.argument)
     var targets: [Target] = []
 
-    @Option(help: ArgumentHelp("Give up after DURATION: 30, 30s, 500ms, 2m, 1h; 0 checks once.", valueName: "DURATION"))
+    @Option(help: ArgumentHelp("Give up after DURATION (default 30s; 0 checks once). DURATION is \(DurationText.forms).", valueName: "DURATION"))
     var timeout: String = "30s"
 
     mutating func execute(_ context: CommandContext) throws {
