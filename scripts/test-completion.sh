@@ -85,6 +85,28 @@ keys() { # casefile [tab]
     printf '%s' "$k"
 }
 
+# Runs one shell over a case file, then hands each case and what was recorded to CHECKER.
+drive() { # shell rcfile set out checker
+    python3 "$here/completion-pty.py" "$1" "$2" "$4.done" "$(keys "$work/$3")" || failures=$((failures + 1))
+    while IFS='|' read -r line expected <&3 && IFS='|' read -r typed reply <&4; do
+        "$5" "$line" "$expected" "$typed" "$reply"
+    done 3<"$work/$3" 4<"$4"
+}
+
+check_bash() { # line expected typed reply
+    line=$1 expected=$2 reply=$4
+    word=${line##* }
+    head=""
+    case "$word" in *:*) head=${word%:*}: ;; esac
+    offered=""
+    for r in $reply; do offered="$offered $head$r"; done
+    # Known limitation of the generated bash script: bash splits a word at ':', and the
+    # script counts the pieces as positionals, so for show (one TARGET) a word with ':' is
+    # "too many arguments" and the completion is never asked. Checked so a fix is noticed.
+    case "$line" in vfioctl\ show\ *:*) expected="" ;; esac
+    check bash "$line" "$expected" "$(echo "$offered" | sorted)"
+}
+
 # bash: wrap the generated function to record COMPREPLY; after colon-splitting, bash replaces
 # only the text after the last ':', so the offer is the line's last word with each reply.
 vfioctl --generate-completion-script bash >"$work/vfioctl.bash"
@@ -105,20 +127,10 @@ __dump() {
 }
 bind -x '"\e[99~": __dump'
 RC
-    python3 "$here/completion-pty.py" bash "$work/bashrc" "$out.done" "$(keys "$work/$set")" || failures=$((failures + 1))
-    while IFS='|' read -r line expected <&3 && IFS='|' read -r typed reply <&4; do
-        word=${line##* }
-        head=""
-        case "$word" in *:*) head=${word%:*}: ;; esac
-        offered=""
-        for r in $reply; do offered="$offered $head$r"; done
-        # Known limitation of the generated bash script: bash splits a word at ':', and the
-        # script counts the pieces as positionals, so for show (one TARGET) a word with ':' is
-        # "too many arguments" and the completion is never asked. Checked so a fix is noticed.
-        case "$line" in vfioctl\ show\ *:*) expected="" ;; esac
-        check bash "$line" "$expected" "$(echo "$offered" | sorted)"
-    done 3<"$work/$set" 4<"$out"
+    drive bash "$work/bashrc" "$set" "$out" check_bash
 done
+
+check_zsh() { check zsh "$1" "$2" "$(echo "$4" | sorted)"; }
 
 # zsh: compinit, the generated function, and compadd wrapped to record the matches zsh keeps.
 vfioctl --generate-completion-script zsh >"$work/_vfioctl"
@@ -148,11 +160,11 @@ zle -N __dump
 bindkey -e
 bindkey '^[[99~' __dump
 RC
-    python3 "$here/completion-pty.py" zsh "$work/zdot-$set/.zshrc" "$out.done" "$(keys "$work/$set")" || failures=$((failures + 1))
-    while IFS='|' read -r line expected <&3 && IFS='|' read -r typed reply <&4; do
-        check zsh "$line" "$expected" "$(echo "$reply" | sorted)"
-    done 3<"$work/$set" 4<"$out"
+    drive zsh "$work/zdot-$set/.zshrc" "$set" "$out" check_zsh
 done
+
+# fish's TAB inserts the one candidate (and a space) or the candidates' common prefix.
+check_fish() { check fish "$1" "$(common "$1" "$2")" "$3"; }
 
 # fish: a real TAB, then the line it left (complete -C cannot see the cursor in fish 3, which the
 # generated script needs, so the offer is judged by what TAB inserts).
@@ -169,11 +181,7 @@ function __dump
 end
 bind \e\[99~ __dump
 RC
-    python3 "$here/completion-pty.py" fish "$work/$set.fish" "$out.done" "$(keys "$work/$set")" || failures=$((failures + 1))
-    # fish's TAB inserts the one candidate (and a space) or the candidates' common prefix.
-    while IFS='|' read -r line expected <&3 && IFS='|' read -r typed _ <&4; do
-        check fish "$line" "$(common "$line" "$expected")" "$typed"
-    done 3<"$work/$set" 4<"$out"
+    drive fish "$work/$set.fish" "$set" "$out" check_fish
 done
 
 # A missing tree offers nothing and says nothing.
