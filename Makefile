@@ -18,7 +18,7 @@ BUILD_FLAGS ?= -Xswiftc -warnings-as-errors
 RELEASE_FLAGS ?= --static-swift-stdlib --disable-local-rpath
 BIN = .build/$(CONFIG)/vfioctl
 
-.PHONY: all build release test unit-test vm-test install-test deps man-check fmt lint install uninstall bench clean
+.PHONY: all build release test unit-test completion-test vm-test install-test deps man-check fmt lint install uninstall bench clean
 
 all: build
 
@@ -43,7 +43,12 @@ vm-test: build
 install-test:
 	./scripts/test-install.sh
 
-test: unit-test install-test vm-test
+# Runs the generated bash, zsh and fish completion scripts on a pseudo-terminal against a small
+# sysfs tree and checks the TARGET candidates each shell offers.
+completion-test: build
+	./scripts/test-completion.sh $(BIN)
+
+test: unit-test completion-test install-test vm-test
 
 INSTALL_BIN = .build/$(INSTALL_CONFIG)/vfioctl
 

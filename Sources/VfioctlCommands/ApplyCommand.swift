@@ -24,7 +24,7 @@ struct ApplyCommand: VfioctlCommand {
     @Argument(help: ArgumentHelp("The desired-state file (default: /etc/vfioctl.conf and /etc/vfioctl.conf.d/*.conf under the root prefix).", valueName: "FILE"), completion: .file())
     var file: String?
 
-    @Option(name: .long, help: ArgumentHelp("Wait at most this long for holders of a device being released, unless the file says otherwise (default 30s).", valueName: "DURATION"))
+    @Option(name: .long, help: ArgumentHelp("Wait at most DURATION for holders of a device being released, unless the file says otherwise (default 30s). DURATION is \(DurationText.forms).", valueName: "DURATION"))
     var timeout: String?
 
     @OptionGroup var mutation: MutationOptions
@@ -32,7 +32,7 @@ struct ApplyCommand: VfioctlCommand {
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         var desired = try DesiredState.load(root: context.root, file: file)
         if let timeout {
-            guard let parsed = parseDuration(timeout) else { throw VFIOError.usage("invalid --timeout '\(Target.printableText(timeout))': e.g. 30s, 2m, 500ms") }
+            let parsed = try DurationText.parse(timeout, name: "--timeout")
             if desired.timeout == nil { desired.timeout = parsed }
         }
         let renderer = Renderer(context)

@@ -27,8 +27,8 @@ struct BindCommand: VfioctlCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("Devices (0000:01:00.0, 01:00.0), groups (group:12) or ids (10de:2204).", valueName: "TARGET"))
-    var targets: [String] = []
+    @Argument(help: Target.argumentHelp, completion: .targets, transform: Target.argument)
+    var targets: [Target] = []
 
     @Flag(name: .long, help: "Also move every other endpoint of each group that would keep it from being viable.")
     var group = false
@@ -47,8 +47,7 @@ struct BindCommand: VfioctlCommand {
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         // Validate everything before touching anything.
-        var parsed: [Target] = []
-        for text in targets { parsed.append(try Target(parsing: text)) }
+        let parsed = targets
         let request = BindRequest(targets: parsed, driver: driver, wholeGroup: group, force: force)
         let renderer = Renderer(context)
         let outcome = try context.session(mutation, renderer: renderer).bind(request)

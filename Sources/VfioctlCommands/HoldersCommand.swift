@@ -25,8 +25,8 @@ struct HoldersCommand: VfioctlCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("Devices (0000:01:00.0, 01:00.0), groups (group:12) or ids (10de:2204).", valueName: "TARGET"))
-    var targets: [String] = []
+    @Argument(help: Target.argumentHelp, completion: .targets, transform: Target.argument)
+    var targets: [Target] = []
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         let addresses = try HolderTargets.resolve(targets, context: context, command: "holders")
@@ -43,14 +43,12 @@ struct HoldersCommand: VfioctlCommand {
 
 /// Targets of `holders` and `wait`, resolved to functions.
 enum HolderTargets {
-    /// Parses every target before reading anything, then resolves them in order, without
+    /// Resolves the targets (parsed with the arguments) in order, without
     /// duplicates (a group and one of its members may both be named).
-    static func resolve(_ texts: [String], context: CommandContext, command: String) throws(VFIOError) -> [PCIAddress] {
-        guard !texts.isEmpty else {
+    static func resolve(_ parsed: [Target], context: CommandContext, command: String) throws(VFIOError) -> [PCIAddress] {
+        guard !parsed.isEmpty else {
             throw .usage("\(command) needs at least one TARGET: " + Target.acceptedForms)
         }
-        var parsed: [Target] = []
-        for text in texts { parsed.append(try Target(parsing: text)) }
         let inventory = try InventoryReader(root: context.root, database: nil, fields: .forChanges).read()
         var addresses: [PCIAddress] = []
         var seen = Set<PCIAddress>()

@@ -6,14 +6,14 @@ import VFIOKit
 
 /// How the commands that give devices back wait for holders before writing.
 struct ReleaseWaitOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Wait at most DURATION for holders to let go: 30, 30s, 500ms, 2m, 1h (default 30s).", valueName: "DURATION"))
+    @Option(help: ArgumentHelp("Wait at most DURATION for holders to let go (default 30s). DURATION is \(DurationText.forms).", valueName: "DURATION"))
     var timeout: String = "30s"
 
     @Flag(name: .long, help: "Do not wait: if anything holds the devices, exit 3 at once naming the holders.")
     var noWait = false
 
     func parsed() throws(VFIOError) -> ReleaseWait {
-        ReleaseWait(timeout: try DurationArgument.parse(timeout, option: "--timeout"), noWait: noWait)
+        ReleaseWait(timeout: try DurationText.parse(timeout, name: "--timeout"), noWait: noWait)
     }
 }
 
@@ -48,8 +48,8 @@ struct UnbindCommand: VfioctlCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("Devices (0000:01:00.0, 01:00.0), groups (group:12) or ids (10de:2204).", valueName: "TARGET"))
-    var targets: [String] = []
+    @Argument(help: Target.argumentHelp, completion: .targets, transform: Target.argument)
+    var targets: [Target] = []
 
     @OptionGroup var wait: ReleaseWaitOptions
 
@@ -63,8 +63,7 @@ struct UnbindCommand: VfioctlCommand {
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         guard !targets.isEmpty else { throw VFIOError.usage("unbind needs at least one TARGET: \(Target.acceptedForms)") }
-        var parsed: [Target] = []
-        for text in targets { parsed.append(try Target(parsing: text)) }
+        let parsed = targets
         let request = ReleaseRequest(kind: .unbind, targets: parsed, destination: try ReleasePlanner.destination(to), wholeGroup: group)
         let wait = try self.wait.parsed()
         let renderer = Renderer(context)
@@ -123,8 +122,8 @@ struct CycleCommand: VfioctlCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("Devices (0000:01:00.0, 01:00.0), groups (group:12) or ids (10de:2204).", valueName: "TARGET"))
-    var targets: [String] = []
+    @Argument(help: Target.argumentHelp, completion: .targets, transform: Target.argument)
+    var targets: [Target] = []
 
     @OptionGroup var wait: ReleaseWaitOptions
 
@@ -132,8 +131,7 @@ struct CycleCommand: VfioctlCommand {
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         guard !targets.isEmpty else { throw VFIOError.usage("cycle needs at least one TARGET: \(Target.acceptedForms)") }
-        var parsed: [Target] = []
-        for text in targets { parsed.append(try Target(parsing: text)) }
+        let parsed = targets
         let wait = try self.wait.parsed()
         let renderer = Renderer(context)
         return renderer.render(try context.session(mutation, renderer: renderer).cycle(parsed, wait: wait))

@@ -15,11 +15,13 @@ struct ShowCommand: VfioctlCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("A device (0000:01:00.0, 01:00.0), a group (group:12) or ids (10de:2204).", valueName: "TARGET"))
-    var target: String
+    @Argument(
+        help: ArgumentHelp("A device (0000:01:00.0, 01:00.0), a group (group:12) or ids (10de:2204).", valueName: "TARGET"), completion: .targets,
+        transform: Target.argument)
+    var target: Target
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
-        let parsed = try Target(parsing: target)
+        let parsed = target
         let database = context.database()
         let inventory = try context.inventory(database: database)
         let config = ConfigReport.Reader(database: database, inventory: inventory)

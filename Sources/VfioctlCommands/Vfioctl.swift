@@ -51,7 +51,8 @@ public struct Vfioctl: ParsableCommand {
             try command.run()
             return 0
         } catch let error as VFIOError {
-            console.error("vfioctl: " + error.message)
+            console.error(UsageErrors.line(error))
+            if UsageErrors.wantsJSON(arguments) { console.emitErrorJSON(error) }
             return error.exitCode
         } catch {
             let code = exitCode(for: error)
@@ -61,10 +62,9 @@ public struct Vfioctl: ParsableCommand {
                 if !message.isEmpty { console.write(message + "\n") }
             } else {
                 // Usage errors are one line; 'vfioctl help COMMAND' shows the usage.
-                var message = self.message(for: error)
-                if let newline = message.firstIndex(of: "\n") { message = String(message[..<newline]) }
-                if message.hasPrefix("Error: ") { message = String(message.dropFirst(7)) }
-                console.error("vfioctl: " + (message.isEmpty ? "invalid usage" : message) + " (see 'vfioctl help')")
+                let usage = UsageErrors.usage(from: error, parserMessage: self.message(for: error))
+                console.error(UsageErrors.line(usage))
+                if code == .validationFailure, UsageErrors.wantsJSON(arguments) { console.emitErrorJSON(usage) }
             }
             return code.rawValue
         }

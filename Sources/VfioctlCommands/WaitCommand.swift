@@ -25,14 +25,14 @@ struct WaitCommand: VfioctlCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("Devices (0000:01:00.0, 01:00.0), groups (group:12) or ids (10de:2204).", valueName: "TARGET"))
-    var targets: [String] = []
+    @Argument(help: Target.argumentHelp, completion: .targets, transform: Target.argument)
+    var targets: [Target] = []
 
-    @Option(help: ArgumentHelp("Give up after DURATION: 30, 30s, 500ms, 2m, 1h; 0 checks once.", valueName: "DURATION"))
+    @Option(help: ArgumentHelp("Give up after DURATION (default 30s; 0 checks once). DURATION is \(DurationText.forms).", valueName: "DURATION"))
     var timeout: String = "30s"
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
-        let limit = try DurationArgument.parse(timeout, option: "--timeout")
+        let limit = try DurationText.parse(timeout, name: "--timeout")
         let addresses = try HolderTargets.resolve(targets, context: context, command: "wait")
         let console = context.console
         let live = !context.options.quiet && !context.options.json

@@ -83,12 +83,4 @@ struct DriverTransitionTests {
         // Never a 0-byte write.
         for case .write(let w) in steps { #expect(!w.value.isEmpty) }
     }
-
-    @Test("safe driver names", arguments: [
-        ("vfio-pci", true), ("mlx5_vfio_pci", true), ("xe-vfio-pci", true), ("", false), ("../x", false), ("a/b", false),
-        ("-rf", false), (".hidden", false), ("vfio pci", false), ("vfio\npci", false), (String(repeating: "a", count: 65), false),
-    ])
-    func safeNames(name: String, safe: Bool) {
-        #expect(DriverName.isSafe(name) == safe)
-    }
 }

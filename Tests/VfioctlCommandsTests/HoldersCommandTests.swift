@@ -175,31 +175,6 @@ struct HoldersCommandTests {
     }
 }
 
-@Suite("Duration arguments")
-struct DurationArgumentTests {
-    @Test(
-        "accepted forms",
-        arguments: [
-            ("30", Duration.seconds(30)), ("30s", .seconds(30)), ("500ms", .milliseconds(500)), ("2m", .seconds(120)),
-            ("1h", .seconds(3600)), ("1.5s", .milliseconds(1500)), ("0.25", .milliseconds(250)), ("0", .zero), ("0s", .zero),
-            ("168h", .seconds(7 * 86400)),
-        ])
-    func accepted(_ text: String, _ expected: Duration) throws {
-        #expect(try DurationArgument.parse(text, option: "--timeout") == expected)
-    }
-
-    @Test("rejected forms are usage errors naming the option", arguments: ["", "s", "-1", "1x", "1.", ".5", "abc", "1e3", "1 s", "9999999999", "169h", "1.1234567"])
-    func rejected(_ text: String) {
-        do {
-            _ = try DurationArgument.parse(text, option: "--timeout")
-            Issue.record("accepted '\(text)'")
-        } catch {
-            #expect(error.exitCode == 64)
-            #expect(error.message.hasPrefix("invalid --timeout '"))
-        }
-    }
-}
-
 @Suite("Holder texts")
 struct HolderRenderingTests {
     @Test("spans and timestamps")
@@ -216,7 +191,7 @@ struct HolderRenderingTests {
 
     @Test("a hostile command name cannot reach the terminal")
     func hostileNames() {
-        #expect(HolderRendering.printable("evil\u{1B}]0;pwned\u{07}", limit: 64) == "evil\\x1b]0;pwned\\x07")
+        #expect(UntrustedText.printable("evil\u{1B}]0;pwned\u{07}", limit: 64) == "evil\\x1b]0;pwned\\x07")
         let p = HolderProcess(pid: 7, handles: [], command: "a\nb")
         #expect(HolderRendering.label(p) == "pid 7 (a\\x0ab)")
     }

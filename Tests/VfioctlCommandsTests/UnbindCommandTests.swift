@@ -366,7 +366,7 @@ struct UnbindCommandTests {
         Refusal(args: ["unbind"], code: 64, message: "unbind needs at least one TARGET"),
         Refusal(args: ["unbind", "bogus"], code: 64, message: "invalid target"),
         Refusal(args: ["unbind", "05:00.0/../x"], code: 64, message: "invalid target"),
-        Refusal(args: ["unbind", "05:00.0", "--to", "../x"], code: 64, message: "invalid --to"),
+        Refusal(args: ["unbind", "05:00.0", "--to", "../x"], code: 64, message: "invalid driver name '../x' for --to"),
         Refusal(args: ["unbind", "05:00.0", "--to", "vfio-pci"], code: 64, message: "--to vfio-pci is a VFIO driver"),
         Refusal(args: ["unbind", "05:00.0", "--timeout", "abc"], code: 64, message: "invalid --timeout"),
         Refusal(args: ["unbind", "05:00.0", "--lock-timeout=-1"], code: 64, message: "--lock-timeout must be"),

@@ -73,11 +73,12 @@ public struct DesiredState: Sendable, Equatable {
         return parser.state
     }
 
-    /// Driver names are kernel module/driver names: letters, digits, `_` and `-`.
-    public static func isValidDriverName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 64 && name.utf8.allSatisfy { c in
-            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
-                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+    /// Runs `body`, prefixing the location to a usage error it throws.
+    static func located<T>(_ here: String, _ body: () throws(VFIOError) -> T) throws(VFIOError) -> T {
+        do throws(VFIOError) {
+            return try body()
+        } catch {
+            throw .usage("\(here): \(error.message)")
         }
     }
 
@@ -166,18 +167,4 @@ public struct DesiredState: Sendable, Equatable {
         }
         return Resolution(assignments: order.sorted().compactMap { byAddress[$0] }, unmatched: unmatched)
     }
-}
-
-/// Parses `30`, `30s`, `2m`, `500ms`, `1h` (a bare number is seconds).
-public func parseDuration(_ text: String) -> Duration? {
-    let lowered = text.lowercased().trimmingSpaces
-    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
-    for (suffix, millis) in units where lowered.hasSuffix(suffix) {
-        let number = lowered.dropLast(suffix.count)
-        if suffix == "s" && number.hasSuffix("m") { continue }
-        guard let value = Double(number), value >= 0, value < 1e9 else { return nil }
-        return .milliseconds(Int64(value * Double(millis)))
-    }
-    guard let value = Double(lowered), value >= 0, value < 1e9 else { return nil }
-    return .milliseconds(Int64(value * 1000))
 }

@@ -17,7 +17,7 @@ struct DesiredStateParser {
         let key = trimmed[..<eq].trimmingSpaces.lowercased()
         let value = String(trimmed[trimmed.index(after: eq)...].trimmingSpaces)
         if inDefaults { return try setDefault(key, value, at: here) }
-        guard var entry = current else { throw .usage("\(here): '\(Target.printable(key))' outside a section") }
+        guard var entry = current else { throw .usage("\(here): '\(UntrustedText.printable(key))' outside a section") }
         try set(key, value, on: &entry, at: here)
         current = entry
     }
@@ -54,16 +54,16 @@ struct DesiredStateParser {
         do throws(VFIOError) {
             switch kind {
             case "device":
-                guard let address = PCIAddress(value) else { throw .usage("invalid address '\(Target.printable(String(value)))'") }
+                guard let address = PCIAddress(value) else { throw .usage("invalid address '\(UntrustedText.printable(String(value)))'") }
                 return .address(address)
             case "ids":
                 let parsed = try Target(parsing: String(value))
-                guard case .ids = parsed else { throw .usage("invalid ids '\(Target.printable(String(value)))'") }
+                guard case .ids = parsed else { throw .usage("invalid ids '\(UntrustedText.printable(String(value)))'") }
                 return parsed
             case "group":
                 return try Target(parsing: "group:" + value)
             default:
-                throw .usage("unknown section '\(Target.printable(String(kind)))'")
+                throw .usage("unknown section '\(UntrustedText.printable(String(kind)))'")
             }
         } catch {
             throw .usage("\(here): \(error.message)")
@@ -74,10 +74,10 @@ struct DesiredStateParser {
     private mutating func setDefault(_ key: String, _ value: String, at here: String) throws(VFIOError) {
         switch key {
         case "timeout":
-            guard let duration = parseDuration(value) else { throw .usage("\(here): invalid timeout '\(Target.printable(value))' (e.g. 30s, 2m, 500ms)") }
+            let duration = try DesiredState.located(here) { () throws(VFIOError) in try DurationText.parse(value, name: "timeout") }
             state.timeout = duration
         default:
-            throw .usage("\(here): unknown key '\(Target.printable(key))' in [defaults]")
+            throw .usage("\(here): unknown key '\(UntrustedText.printable(key))' in [defaults]")
         }
     }
 
@@ -89,7 +89,7 @@ struct DesiredStateParser {
             case "host": entry.driver = .host
             case "none": entry.driver = .none
             default:
-                guard DesiredState.isValidDriverName(value) else { throw .usage("\(here): invalid driver name '\(Target.printable(value))'") }
+                try DesiredState.located(here) { () throws(VFIOError) in try DriverName.validate(value) }
                 entry.driver = .named(value)
             }
             sawDriver = true
@@ -111,10 +111,10 @@ struct DesiredStateParser {
             guard case .ids = entry.selector else { throw .usage("\(here): numa applies to [ids …] sections only") }
             entry.numaNode = n
         case "timeout":
-            guard let duration = parseDuration(value) else { throw .usage("\(here): invalid timeout '\(Target.printable(value))'") }
+            let duration = try DesiredState.located(here) { () throws(VFIOError) in try DurationText.parse(value, name: "timeout") }
             entry.timeout = duration
         default:
-            throw .usage("\(here): unknown key '\(Target.printable(key))'")
+            throw .usage("\(here): unknown key '\(UntrustedText.printable(key))'")
         }
     }
 }

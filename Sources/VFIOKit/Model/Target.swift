@@ -11,7 +11,7 @@ public enum Target: Hashable, Sendable, CustomStringConvertible {
         if text.hasPrefix("group:") {
             let number = text.dropFirst(6)
             guard !number.isEmpty, number.count <= 9, number.allSatisfy({ $0.isASCII && $0.isNumber }), let id = Int(number) else {
-                throw .usage("invalid group '\(Self.printable(text))': expected group:N with N a group number")
+                throw .usage("invalid group '\(UntrustedText.printable(text))': expected group:N with N a group number")
             }
             self = .group(id)
             return
@@ -28,7 +28,7 @@ public enum Target: Hashable, Sendable, CustomStringConvertible {
             self = .ids(vendor: vendor, device: device)
             return
         }
-        throw .usage("invalid target '\(Self.printable(text))': expected \(Self.acceptedForms)")
+        throw .usage("invalid target '\(UntrustedText.printable(text))': expected \(Self.acceptedForms)")
     }
 
     public var description: String {
@@ -43,21 +43,5 @@ public enum Target: Hashable, Sendable, CustomStringConvertible {
     public var isGroup: Bool {
         if case .group = self { return true }
         return false
-    }
-
-    /// User input made safe to echo on one line.
-    public static func printableText(_ text: String) -> String { printable(text) }
-
-    /// Makes user input safe to echo on one line (no control characters, bounded length).
-    static func printable(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(64) {
-            if scalar.value < 0x20 || scalar.value == 0x7f {
-                out += "\\x" + hexString(scalar.value, width: 2)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return text.unicodeScalars.count > 64 ? out + "…" : out
     }
 }

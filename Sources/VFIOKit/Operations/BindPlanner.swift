@@ -24,9 +24,7 @@ public enum BindDecision: Sendable, Equatable {
 public enum BindPlanner {
     /// - Throws: `.usage` when `driver` is not vfio-pci or a VFIO variant driver name.
     public static func validate(driver: String) throws(VFIOError) {
-        guard DriverName.isSafe(driver) else {
-            throw .usage("invalid driver name '\(Target.printableText(driver))': expected a kernel driver name such as vfio-pci")
-        }
+        try DriverName.validate(driver, from: "--driver")
         guard DriverName.isVFIO(driver) else {
             throw .usage("--driver \(driver) is not a VFIO driver: expected vfio-pci or a variant driver (e.g. mlx5_vfio_pci)")
         }
@@ -58,7 +56,7 @@ public enum BindPlanner {
         let requestedGroups = Set(draft.requested.compactMap { inventory.device($0)?.iommuGroup })
         checkGroupViability(request, groups: requestedGroups.sorted(), inventory: inventory, into: &draft)
         let moving = draft.movers.keys.sorted().compactMap { inventory.device($0) }
-        try DriverName.requireSafeCurrentDrivers(moving)
+        for device in moving { try DriverName.validateCurrent(device.driver, of: device.address) }
         let forced = checkHostUses(moving, request: request, uses: uses, inventory: inventory, into: &draft)
         if !draft.refusals.isEmpty { return .refused(BindRefusal(reasons: draft.refusals)) }
 

@@ -56,20 +56,6 @@ public enum SysfsPaths {
     public static let noiommuParameter = "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"
 }
 
-extension DriverName {
-    /// A name that is safe as one path component and as a `modprobe` argument: 1–64 of
-    /// `[A-Za-z0-9_.-]`, not starting with `-` or `.`.
-    public static func isSafe(_ name: String) -> Bool {
-        guard !name.isEmpty, name.utf8.count <= 64, let first = name.utf8.first, first != UInt8(ascii: "-"), first != UInt8(ascii: ".")
-        else { return false }
-        return name.utf8.allSatisfy { c in
-            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
-                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
-                || c == UInt8(ascii: ".")
-        }
-    }
-}
-
 /// Moves one device from one `DriverState` to another with the writes the kernel needs, in the
 /// order it needs them (docs/kernel-notes.md, "Bind and release sequences"). Pure: bind, rollback
 /// and restore all use it.

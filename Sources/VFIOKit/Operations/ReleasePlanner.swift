@@ -21,9 +21,7 @@ public enum ReleasePlanner {
     public static func destination(_ text: String?) throws(VFIOError) -> ReleaseDestination {
         guard let text else { return .recorded }
         if text == "none" { return .none }
-        guard DriverName.isSafe(text) else {
-            throw .usage("invalid --to '\(Target.printableText(text))': expected a kernel driver name such as e1000e, or none")
-        }
+        try DriverName.validate(text, from: "--to")
         guard !DriverName.isVFIO(text) else {
             throw .usage("--to \(text) is a VFIO driver: unbind gives devices back to the host (use 'vfioctl bind --driver \(text)' or 'vfioctl cycle')")
         }
@@ -37,7 +35,7 @@ public enum ReleasePlanner {
         var draft = Draft()
         try selectCandidates(request, inventory: inventory, state: state, into: &draft)
         if request.wholeGroup { addGroupPeers(inventory: inventory, into: &draft) }
-        try DriverName.requireSafeCurrentDrivers(draft.candidates.map(\.device))
+        for (device, _) in draft.candidates { try DriverName.validateCurrent(device.driver, of: device.address) }
         var moves: [ReleaseMove] = []
         for (device, reason) in draft.candidates {
             let vfs = virtualFunctions(of: device, inventory: inventory)

@@ -11,7 +11,7 @@ public struct RealModuleLoader: ModuleLoading {
         guard root.isHostRoot else {
             throw .unavailable("driver \(module) is not loaded under \(root.prefix) and modules can only be loaded on the running host (modprobe \(module))")
         }
-        guard DriverName.isSafe(module) else { throw .usage("invalid module name '\(module)'") }
+        try DriverName.validate(module, from: "modprobe")
         let status = Subprocess.run(["modprobe", module])
         guard status == 0 else {
             throw .unavailable(

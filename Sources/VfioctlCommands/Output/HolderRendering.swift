@@ -61,20 +61,20 @@ enum HolderRendering {
     }
 
     static func process(_ p: HolderProcess, now: Int64, color: Bool) -> String {
-        var head = Paint.bold("pid " + String(p.pid), color) + "  " + printable(p.command ?? "?", limit: 64)
-        if let vm = p.vmName { head += "  vm " + printable(vm, limit: 64) }
+        var head = Paint.bold("pid " + String(p.pid), color) + "  " + UntrustedText.printable(p.command ?? "?", limit: 64)
+        if let vm = p.vmName { head += "  vm " + UntrustedText.printable(vm, limit: 64) }
         if let started = p.startedAt { head += "  up " + span(max(0, now - started)) }
         if let unit = p.unit {
-            head += "  " + printable(unit, limit: 128)
+            head += "  " + UntrustedText.printable(unit, limit: 128)
         } else if let cgroup = p.cgroup, cgroup != "/" {
-            head += "  cgroup " + printable(cgroup, limit: 128)
+            head += "  cgroup " + UntrustedText.printable(cgroup, limit: 128)
         }
         var out = head + "\n"
         if let args = p.commandLine, !args.isEmpty {
-            out += "  " + printable(args.joined(separator: " "), limit: 200) + "\n"
+            out += "  " + UntrustedText.printable(args.joined(separator: " "), limit: 200) + "\n"
         }
         for handle in p.handles {
-            var row = "  " + (handle.fd.map { "fd " + pad(String($0), 5) } ?? "map     ") + " " + pad(handle.kind.rawValue, 10) + printable(handle.path, limit: 256)
+            var row = "  " + (handle.fd.map { "fd " + pad(String($0), 5) } ?? "map     ") + " " + pad(handle.kind.rawValue, 10) + UntrustedText.printable(handle.path, limit: 256)
             if let device = handle.device, handle.kind != .cdev || !handle.path.hasSuffix(device.description) { row += "  " + device.description }
             if handle.isUnattributedDevice { row += "  (device not named by this kernel)" }
             if let range = handle.range { row += "  " + range }
@@ -94,7 +94,7 @@ enum HolderRendering {
         var what: String
         if let first = report.holders.first {
             what = label(first)
-            if let handle = mainHandle(first) { what += " holding " + printable(handle.path, limit: 128) }
+            if let handle = mainHandle(first) { what += " holding " + UntrustedText.printable(handle.path, limit: 128) }
             let others = report.holders.count - 1
             if others > 0 { what += " (+" + plural(others, "other", "others") + ")" }
         } else if let open = report.targets.first(where: { $0.state == .openUnattributed }) {
@@ -154,5 +154,4 @@ enum HolderRendering {
         s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
     }
 
-    static func printable(_ text: String, limit: Int) -> String { UntrustedText.printable(text, limit: limit) }
 }

@@ -31,7 +31,7 @@ struct Renderer: Sendable {
 
     /// A failure: one line, and with `--json` the error document too.
     func fail(_ error: VFIOError) {
-        console.error("vfioctl: " + error.message)
+        console.error(UsageErrors.line(error))
         if mode == .json { console.emitErrorJSON(error) }
     }
 
