@@ -50,46 +50,69 @@ public struct ReleaseOperation: Sendable {
             }
             switch executor.transaction(changes) {
             case .completed:
-                for move in moves {
-                    let now = executor.currentDriver(move.address)
-                    report.results[move.address] = .done(driver: now)
-                    if move.source == .kernel, DriverName.isVFIO(now) {
-                        report.warnings.append(
-                            "\(move.address): the kernel bound it to \(now ?? "a VFIO driver") again (a new_id or ids= entry matches it); name the driver with --to")
-                    }
-                    released.append(move.address)
-                }
+                released += recordReleased(moves, into: &report)
             case .rolledBack(let failure, let restored):
-                let list = restored.sorted().map { address in
-                    "\(address) (\(moves.first { $0.address == address }?.from.driver ?? "no driver"))"
-                }
-                let message = "\(kind.rawValue) failed: \(failure.message); rolled back: \(list.joined(separator: ", "))"
-                for move in moves { report.results[move.address] = .rolledBack(message) }
-                report.failures.append(.failed(message))
+                recordRolledBack(moves, failure: failure, restored: restored, kind: kind, into: &report)
             case .rollbackFailed(let failure, let restored, let left):
-                let list = left.map { "\($0.address) is left \($0.current.driver.map { "on " + $0 } ?? "unbound") (\($0.failure.message))" }
-                let message =
-                    "\(kind.rawValue) failed: \(failure.message); rollback failed: \(list.joined(separator: "; ")); \(StateStore.hostPath) records where each device is and where it came from"
-                for move in moves {
-                    if let s = left.first(where: { $0.address == move.address }) {
-                        report.results[move.address] = .stranded(driver: s.current.driver, message: message)
-                    } else if restored.contains(move.address) {
-                        report.results[move.address] = .rolledBack(message)
-                    }
-                }
+                recordStranded(moves, failure: failure, restored: restored, left: left, kind: kind, into: &report)
                 stranded += left
-                report.failures.append(.rollbackFailed(message))
             }
         }
-
         // The state file: cycle leaves records alone (the original host driver is still the one
-        // to go back to); unbind and restore forget what they gave back.
-        // VFs that went away with their PF (its unbind set sriov_numvfs to 0).
+        // to go back to); unbind and restore forget what they gave back, and the VFs that went
+        // away with their PF (its unbind set sriov_numvfs to 0).
         let releasedSet = Set(released)
         let vanishedVFs = units.flatMap(\.moves).filter { releasedSet.contains($0.address) }.flatMap(\.virtualFunctions)
             .filter { !Sysfs.exists(root.device($0) + "/vendor") }
         let forget = kind == .cycle ? dropRecords : released + dropRecords + vanishedVFs
-        guard !forget.isEmpty || !stranded.isEmpty else { return report }
+        updateRecords(forgetting: forget, stranded: stranded, into: &report)
+        return report
+    }
+
+    /// A completed transaction: where each device is now. Returns the released addresses.
+    func recordReleased(_ moves: [ReleaseMove], into report: inout Report) -> [PCIAddress] {
+        for move in moves {
+            let now = executor.currentDriver(move.address)
+            report.results[move.address] = .done(driver: now)
+            // The kernel's choice can be a VFIO driver again: a new_id or vfio-pci.ids= entry.
+            if move.source == .kernel, DriverName.isVFIO(now) {
+                report.warnings.append(
+                    "\(move.address): the kernel bound it to \(now ?? "a VFIO driver") again (a new_id or ids= entry matches it); name the driver with --to")
+            }
+        }
+        return moves.map(\.address)
+    }
+
+    func recordRolledBack(_ moves: [ReleaseMove], failure: StepFailure, restored: [PCIAddress], kind: ReleaseRequest.Kind, into report: inout Report) {
+        let list = restored.sorted().map { address in
+            "\(address) (\(moves.first { $0.address == address }?.from.driver ?? "no driver"))"
+        }
+        let message = "\(kind.rawValue) failed: \(failure.message); rolled back: \(list.joined(separator: ", "))"
+        for move in moves { report.results[move.address] = .rolledBack(message) }
+        report.failures.append(.failed(message))
+    }
+
+    func recordStranded(
+        _ moves: [ReleaseMove], failure: StepFailure, restored: [PCIAddress], left: [TransactionOutcome.StrandedDevice], kind: ReleaseRequest.Kind,
+        into report: inout Report
+    ) {
+        let list = left.map { "\($0.address) is left \($0.current.driver.map { "on " + $0 } ?? "unbound") (\($0.failure.message))" }
+        let message =
+            "\(kind.rawValue) failed: \(failure.message); rollback failed: \(list.joined(separator: "; ")); \(StateStore.hostPath) records where each device is and where it came from"
+        for move in moves {
+            if let device = left.first(where: { $0.address == move.address }) {
+                report.results[move.address] = .stranded(driver: device.current.driver, message: message)
+            } else if restored.contains(move.address) {
+                report.results[move.address] = .rolledBack(message)
+            }
+        }
+        report.failures.append(.rollbackFailed(message))
+    }
+
+    /// Forgets released devices and marks stranded ones; a failed write is a warning (the
+    /// devices have moved either way).
+    func updateRecords(forgetting forget: [PCIAddress], stranded: [TransactionOutcome.StrandedDevice], into report: inout Report) {
+        guard !forget.isEmpty || !stranded.isEmpty else { return }
         do throws(VFIOError) {
             try store.update { state in
                 for address in forget { state.remove(address) }
@@ -104,6 +127,5 @@ public struct ReleaseOperation: Sendable {
         } catch {
             report.warnings.append("the devices were released, but \(StateStore.hostPath) could not be updated: \(error.message)")
         }
-        return report
     }
 }

@@ -1,0 +1,22 @@
+/// One step of an operation. Writes are exact; the others are checks or actions the executor
+/// performs around them.
+public enum OperationStep: Sendable, Hashable {
+    /// `modprobe MODULE` because `/sys/bus/pci/drivers/MODULE` is missing.
+    case loadModule(String)
+    case write(SysfsWrite)
+    /// The device's `driver` link must name `driver` (nil: no driver). For a VFIO driver the
+    /// executor also checks `vfio-dev/` and the group node, where the kernel makes them.
+    case verify(PCIAddress, driver: String?)
+
+    /// The equivalent shell line; checks are comments, so a printed plan is still a script.
+    public func shellLine(root: HostRoot) -> String {
+        switch self {
+        case .loadModule(let module):
+            return "modprobe " + module
+        case .write(let write):
+            return write.shellLine(root: root)
+        case .verify(let address, let driver):
+            return "# verify: " + root.path(SysfsPaths.driverLink(address)) + " -> " + (driver ?? "(no driver)")
+        }
+    }
+}

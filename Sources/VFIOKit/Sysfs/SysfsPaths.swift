@@ -1,0 +1,12 @@
+/// Host-absolute sysfs paths the operations write. Every name in them is validated first: a
+/// `PCIAddress` can only format as `DDDD:BB:DD.F`, and driver names pass `DriverName.isSafe`.
+public enum SysfsPaths {
+    public static func device(_ address: PCIAddress) -> String { "/sys/bus/pci/devices/" + address.description }
+    public static func driverOverride(_ address: PCIAddress) -> String { device(address) + "/driver_override" }
+    public static func driverLink(_ address: PCIAddress) -> String { device(address) + "/driver" }
+    public static func driverDirectory(_ driver: String) -> String { "/sys/bus/pci/drivers/" + driver }
+    public static func unbind(_ driver: String) -> String { driverDirectory(driver) + "/unbind" }
+    public static func bind(_ driver: String) -> String { driverDirectory(driver) + "/bind" }
+    public static let driversProbe = "/sys/bus/pci/drivers_probe"
+    public static let noiommuParameter = "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"
+}
