@@ -31,13 +31,7 @@ struct HoldersCommand: VfioctlCommand {
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         let addresses = try HolderTargets.resolve(targets, context: context, command: "holders")
         let report = try HolderFinder(root: context.root, deviceNumbers: context.services.deviceNumbers).find(addresses)
-        let now = Int64(time(nil))
-        if context.options.json {
-            context.console.emitJSON(HoldersDocument(report: report, now: now))
-        } else if !context.options.quiet {
-            context.console.write(HolderRendering.report(report, now: now, verbose: context.options.verbose, color: context.color))
-        }
-        return .success
+        return Renderer(context).render(report, now: Int64(time(nil)))
     }
 }
 

@@ -34,42 +34,16 @@ struct WaitCommand: VfioctlCommand {
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         let limit = try DurationText.parse(timeout, name: "--timeout")
         let addresses = try HolderTargets.resolve(targets, context: context, command: "wait")
-        let console = context.console
-        let live = !context.options.quiet && !context.options.json
-        var shown = ""
-        let outcome = try HolderWaiter(root: context.root, deviceNumbers: context.services.deviceNumbers).waitUntilFree(
-            devices: addresses, timeout: limit,
-            progress: live
-                ? { progress in
-                    // Redraw only when the line changes; a free scan that is being confirmed keeps
-                    // the last holder's line, so the status never claims more than is known.
-                    guard !progress.report.isFree else { return }
-                    let line = HolderRendering.progressLine(progress)
-                    if line != shown {
-                        shown = line
-                        console.status(line)
-                    }
-                } : nil)
-        console.clearStatus()
-        let now = Int64(time(nil))
-        if context.options.json { console.emitJSON(WaitDocument(outcome: outcome, timeout: limit, now: now)) }
-        let names = addresses.map(\.description).joined(separator: ", ")
-        if outcome.isFree {
-            if live {
-                let waited = outcome.scans > 1 ? " (after " + HolderRendering.preciseSeconds(outcome.waited) + ")" : ""
-                console.line(names + (addresses.count == 1 ? " is free" : " are free") + waited)
-                if context.options.verbose {
-                    console.line(HolderRendering.plural(outcome.scans, "scan", "scans") + ", the last one after a " + outcome.decidedBy.rawValue)
-                }
-            }
-            return .success
+        let renderer = Renderer(context)
+        let observe = renderer.sessionObserver()
+        let outcome = try HolderWaiter(root: context.root, deviceNumbers: context.services.deviceNumbers).waitUntilFree(devices: addresses, timeout: limit) {
+            progress in
+            // A free scan that is being confirmed keeps the last holder's line, so the status
+            // never claims more than is known.
+            guard !progress.report.isFree else { return }
+            observe(.waitingForHolders(progress))
         }
-        let message = "timed out after " + HolderRendering.preciseSeconds(outcome.waited) + ": " + HolderRendering.summary(outcome.report)
-        if context.options.json {
-            // The document above already says why; the exit status and one line say it too.
-            console.error("vfioctl: " + message)
-            return .timedOut
-        }
-        throw VFIOError.timedOut(message)
+        observe(.waitEnded)
+        return try renderer.render(outcome, addresses: addresses, timeout: limit, now: Int64(time(nil)))
     }
 }

@@ -11,19 +11,8 @@ public struct Finding: Sendable, Equatable, Codable {
     public var check: String
     public var status: Status
     public var message: String
-    /// What to do about it; nil when nothing needs doing.
-    public var fix: String?
-
-    enum CodingKeys: String, CodingKey { case check, status, message, fix }
-
-    /// `fix` is always present in JSON (null when there is nothing to do).
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(check, forKey: .check)
-        try c.encode(status, forKey: .status)
-        try c.encode(message, forKey: .message)
-        try c.encode(fix, forKey: .fix)
-    }
+    /// What to do about it; nil (JSON null) when nothing needs doing.
+    @Nullable public var fix: String?
 
     public init(_ check: String, _ status: Status, _ message: String, fix: String? = nil) {
         self.check = check

@@ -11,16 +11,16 @@ public struct DeviceRecord: Sendable, Equatable, Codable {
     }
 
     public var address: PCIAddress
-    public var group: Int?
+    @Nullable public var group: Int?
     /// The driver it had before vfioctl first moved it (nil: none).
-    public var originalDriver: String?
+    @Nullable public var originalDriver: String?
     /// Its `driver_override` before vfioctl first moved it (nil: unset).
-    public var originalOverride: String?
+    @Nullable public var originalOverride: String?
     /// The driver vfioctl bound it to.
-    public var boundDriver: String?
+    @Nullable public var boundDriver: String?
     public var status: Status
     /// Where it was left when a rollback failed; nil otherwise.
-    public var currentDriver: String?
+    @Nullable public var currentDriver: String?
     /// When this record was last written, UTC, RFC 3339 (`2026-11-21T15:42:10Z`).
     public var time: String
 
@@ -39,21 +39,4 @@ public struct DeviceRecord: Sendable, Equatable, Codable {
     }
 
     public var original: DriverState { DriverState(driver: originalDriver, override: originalOverride) }
-
-    enum Keys: String, CodingKey {
-        case address, group, originalDriver, originalOverride, boundDriver, status, currentDriver, time
-    }
-
-    // Absent values are written as null so the file always has the same keys.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(address, forKey: .address)
-        try c.encode(group, forKey: .group)
-        try c.encode(originalDriver, forKey: .originalDriver)
-        try c.encode(originalOverride, forKey: .originalOverride)
-        try c.encode(boundDriver, forKey: .boundDriver)
-        try c.encode(status, forKey: .status)
-        try c.encode(currentDriver, forKey: .currentDriver)
-        try c.encode(time, forKey: .time)
-    }
 }

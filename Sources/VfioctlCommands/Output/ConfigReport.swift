@@ -4,39 +4,20 @@ import VFIOKit
 /// device and on every port above it.
 struct ConfigReport: Encodable {
     /// Bytes of config space that could be read (64 for an unprivileged reader).
-    let readableBytes: Int
-    let capabilities: [ConfigSpace.Capability]
-    let msi: ConfigSpace.MSI?
-    let msix: ConfigSpace.MSIX?
-    let express: ConfigSpace.Express?
+    var readableBytes: Int
+    var capabilities: [ConfigSpace.Capability]
+    @Nullable var msi: ConfigSpace.MSI?
+    @Nullable var msix: ConfigSpace.MSIX?
+    @Nullable var express: ConfigSpace.Express?
     /// FLR through PCIe Device Capabilities or the Advanced Features capability; nil when unknown.
-    let flr: Bool?
-    let acs: ConfigSpace.ACS?
-    let upstreamACS: [UpstreamACS]
+    @Nullable var flr: Bool?
+    @Nullable var acs: ConfigSpace.ACS?
+    var upstreamACS: [UpstreamACS]
 
     struct UpstreamACS: Encodable {
-        let address: String
+        var address: String
         /// nil: the port has no ACS capability (or it could not be read).
-        let acs: ConfigSpace.ACS?
-        enum Keys: String, CodingKey { case address, acs }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: Keys.self)
-            try c.encode(address, forKey: .address)
-            try c.encode(acs, forKey: .acs)
-        }
-    }
-
-    enum Keys: String, CodingKey { case readableBytes, capabilities, msi, msix, express, flr, acs, upstreamACS }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(readableBytes, forKey: .readableBytes)
-        try c.encode(capabilities, forKey: .capabilities)
-        try c.encode(msi, forKey: .msi)
-        try c.encode(msix, forKey: .msix)
-        try c.encode(express, forKey: .express)
-        try c.encode(flr, forKey: .flr)
-        try c.encode(acs, forKey: .acs)
-        try c.encode(upstreamACS, forKey: .upstreamACS)
+        @Nullable var acs: ConfigSpace.ACS?
     }
 
     struct Reader {

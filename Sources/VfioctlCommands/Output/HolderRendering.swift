@@ -155,3 +155,37 @@ enum HolderRendering {
     }
 
 }
+
+// MARK: - The renderer
+
+extension Renderer {
+    /// `holders`: who holds what.
+    func render(_ report: HolderReport, now: Int64) -> ExitStatus {
+        if mode == .json {
+            console.emitJSON(HoldersDocument(report: report, now: now))
+        } else if isText {
+            console.write(HolderRendering.report(report, now: now, verbose: verbose, color: color))
+        }
+        return .success
+    }
+
+    /// `wait`: free (exit 0), or timed out with who still holds (exit 3).
+    func render(_ outcome: WaitOutcome, addresses: [PCIAddress], timeout: Duration, now: Int64) throws(VFIOError) -> ExitStatus {
+        if mode == .json { console.emitJSON(WaitDocument(outcome: outcome, timeout: timeout, now: now)) }
+        if outcome.isFree {
+            guard isText else { return .success }
+            let names = addresses.map(\.description).joined(separator: ", ")
+            let waited = outcome.scans > 1 ? " (after " + HolderRendering.preciseSeconds(outcome.waited) + ")" : ""
+            console.line(names + (addresses.count == 1 ? " is free" : " are free") + waited)
+            if verbose {
+                console.line(HolderRendering.plural(outcome.scans, "scan", "scans") + ", the last one after a " + outcome.decidedBy.rawValue)
+            }
+            return .success
+        }
+        let message = "timed out after " + HolderRendering.preciseSeconds(outcome.waited) + ": " + HolderRendering.summary(outcome.report)
+        guard mode == .json else { throw .timedOut(message) }
+        // The document above already says why; the exit status and one line say it too.
+        console.error("vfioctl: " + message)
+        return .timedOut
+    }
+}

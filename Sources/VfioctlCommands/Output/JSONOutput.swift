@@ -67,69 +67,70 @@ struct DeviceJSON: Encodable {
     let device: PCIDevice
     let root: HostRoot
 
-    enum Keys: String, CodingKey {
-        case address, vendorID, deviceID, subsystemVendorID, subsystemDeviceID, classCode, revision, headerType
-        case vendorName, deviceName, subsystemName, className
-        case driver, driverOverride, driverctlOverride, iommuGroup, numaNode, resetMethods, bootVGA, enable, vfioBound, vfioDevice
-        case groupNode, deviceNode, isBridge, multiFunction, parent, physicalFunction, sriov
+    /// The document's fields, computed for `Encodable` (`show`, `bind`); `list --json` streams
+    /// the same keys without building them (see the streaming extension below).
+    struct Fields: Encodable {
+        var address: String
+        @Nullable var vendorID: String?
+        @Nullable var deviceID: String?
+        @Nullable var subsystemVendorID: String?
+        @Nullable var subsystemDeviceID: String?
+        var classCode: String
+        @Nullable var revision: String?
+        @Nullable var headerType: UInt8?
+        @Nullable var vendorName: String?
+        @Nullable var deviceName: String?
+        @Nullable var subsystemName: String?
+        @Nullable var className: String?
+        @Nullable var driver: String?
+        @Nullable var driverOverride: String?
+        @Nullable var driverctlOverride: String?
+        @Nullable var iommuGroup: Int?
+        @Nullable var numaNode: Int?
+        @Nullable var resetMethods: [String]?
+        @Nullable var bootVGA: Bool?
+        @Nullable var enable: Int?
+        var vfioBound: Bool
+        @Nullable var vfioDevice: String?
+        @Nullable var groupNode: String?
+        @Nullable var deviceNode: String?
+        var isBridge: Bool
+        var multiFunction: Bool
+        @Nullable var parent: String?
+        @Nullable var physicalFunction: String?
+        @Nullable var sriov: SRIOVJSON?
     }
 
     struct SRIOVJSON: Encodable {
-        let totalVFs: Int
-        let numVFs: Int
-        let driversAutoprobe: Bool?
-        let vfDeviceID: String?
-        let virtualFunctions: [String]
+        var totalVFs: Int
+        var numVFs: Int
+        @Nullable var driversAutoprobe: Bool?
+        @Nullable var vfDeviceID: String?
+        var virtualFunctions: [String]
+    }
 
-        enum Keys: String, CodingKey { case totalVFs, numVFs, driversAutoprobe, vfDeviceID, virtualFunctions }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: Keys.self)
-            try c.encode(totalVFs, forKey: .totalVFs)
-            try c.encode(numVFs, forKey: .numVFs)
-            try c.encode(driversAutoprobe, forKey: .driversAutoprobe)
-            try c.encode(vfDeviceID, forKey: .vfDeviceID)
-            try c.encode(virtualFunctions, forKey: .virtualFunctions)
-        }
+    static func hex16(_ v: UInt16?) -> String? { v.map { hexString(UInt32($0), width: 4) } }
+
+    var fields: Fields {
+        let d = device
+        return Fields(
+            address: d.address.description, vendorID: Self.hex16(d.vendorID), deviceID: Self.hex16(d.deviceID),
+            subsystemVendorID: Self.hex16(d.subsystemVendorID), subsystemDeviceID: Self.hex16(d.subsystemDeviceID), classCode: d.classCodeHex,
+            revision: d.revision.map { hexString(UInt32($0), width: 2) }, headerType: d.headerType, vendorName: d.names.vendor,
+            deviceName: d.names.device, subsystemName: d.names.subsystem, className: d.names.className, driver: d.driver,
+            driverOverride: d.driverOverride, driverctlOverride: d.driverctlOverride, iommuGroup: d.iommuGroup, numaNode: d.numaNode,
+            resetMethods: d.resetMethods, bootVGA: d.bootVGA, enable: d.enableCount, vfioBound: d.isVFIOBound, vfioDevice: d.vfioDeviceName,
+            groupNode: d.isVFIOBound ? d.iommuGroup.map { "/dev/vfio/\($0)" } : nil, deviceNode: d.vfioDeviceName.map { "/dev/vfio/devices/\($0)" },
+            isBridge: d.isBridge, multiFunction: d.multiFunction, parent: d.parent?.description, physicalFunction: d.physicalFunction?.description,
+            sriov: d.sriov.map {
+                SRIOVJSON(
+                    totalVFs: $0.totalVFs, numVFs: $0.numVFs, driversAutoprobe: $0.driversAutoprobe, vfDeviceID: Self.hex16($0.vfDeviceID),
+                    virtualFunctions: $0.virtualFunctions.map(\.description))
+            })
     }
 
     func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        let d = device
-        func hex16(_ v: UInt16?) -> String? { v.map { hexString(UInt32($0), width: 4) } }
-        try c.encode(d.address.description, forKey: .address)
-        try c.encode(hex16(d.vendorID), forKey: .vendorID)
-        try c.encode(hex16(d.deviceID), forKey: .deviceID)
-        try c.encode(hex16(d.subsystemVendorID), forKey: .subsystemVendorID)
-        try c.encode(hex16(d.subsystemDeviceID), forKey: .subsystemDeviceID)
-        try c.encode(d.classCodeHex, forKey: .classCode)
-        try c.encode(d.revision.map { hexString(UInt32($0), width: 2) }, forKey: .revision)
-        try c.encode(d.headerType, forKey: .headerType)
-        try c.encode(d.names.vendor, forKey: .vendorName)
-        try c.encode(d.names.device, forKey: .deviceName)
-        try c.encode(d.names.subsystem, forKey: .subsystemName)
-        try c.encode(d.names.className, forKey: .className)
-        try c.encode(d.driver, forKey: .driver)
-        try c.encode(d.driverOverride, forKey: .driverOverride)
-        try c.encode(d.driverctlOverride, forKey: .driverctlOverride)
-        try c.encode(d.iommuGroup, forKey: .iommuGroup)
-        try c.encode(d.numaNode, forKey: .numaNode)
-        try c.encode(d.resetMethods, forKey: .resetMethods)
-        try c.encode(d.bootVGA, forKey: .bootVGA)
-        try c.encode(d.enableCount, forKey: .enable)
-        try c.encode(d.isVFIOBound, forKey: .vfioBound)
-        try c.encode(d.vfioDeviceName, forKey: .vfioDevice)
-        try c.encode(d.isVFIOBound ? d.iommuGroup.map { "/dev/vfio/\($0)" } : nil, forKey: .groupNode)
-        try c.encode(d.vfioDeviceName.map { "/dev/vfio/devices/\($0)" }, forKey: .deviceNode)
-        try c.encode(d.isBridge, forKey: .isBridge)
-        try c.encode(d.multiFunction, forKey: .multiFunction)
-        try c.encode(d.parent?.description, forKey: .parent)
-        try c.encode(d.physicalFunction?.description, forKey: .physicalFunction)
-        try c.encode(
-            d.sriov.map {
-                SRIOVJSON(
-                    totalVFs: $0.totalVFs, numVFs: $0.numVFs, driversAutoprobe: $0.driversAutoprobe, vfDeviceID: hex16($0.vfDeviceID),
-                    virtualFunctions: $0.virtualFunctions.map(\.description))
-            }, forKey: .sriov)
+        try fields.encode(to: encoder)
     }
 }
 
@@ -138,7 +139,7 @@ struct GroupJSON: Encodable {
     let id: Int
     let devices: [String]
     let otherMembers: [String]
-    let type: String?
+    @Nullable var type: String?
     let viable: Bool
     let blockers: [BlockerJSON]
     let reservedRegions: [RegionJSON]
@@ -164,18 +165,6 @@ struct GroupJSON: Encodable {
         reservedRegions = group.reservedRegions.map {
             RegionJSON(start: "0x" + String($0.start, radix: 16), end: "0x" + String($0.end, radix: 16), type: $0.type)
         }
-    }
-
-    enum Keys: String, CodingKey { case id, devices, otherMembers, type, viable, blockers, reservedRegions }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Keys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(devices, forKey: .devices)
-        try c.encode(otherMembers, forKey: .otherMembers)
-        try c.encode(type, forKey: .type)
-        try c.encode(viable, forKey: .viable)
-        try c.encode(blockers, forKey: .blockers)
-        try c.encode(reservedRegions, forKey: .reservedRegions)
     }
 }
 
@@ -207,7 +196,7 @@ extension ListDocument: JSONStreamable {
 extension DeviceJSON: JSONStreamable {
     func write(to w: inout JSONWriter) {
         let d = device
-        func hex16(_ v: UInt16?) -> String? { v.map { hexString(UInt32($0), width: 4) } }
+        let hex16 = Self.hex16
         w.beginObject()
         w.field("address", d.address.description)
         w.field("bootVGA", d.bootVGA)

@@ -13,12 +13,15 @@ struct Renderer: Sendable {
     let root: HostRoot
     let mode: Mode
     let verbose: Bool
+    /// ANSI colour in text (a terminal, no --no-color, no NO_COLOR).
+    let color: Bool
 
     init(_ context: CommandContext) {
         console = context.console
         root = context.root
         mode = context.options.json ? .json : context.options.quiet ? .quiet : .text
         verbose = context.options.verbose
+        color = context.color
     }
 
     var isText: Bool { mode == .text }

@@ -1,0 +1,190 @@
+import VFIOKit
+
+struct DeviceShowDocument: Encodable {
+    var schemaVersion = jsonSchemaVersion
+    var device: DeviceJSON
+    @Nullable var group: GroupJSON?
+    var config: ConfigReport
+    /// Processes holding the device through VFIO; null when it is not VFIO-bound.
+    @Nullable var holders: [ShowHolders.JSON]?
+}
+
+struct MultiShowDocument: Encodable {
+    var schemaVersion = jsonSchemaVersion
+    let results: [DeviceShowDocument]
+}
+
+struct GroupShowDocument: Encodable {
+    var schemaVersion = jsonSchemaVersion
+    let group: GroupJSON
+    let devices: [DeviceJSON]
+}
+
+enum ShowRendering {
+    static func field(_ name: String, _ value: String) -> String {
+        "  " + name + ":" + String(repeating: " ", count: max(1, 18 - name.count)) + value + "\n"
+    }
+
+    static func device(_ d: PCIDevice, inventory: HostInventory, root: HostRoot, color: Bool) -> String {
+        var out = Paint.bold(d.address.description, color) + "  " + ListRendering.classCell(d) + ": " + ListRendering.nameCell(d) + " [" + d.idPair + "]"
+        if let revision = d.revision { out += " (rev " + hexString(UInt32(revision), width: 2) + ")" }
+        out += "\n"
+        if let sv = d.subsystemVendorID, let sd = d.subsystemDeviceID {
+            out += field("Subsystem", (d.names.subsystem.map { $0 + " " } ?? "") + "[" + hexString(UInt32(sv), width: 4) + ":" + hexString(UInt32(sd), width: 4) + "]")
+        }
+        var driverText = d.driver ?? "none"
+        if d.isVFIOBound { driverText += " (VFIO)" }
+        out += field("Driver", driverText)
+        out += field("driver_override", d.driverOverride ?? "(none)")
+        if let persisted = d.driverctlOverride {
+            out += field("driverctl", persisted + " (persisted in /etc/driverctl.d/pci-" + d.address.description + "; re-applied at hotplug and boot)")
+        }
+        let kind: String
+        switch d.headerType {
+        case 0: kind = "endpoint (header type 0)"
+        case 1: kind = "PCI-to-PCI bridge (header type 1); vfio-pci cannot take it"
+        case 2: kind = "CardBus bridge (header type 2); vfio-pci cannot take it"
+        case let t?: kind = "header type " + String(t)
+        case nil: kind = d.isBridge ? "bridge" : "unknown (config space unreadable)"
+        }
+        out += field("Kind", kind + (d.multiFunction ? ", multi-function" : ""))
+        if let parent = d.parent { out += field("Upstream", parent.description) }
+        out += field("NUMA node", d.numaNode.map { $0 < 0 ? "none" : String($0) } ?? "unknown")
+        out += field("Reset methods", d.resetMethods.map { $0.isEmpty ? "none (disabled)" : $0.joined(separator: " ") } ?? "none offered")
+        if let bootVGA = d.bootVGA { out += field("Boot VGA", bootVGA ? "yes (the firmware console may be on it)" : "no") }
+        if let enable = d.enableCount {
+            var text = String(enable)
+            if d.isVFIOBound { text += enable > 0 ? " (a process has the device open)" : " (not open)" }
+            out += field("enable", text)
+        }
+        if d.isVFIOBound {
+            var nodes: [String] = []
+            if let group = d.iommuGroup { nodes.append("/dev/vfio/" + String(group)) }
+            if let name = d.vfioDeviceName { nodes.append("/dev/vfio/devices/" + name) }
+            out += field("VFIO nodes", nodes.isEmpty ? "none" : nodes.joined(separator: ", "))
+        }
+        if let pf = d.physicalFunction { out += field("SR-IOV", "virtual function of " + pf.description) }
+        if let sriov = d.sriov {
+            var text = String(sriov.numVFs) + " of " + String(sriov.totalVFs) + " VFs enabled"
+            if let autoprobe = sriov.driversAutoprobe { text += ", drivers autoprobe " + (autoprobe ? "on" : "off") }
+            if let vfID = sriov.vfDeviceID { text += ", VF device id " + hexString(UInt32(vfID), width: 4) }
+            out += field("SR-IOV", text)
+            for vf in sriov.virtualFunctions {
+                let vfDevice = inventory.device(vf)
+                out += "      " + vf.description + "  " + (vfDevice?.driver ?? "-") + (vfDevice?.isVFIOBound == true ? "*" : "")
+                    + "  " + (vfDevice?.iommuGroup.map { "group " + String($0) } ?? "no group") + "\n"
+            }
+        }
+        if let id = d.iommuGroup, let group = inventory.groups[id] {
+            out += groupSummary(group, inventory: inventory, highlight: d.address, color: color)
+        } else {
+            out += field("IOMMU group", inventory.iommuEnabled ? "none (this device is not behind an IOMMU)" : "none (the IOMMU is off; run 'vfioctl doctor')")
+        }
+        return out
+    }
+
+    static func verdictText(_ viability: Viability, color: Bool) -> String {
+        viability.viable ? Paint.green("viable", color) : Paint.red("not viable", color)
+    }
+
+    static func groupSummary(_ group: IOMMUGroup, inventory: HostInventory, highlight: PCIAddress?, color: Bool) -> String {
+        let viability = inventory.viability(of: group)
+        var out = field("IOMMU group", String(group.id) + " (" + verdictText(viability, color: color) + ")" + (group.type.map { ", default domain " + $0 } ?? ""))
+        for member in inventory.members(of: group) {
+            var line = "      " + member.address.description + "  " + ListRendering.driverCell(member)
+            if member.address == highlight { line += "  (this device)" }
+            if let blocker = viability.blockers.first(where: { $0.address == member.address }) {
+                line += "  " + Paint.red("blocks: ", color) + blocker.reason
+            } else if member.isBridge {
+                line += "  bridge, stays on the host"
+            }
+            out += line + "\n"
+        }
+        for other in group.otherMembers { out += "      " + other + "  (not a PCI function)\n" }
+        if !viability.viable {
+            out += field("To use it", "vfioctl bind --group group:" + String(group.id) + "  (moves every endpoint of the group)")
+        }
+        for region in group.reservedRegions {
+            out += field("Reserved region", "0x" + hexString(UInt32(truncatingIfNeeded: region.start >> 32), width: 8) + hexString(UInt32(truncatingIfNeeded: region.start), width: 8)
+                + "-0x" + hexString(UInt32(truncatingIfNeeded: region.end >> 32), width: 8) + hexString(UInt32(truncatingIfNeeded: region.end), width: 8) + " " + region.type)
+        }
+        return out
+    }
+
+    static func group(_ group: IOMMUGroup, viability: Viability, inventory: HostInventory, color: Bool) -> String {
+        var out = Paint.bold("IOMMU group " + String(group.id), color) + ": " + verdictText(viability, color: color) + "\n"
+        if let type = group.type { out += field("Default domain", type) }
+        for member in inventory.members(of: group) {
+            out += "  " + member.address.description + "  " + ListRendering.classCell(member) + "  [" + member.idPair + "]  " + ListRendering.driverCell(member) + "  "
+                + ListRendering.nameCell(member) + "\n"
+            if let blocker = viability.blockers.first(where: { $0.address == member.address }) {
+                out += "      " + Paint.red("blocks: ", color) + blocker.reason + "\n"
+            }
+        }
+        for other in group.otherMembers { out += "  " + other + "  (not a PCI function)\n" }
+        if !viability.viable {
+            out += field("To use it", "vfioctl bind --group group:" + String(group.id) + "  (moves every endpoint of the group)")
+        }
+        for region in group.reservedRegions {
+            out += field("Reserved region", "0x" + String(region.start, radix: 16) + "-0x" + String(region.end, radix: 16) + " " + region.type)
+        }
+        return out
+    }
+}
+
+/// The holders `show` reports for a VFIO-bound device (a /proc scan; `holders` has the details).
+enum ShowHolders {
+    struct JSON: Encodable {
+        var pid: Int32
+        @Nullable var command: String?
+    }
+}
+
+/// What `show` found: the devices the target names, their holders, and the snapshot.
+struct ShowView {
+    var target: Target
+    var devices: [PCIDevice]
+    /// Per device (same order): the holder scan, nil when it is not VFIO-bound or the scan failed.
+    var holders: [HolderReport?]
+    var inventory: HostInventory
+    var config: ConfigReport.Reader
+}
+
+extension Renderer {
+    func render(_ view: ShowView) -> ExitStatus {
+        guard mode != .quiet else { return .success }
+        let inventory = view.inventory
+        if case .group(let id) = view.target, let group = inventory.groups[id] {
+            let viability = inventory.viability(of: group)
+            if mode == .json {
+                console.emitJSON(
+                    GroupShowDocument(group: GroupJSON(group, viability: viability), devices: view.devices.map { DeviceJSON(device: $0, root: root) }))
+            } else {
+                console.write(ShowRendering.group(group, viability: viability, inventory: inventory, color: color))
+            }
+            return .success
+        }
+        let shown = Array(zip(view.devices, view.holders))
+        if mode == .json {
+            let documents = shown.map { device, report in
+                DeviceShowDocument(
+                    device: DeviceJSON(device: device, root: root),
+                    group: device.iommuGroup.flatMap { inventory.groups[$0] }.map { GroupJSON($0, viability: inventory.viability(of: $0)) },
+                    config: view.config.report(for: device),
+                    holders: report.map { $0.holders.map { ShowHolders.JSON(pid: $0.pid, command: $0.command) } })
+            }
+            if case .address = view.target { console.emitJSON(documents[0]) } else { console.emitJSON(MultiShowDocument(results: documents)) }
+            return .success
+        }
+        let text = shown.map { device, report in
+            var out = ShowRendering.device(device, inventory: inventory, root: root, color: color)
+            if let report {
+                let summary = HolderRendering.summary(report)
+                out += ShowRendering.field("Holders", summary.isEmpty ? "none (no process has it open)" : summary)
+            }
+            return out + ShowRendering.config(view.config.report(for: device), color: color)
+        }
+        console.write(text.joined(separator: "\n"))
+        return .success
+    }
+}
