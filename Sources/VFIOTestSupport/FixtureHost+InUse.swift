@@ -1,7 +1,8 @@
+import VFIOKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import VFIOKit
 
 /// Host use of devices in a fixture tree, laid out as the kernel lays it out: block devices
 /// below their PCI function with `/sys/class/block` links, dm holders, mounts in

@@ -1,8 +1,9 @@
+import SystemPackage
+import VFIOKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
-import VFIOKit
 
 /// A throwaway host tree (`/sys`, `/proc`, `/dev`, `/run`, `/etc`) laid out as the kernel lays
 /// out sysfs: real device directories under `/sys/devices/pci0000:00/…`, relative symlinks from
@@ -29,9 +30,10 @@ public final class FixtureHost: @unchecked Sendable {
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(made != nil, "mkdtemp failed")
         path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        for dir in ["/sys/bus/pci/devices", "/sys/bus/pci/drivers", "/sys/kernel/iommu_groups", "/sys/devices", "/sys/class/iommu",
-            "/sys/module", "/proc", "/dev", "/run", "/etc"]
-        {
+        for dir in [
+            "/sys/bus/pci/devices", "/sys/bus/pci/drivers", "/sys/kernel/iommu_groups", "/sys/devices", "/sys/class/iommu",
+            "/sys/module", "/proc", "/dev", "/run", "/etc",
+        ] {
             mkdirs(path + dir)
         }
         // The bus-wide probe file exists on every kernel.

@@ -1,8 +1,9 @@
+import CLinuxShim
+import VFIOKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShim
-import VFIOKit
 
 /// VFIO nodes and a fake `/proc` for holder tests.
 ///

@@ -1,7 +1,8 @@
+import VFIOKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import VFIOKit
 
 /// A real child process that holds a node open on fd 3, as a VM process holds `/dev/vfio/N`:
 /// `sh -c 'exec 3<NODE; echo ready; …; exec sleep 60'`. The shell execs `sleep`, so the pid stays

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
 import SystemPackage
 import VFIOKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A stand-in for the kernel's PCI driver core, acting on a `FixtureHost` tree. It implements
 /// the write seam (`SysfsWriting`) and module loading, and reacts to writes as Linux 6.x does
@@ -309,7 +310,8 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, @unchecked Send
             mkdirs(dir + "/vfio-dev/vfio" + String(index))
             writeFile(dir + "/vfio-dev/vfio" + String(index) + "/dev", "511:" + String(index) + "\n")
             mkdirs(host.path + "/sys/class/vfio-dev")
-            symlink(relative(from: host.path + "/sys/class/vfio-dev", to: dir + "/vfio-dev/vfio" + String(index)),
+            symlink(
+                relative(from: host.path + "/sys/class/vfio-dev", to: dir + "/vfio-dev/vfio" + String(index)),
                 host.path + "/sys/class/vfio-dev/vfio" + String(index))
             mkdirs(host.path + "/dev/vfio")
             let node = noiommuGroups.contains(groupID!) ? "noiommu-" + String(groupID!) : String(groupID!)

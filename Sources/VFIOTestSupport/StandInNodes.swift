@@ -1,11 +1,12 @@
+import CLinuxShim
+import Synchronization
+import VFIOKit
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CLinuxShim
-import Synchronization
-import VFIOKit
 
 /// Plain files that stand for character nodes, by `FileIdentity`.
 ///

@@ -21,10 +21,15 @@ struct ApplyCommand: VfioctlCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("The desired-state file (default: /etc/vfioctl.conf and /etc/vfioctl.conf.d/*.conf under the root prefix).", valueName: "FILE"), completion: .file())
+    @Argument(
+        help: ArgumentHelp("The desired-state file (default: /etc/vfioctl.conf and /etc/vfioctl.conf.d/*.conf under the root prefix).", valueName: "FILE"), completion: .file())
     var file: String?
 
-    @Option(name: .long, help: ArgumentHelp("Wait at most DURATION for holders of a device being released, unless the file says otherwise (default 30s). DURATION is \(DurationText.forms).", valueName: "DURATION"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Wait at most DURATION for holders of a device being released, unless the file says otherwise (default 30s). DURATION is \(DurationText.forms).", valueName: "DURATION")
+    )
     var timeout: String?
 
     @OptionGroup var mutation: MutationOptions

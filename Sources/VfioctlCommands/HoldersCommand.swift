@@ -1,8 +1,9 @@
+import ArgumentParser
+import VFIOKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
-import VFIOKit
 
 struct HoldersCommand: VfioctlCommand {
     static let configuration = CommandConfiguration(

@@ -45,8 +45,7 @@ struct ListCommand: VfioctlCommand {
     func matches(_ device: PCIDevice) -> Bool {
         if let group, device.iommuGroup != group { return false }
         if let driver {
-            if driver == "none" { if device.driver != nil { return false } }
-            else if device.driver != driver { return false }
+            if driver == "none" { if device.driver != nil { return false } } else if device.driver != driver { return false }
         }
         if vfio && !device.isVFIOBound { return false }
         if let classFilter {
@@ -74,4 +73,3 @@ struct ListCommand: VfioctlCommand {
         return Renderer(context).renderList(inventory, shown: shown, tree: tree)
     }
 }
-

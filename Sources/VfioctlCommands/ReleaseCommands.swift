@@ -1,8 +1,9 @@
+import ArgumentParser
+import VFIOKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
-import VFIOKit
 
 /// How the commands that give devices back wait for holders before writing.
 struct ReleaseWaitOptions: ParsableArguments {

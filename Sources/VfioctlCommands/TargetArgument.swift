@@ -1,10 +1,11 @@
+import ArgumentParser
+import VFIOKit
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import ArgumentParser
-import VFIOKit
 
 /// TARGET on the command line: parsed once, by ArgumentParser, with vfioctl's own message.
 extension Target: ExpressibleByArgument {

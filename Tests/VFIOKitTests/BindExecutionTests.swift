@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemPackage
 import Testing
 import VFIOKit
 import VFIOTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Shared set-up: a desktop fixture, a simulated kernel on it, and plans made from it.
 struct BindBench {
@@ -200,7 +201,10 @@ struct BindOperationTests {
     @Test("after a rollback the state file is as before; exit 1 with what was rolled back")
     func rolledBack() throws {
         let bench = BindBench()
-        try bench.store.record([DeviceRecord(address: PCIAddress("07:02.1")!, group: 24, originalDriver: "iavf", originalOverride: nil, boundDriver: "vfio-pci", status: .bound, time: "2026-01-01T00:00:00Z")])
+        try bench.store.record([
+            DeviceRecord(
+                address: PCIAddress("07:02.1")!, group: 24, originalDriver: "iavf", originalOverride: nil, boundDriver: "vfio-pci", status: .bound, time: "2026-01-01T00:00:00Z")
+        ])
         let before = try bench.store.load()
         let plan = try bench.plan(["08:01.0"], group: true)
         bench.kernel.inject(.probe(PCIAddress("08:01.0")!, driver: "vfio-pci", errno: Errno(rawValue: EIO)))

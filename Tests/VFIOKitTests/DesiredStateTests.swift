@@ -41,24 +41,26 @@ struct DesiredStateTests {
         #expect(state.entries[3].driver == .host)
     }
 
-    @Test("errors name the file and line and are usage errors", arguments: [
-        ("[device 01:00]\ndriver = vfio-pci", "f:1"),
-        ("[device 01:00.0]\ndriver = ../../x", "f:2"),
-        ("[device 01:00.0]\nbogus = 1", "f:2"),
-        ("driver = vfio-pci", "f:1"),
-        ("[device 01:00.0]\ngroup = maybe", "f:2"),
-        ("[device 01:00.0]\ncount = 2\ndriver = vfio-pci", "f:2"),
-        ("[ids 10de:2204]\ncount = 0", "f:2"),
-        ("[device 01:00.0]", "f:1"),
-        ("[frob 1]\ndriver = x", "f:1"),
-        ("[defaults]\ntimeout = soon", "f:2"),
-        ("[defaults]\ntimeout = 30S", "f:2"),
-        ("[device 01:00.0]\ndriver = vfio-pci\ntimeout = 8d", "f:3"),
-        ("[device 01:00.0]\ndriver = -rf", "f:2"),
-        ("[group x]\ndriver = vfio-pci", "f:1"),
-        ("[device 01:00.0\ndriver = vfio-pci", "f:1"),
-        ("[device 01:00.0]\ndriver vfio-pci", "f:2"),
-    ])
+    @Test(
+        "errors name the file and line and are usage errors",
+        arguments: [
+            ("[device 01:00]\ndriver = vfio-pci", "f:1"),
+            ("[device 01:00.0]\ndriver = ../../x", "f:2"),
+            ("[device 01:00.0]\nbogus = 1", "f:2"),
+            ("driver = vfio-pci", "f:1"),
+            ("[device 01:00.0]\ngroup = maybe", "f:2"),
+            ("[device 01:00.0]\ncount = 2\ndriver = vfio-pci", "f:2"),
+            ("[ids 10de:2204]\ncount = 0", "f:2"),
+            ("[device 01:00.0]", "f:1"),
+            ("[frob 1]\ndriver = x", "f:1"),
+            ("[defaults]\ntimeout = soon", "f:2"),
+            ("[defaults]\ntimeout = 30S", "f:2"),
+            ("[device 01:00.0]\ndriver = vfio-pci\ntimeout = 8d", "f:3"),
+            ("[device 01:00.0]\ndriver = -rf", "f:2"),
+            ("[group x]\ndriver = vfio-pci", "f:1"),
+            ("[device 01:00.0\ndriver = vfio-pci", "f:1"),
+            ("[device 01:00.0]\ndriver vfio-pci", "f:2"),
+        ])
     func errors(_ text: String, _ location: String) {
         do {
             _ = try DesiredState.parse(text, file: "f")

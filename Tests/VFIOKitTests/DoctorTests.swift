@@ -70,17 +70,20 @@ struct DoctorTests {
         // The fixture's VF 07:02.1 is on vfio-pci; record it as vfioctl's doing.
         host.write(
             "/run/vfioctl/state.json",
-            #"{"schemaVersion":1,"devices":[{"address":"0000:07:02.1","group":24,"originalDriver":"iavf","originalOverride":null,"boundDriver":"vfio-pci","status":"bound","currentDriver":null,"time":"2026-11-21T10:00:00Z"}]}"#)
+            #"{"schemaVersion":1,"devices":[{"address":"0000:07:02.1","group":24,"originalDriver":"iavf","originalOverride":null,"boundDriver":"vfio-pci","status":"bound","currentDriver":null,"time":"2026-11-21T10:00:00Z"}]}"#
+        )
         #expect(Self.finding(try Self.diagnose(host), "state")?.status == .ok)
         host.write(
             "/run/vfioctl/state.json",
-            #"{"schemaVersion":1,"devices":[{"address":"0000:05:00.0","group":19,"originalDriver":"igb","originalOverride":null,"boundDriver":"vfio-pci","status":"bound","currentDriver":null,"time":"2026-11-21T10:00:00Z"}]}"#)
+            #"{"schemaVersion":1,"devices":[{"address":"0000:05:00.0","group":19,"originalDriver":"igb","originalOverride":null,"boundDriver":"vfio-pci","status":"bound","currentDriver":null,"time":"2026-11-21T10:00:00Z"}]}"#
+        )
         let moved = try #require(Self.finding(try Self.diagnose(host), "state"))
         #expect(moved.status == .warn)
         #expect(moved.message.contains("0000:05:00.0 is on igb, not vfio-pci"))
         host.write(
             "/run/vfioctl/state.json",
-            #"{"schemaVersion":1,"devices":[{"address":"0000:05:00.0","group":19,"originalDriver":"igb","originalOverride":null,"boundDriver":"vfio-pci","status":"pending","currentDriver":null,"time":"2026-11-21T10:00:00Z"}]}"#)
+            #"{"schemaVersion":1,"devices":[{"address":"0000:05:00.0","group":19,"originalDriver":"igb","originalOverride":null,"boundDriver":"vfio-pci","status":"pending","currentDriver":null,"time":"2026-11-21T10:00:00Z"}]}"#
+        )
         #expect(Self.finding(try Self.diagnose(host), "state")?.status == .fail)
         host.write("/run/vfioctl/state.json", "{not json")
         #expect(Self.finding(try Self.diagnose(host), "state")?.status == .fail)
@@ -100,9 +103,11 @@ struct DoctorTests {
         #expect(Self.finding(Doctor.diagnose(facts), "vfio-modules")?.status == .ok)
     }
 
-    @Test("no IOMMU fails, and the fix follows the command line", arguments: [
-        ("", "firmware"), ("intel_iommu=off", "remove intel_iommu=off"), ("amd_iommu=off", "remove amd_iommu=off"),
-    ])
+    @Test(
+        "no IOMMU fails, and the fix follows the command line",
+        arguments: [
+            ("", "firmware"), ("intel_iommu=off", "remove intel_iommu=off"), ("amd_iommu=off", "remove amd_iommu=off"),
+        ])
     func noIOMMU(_ cmdline: String, _ fixWords: String) throws {
         let host = FixtureLayout.noIOMMU.build()
         host.write("/proc/cmdline", cmdline + "\n")
@@ -120,7 +125,8 @@ struct DoctorTests {
         #expect(finding.message.contains("identity"))
     }
 
-    @Test("on this build machine (no IOMMU), doctor says so", .enabled(if: (Sysfs.list("/sys/class/iommu") ?? []).isEmpty && (Sysfs.list("/sys/kernel/iommu_groups") ?? []).isEmpty))
+    @Test(
+        "on this build machine (no IOMMU), doctor says so", .enabled(if: (Sysfs.list("/sys/class/iommu") ?? []).isEmpty && (Sysfs.list("/sys/kernel/iommu_groups") ?? []).isEmpty))
     func buildMachine() throws {
         let root = HostRoot()
         let inventory = try? InventoryReader(root: root, database: nil).read()

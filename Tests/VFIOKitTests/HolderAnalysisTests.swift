@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VFIOKit
 
 private let a = PCIAddress("0000:01:00.0")!

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 import VFIOKit
 import VFIOTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The desktop layout's VFIO function: 0000:07:02.1 on vfio-pci, `vfio0`, alone in group 24.
 private let vf = PCIAddress("0000:07:02.1")!
@@ -112,12 +113,14 @@ struct HolderScanTests {
         let host = try vfioHost()
         for pid in Int32(100)..<Int32(110) { addBystander(host, pid) }
         host.addProcess(7000, comm: "mapper")
-        host.setMaps(7000, [
-            "55d0c0000000-55d0c0021000 r-xp 00000000 fe:01 1234   /usr/bin/mapper",
-            "7f3c2c000000-7f3c2c001000 rw-s 00000000 00:0e 1038   anon_inode:[vfio-device]",
-            "7f3c2c001000-7f3c2c002000 rw-s 00001000 00:0e 1038   anon_inode:[vfio-device]",
-            "7ffd0000000-7ffd0021000 rw-p 00000000 00:00 0      [stack]",
-        ])
+        host.setMaps(
+            7000,
+            [
+                "55d0c0000000-55d0c0021000 r-xp 00000000 fe:01 1234   /usr/bin/mapper",
+                "7f3c2c000000-7f3c2c001000 rw-s 00000000 00:0e 1038   anon_inode:[vfio-device]",
+                "7f3c2c001000-7f3c2c002000 rw-s 00001000 00:0e 1038   anon_inode:[vfio-device]",
+                "7ffd0000000-7ffd0021000 rw-p 00000000 00:00 0      [stack]",
+            ])
         host.setEnable(vf, 1)
         let report = try HolderFinder(root: host.root, deviceNumbers: host.deviceNumbers).find([vf])
         #expect(report.targets.map(\.state) == [.openUnattributed])
@@ -314,10 +317,11 @@ struct HolderScanTests {
         let numbers = standIns ? host.deviceNumbers : .real
         let report = try HolderFinder(root: host.root, options: .init(mappings: .all), deviceNumbers: numbers).find([vf])
         #expect(report.holders.map(\.pid) == [500, 502])
-        #expect(report.holders.first?.handles == [
-            HeldHandle(kind: .group, fd: 3, path: "/dev/full", group: 24),
-            HeldHandle(kind: .cdev, fd: 4, path: "/dev/zero", device: vf),
-        ])
+        #expect(
+            report.holders.first?.handles == [
+                HeldHandle(kind: .group, fd: 3, path: "/dev/full", group: 24),
+                HeldHandle(kind: .cdev, fd: 4, path: "/dev/zero", device: vf),
+            ])
         #expect(report.holders.last?.handles == [HeldHandle(kind: .mapping, path: "/dev/vfio/devices/vfio0", device: vf, range: "7f0000000000-7f0000001000")])
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VFIOKit
 
 /// The procfs formats the in-use detector reads, and the wording of the uses it finds, on

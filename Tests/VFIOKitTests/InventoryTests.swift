@@ -80,7 +80,8 @@ struct InventoryTests {
         for (address, spec) in host.specs {
             func hex(_ v: UInt32, _ w: Int) -> String { hexString(v, width: w).uppercased() }
             let dir = try #require(host.devicePath(address))
-            let text = (spec.driver.map { "DRIVER=\($0)\n" } ?? "") + "PCI_CLASS=" + String(spec.classCode, radix: 16).uppercased() + "\n"
+            let text =
+                (spec.driver.map { "DRIVER=\($0)\n" } ?? "") + "PCI_CLASS=" + String(spec.classCode, radix: 16).uppercased() + "\n"
                 + "PCI_ID=" + hex(UInt32(spec.vendor), 4) + ":" + hex(UInt32(spec.device), 4) + "\n"
                 + "PCI_SUBSYS_ID=" + hex(UInt32(spec.subsystemVendor), 4) + ":" + hex(UInt32(spec.subsystemDevice), 4) + "\n"
                 + "PCI_SLOT_NAME=" + address.description + "\n"

@@ -1,10 +1,12 @@
+import Dispatch
+import Testing
+import VFIOTestSupport
+
+@testable import VFIOKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Dispatch
-import Testing
-@testable import VFIOKit
-import VFIOTestSupport
 
 private let vf = PCIAddress("0000:07:02.1")!
 

@@ -3,38 +3,46 @@ import VFIOKit
 
 @Suite("PCI addresses and targets")
 struct PCIAddressTests {
-    @Test("accepted address forms", arguments: [
-        ("0000:01:00.0", "0000:01:00.0"),
-        ("01:00.0", "0000:01:00.0"),
-        ("0000:00:1f.7", "0000:00:1f.7"),
-        ("ABCD:FF:1F.7", "abcd:ff:1f.7"),
-        ("10000:00:00.0", nil),
-    ] as [(String, String?)])
+    @Test(
+        "accepted address forms",
+        arguments: [
+            ("0000:01:00.0", "0000:01:00.0"),
+            ("01:00.0", "0000:01:00.0"),
+            ("0000:00:1f.7", "0000:00:1f.7"),
+            ("ABCD:FF:1F.7", "abcd:ff:1f.7"),
+            ("10000:00:00.0", nil),
+        ] as [(String, String?)])
     func parses(_ input: String, _ expected: String?) {
         #expect(PCIAddress(input)?.description == expected)
     }
 
-    @Test("rejected address forms", arguments: [
-        "0000:01:00", "01:00.8", "01:20.0", "zz:00.0", "0000:01:00.0\n", "../../etc", "0000:01:00.0/..", "", "1:00.0", "001:00.0",
-        "0000:01:00.00", "00:01:00:0.0", "0000::00.0", "0000:01:00.", " 01:00.0",
-    ])
+    @Test(
+        "rejected address forms",
+        arguments: [
+            "0000:01:00", "01:00.8", "01:20.0", "zz:00.0", "0000:01:00.0\n", "../../etc", "0000:01:00.0/..", "", "1:00.0", "001:00.0",
+            "0000:01:00.00", "00:01:00:0.0", "0000::00.0", "0000:01:00.", " 01:00.0",
+        ])
     func rejects(_ input: String) {
         #expect(PCIAddress(input) == nil)
     }
 
-    @Test("target forms", arguments: [
-        ("0000:01:00.0", Target.address(PCIAddress("0000:01:00.0")!)),
-        ("01:00.0", Target.address(PCIAddress("0000:01:00.0")!)),
-        ("group:12", Target.group(12)),
-        ("10de:2204", Target.ids(vendor: 0x10de, device: 0x2204)),
-    ])
+    @Test(
+        "target forms",
+        arguments: [
+            ("0000:01:00.0", Target.address(PCIAddress("0000:01:00.0")!)),
+            ("01:00.0", Target.address(PCIAddress("0000:01:00.0")!)),
+            ("group:12", Target.group(12)),
+            ("10de:2204", Target.ids(vendor: 0x10de, device: 0x2204)),
+        ])
     func targets(_ input: String, _ expected: Target) throws {
         #expect(try Target(parsing: input) == expected)
     }
 
-    @Test("bad targets are usage errors that name the accepted forms", arguments: [
-        "0000:01:00", "01:00.8", "../../etc", "zz:00.0", "group:x", "group:", "group:-1", "group:1/../2", "10de:22040", "", "a\nb", "x\0y",
-    ])
+    @Test(
+        "bad targets are usage errors that name the accepted forms",
+        arguments: [
+            "0000:01:00", "01:00.8", "../../etc", "zz:00.0", "group:x", "group:", "group:-1", "group:1/../2", "10de:22040", "", "a\nb", "x\0y",
+        ])
     func badTargets(_ input: String) {
         #expect {
             try Target(parsing: input)
@@ -46,7 +54,9 @@ struct PCIAddressTests {
 
     @Test("ordering is numeric, not textual")
     func ordering() {
-        let a = PCIAddress("0000:00:1f.0")!, b = PCIAddress("0000:01:00.0")!, c = PCIAddress("0001:00:00.0")!
+        let a = PCIAddress("0000:00:1f.0")!
+        let b = PCIAddress("0000:01:00.0")!
+        let c = PCIAddress("0001:00:00.0")!
         #expect(a < b && b < c)
     }
 }

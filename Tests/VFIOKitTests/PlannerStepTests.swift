@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VFIOKit
 
 /// The planners' steps, one at a time, on hand-made devices. The whole plans are judged by

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemPackage
 import Testing
 import VFIOKit
 import VFIOTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The simulated kernel must behave as the real one does, or every test built on it proves
 /// nothing. These pin down each reaction listed in docs/kernel-notes.md, "Driver-binding writes in sysfs".

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import VFIOKit
 import VFIOTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("State file")
 struct StateStoreTests {
@@ -115,10 +116,12 @@ struct HostLockTests {
 
     @Test("root is required only on the real host", arguments: [("/", UInt32(1000), true), ("/", 0, false), ("/tmp", 1000, false)])
     func privilege(root: String, uid: UInt32, refused: Bool) {
-        let error = #expect(throws: VFIOError.self, performing: {
-            try Privilege.requireRoot(for: "bind", root: HostRoot(.init(root)), effectiveUID: uid)
-            throw VFIOError.failed("allowed")
-        })
+        let error = #expect(
+            throws: VFIOError.self,
+            performing: {
+                try Privilege.requireRoot(for: "bind", root: HostRoot(.init(root)), effectiveUID: uid)
+                throw VFIOError.failed("allowed")
+            })
         #expect(error?.exitCode == (refused ? 77 : 1))
     }
 }

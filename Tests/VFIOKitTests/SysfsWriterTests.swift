@@ -49,7 +49,10 @@ struct SysfsWriterTests {
     @Test(
         "shell rendering of writes",
         arguments: [
-            (SysfsWrite.setOverride(bdf, to: "vfio-pci"), "vfio-pci\n", "/sys/bus/pci/devices/0000:01:00.0/driver_override", "echo vfio-pci > /sys/bus/pci/devices/0000:01:00.0/driver_override"),
+            (
+                SysfsWrite.setOverride(bdf, to: "vfio-pci"), "vfio-pci\n", "/sys/bus/pci/devices/0000:01:00.0/driver_override",
+                "echo vfio-pci > /sys/bus/pci/devices/0000:01:00.0/driver_override"
+            ),
             (.setOverride(bdf, to: nil), "\n", "/sys/bus/pci/devices/0000:01:00.0/driver_override", "echo > /sys/bus/pci/devices/0000:01:00.0/driver_override"),
             (.probe(bdf), "0000:01:00.0\n", "/sys/bus/pci/drivers_probe", "echo 0000:01:00.0 > /sys/bus/pci/drivers_probe"),
             (.unbind(bdf, from: "nouveau"), "0000:01:00.0\n", "/sys/bus/pci/drivers/nouveau/unbind", "echo 0000:01:00.0 > /sys/bus/pci/drivers/nouveau/unbind"),

@@ -9,19 +9,23 @@ struct ViabilityTests {
             headerType: bridge ? 1 : 0, driver: driver, vfioDeviceName: vfioDev ? "vfio0" : nil)
     }
 
-    @Test("members that never block", arguments: [
-        (nil as String?, false, false), ("vfio-pci", false, true), ("mlx5_vfio_pci", false, true), ("pci-stub", false, false),
-        ("pcieport", true, false), (nil, true, false), ("xe-vfio-pci", false, false),
-    ])
+    @Test(
+        "members that never block",
+        arguments: [
+            (nil as String?, false, false), ("vfio-pci", false, true), ("mlx5_vfio_pci", false, true), ("pci-stub", false, false),
+            ("pcieport", true, false), (nil, true, false), ("xe-vfio-pci", false, false),
+        ])
     func fine(_ driver: String?, _ bridge: Bool, _ vfioDev: Bool) {
         let verdict = Viability.evaluate([Self.device("0000:01:00.0", driver: driver, bridge: bridge, vfioDev: vfioDev)])
         #expect(verdict.viable)
         #expect(verdict.blockers.isEmpty)
     }
 
-    @Test("host DMA drivers block, bridges included", arguments: [
-        ("e1000e", false), ("snd_hda_intel", false), ("shpchp", true), ("pci-pf-stub", false), ("nvme", false),
-    ])
+    @Test(
+        "host DMA drivers block, bridges included",
+        arguments: [
+            ("e1000e", false), ("snd_hda_intel", false), ("shpchp", true), ("pci-pf-stub", false), ("nvme", false),
+        ])
     func blocks(_ driver: String, _ bridge: Bool) {
         let verdict = Viability.evaluate([
             Self.device("0000:01:00.0", driver: "vfio-pci", vfioDev: true),

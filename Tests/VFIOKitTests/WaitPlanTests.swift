@@ -1,8 +1,10 @@
+import Testing
+
+@testable import VFIOKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Testing
-@testable import VFIOKit
 
 private let policy = WaitPolicy(
     rescanInterval: .milliseconds(250), settleDelay: .milliseconds(20), minimumEventGap: .milliseconds(50), progressInterval: .seconds(1))

@@ -60,14 +60,14 @@ struct ApplyCommandTests {
     func partial() throws {
         let file = host.path + "/desired.conf"
         try """
-            [device 0000:01:00.0]
-            driver = vfio-pci
-            force = yes
-            [device 0000:00:1f.3]
-            driver = vfio-pci
-            [device 0000:7f:00.0]
-            driver = vfio-pci
-            """.write(toFile: file, atomically: false, encoding: .utf8)
+        [device 0000:01:00.0]
+        driver = vfio-pci
+        force = yes
+        [device 0000:00:1f.3]
+        driver = vfio-pci
+        [device 0000:7f:00.0]
+        driver = vfio-pci
+        """.write(toFile: file, atomically: false, encoding: .utf8)
         let run = vfioctl(["apply", file], host: host, kernel: kernel)
         #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
         let lines = run.stdout.split(separator: "\n").map(String.init)
@@ -79,15 +79,15 @@ struct ApplyCommandTests {
 
         // With group = whole the GPU entry goes through; the chipset one is still refused.
         try """
-            [device 0000:01:00.0]
-            driver = vfio-pci
-            group = whole
-            force = yes
-            [device 0000:05:00.0]
-            driver = vfio-pci
-            [device 0000:00:1e.0]
-            driver = vfio-pci
-            """.write(toFile: file, atomically: false, encoding: .utf8)
+        [device 0000:01:00.0]
+        driver = vfio-pci
+        group = whole
+        force = yes
+        [device 0000:05:00.0]
+        driver = vfio-pci
+        [device 0000:00:1e.0]
+        driver = vfio-pci
+        """.write(toFile: file, atomically: false, encoding: .utf8)
         let second = vfioctl(["apply", file, "--json"], host: host, kernel: kernel)
         #expect(second.status == 2)
         let r = try results(second)
@@ -157,7 +157,9 @@ struct ApplyCommandTests {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
         let text = try String(contentsOfFile: repository + "/dist/vfioctl.conf.example", encoding: .utf8)
         #expect(try DesiredState.parse(text, file: "example").entries.isEmpty)
-        let uncommented = text.split(separator: "\n").map { $0.hasPrefix("#[") || $0.hasPrefix("#driver") || $0.hasPrefix("#group") || $0.hasPrefix("#count") || $0.hasPrefix("#numa") ? String($0.dropFirst()) : String($0) }.joined(separator: "\n")
+        let uncommented = text.split(separator: "\n").map {
+            $0.hasPrefix("#[") || $0.hasPrefix("#driver") || $0.hasPrefix("#group") || $0.hasPrefix("#count") || $0.hasPrefix("#numa") ? String($0.dropFirst()) : String($0)
+        }.joined(separator: "\n")
         let state = try DesiredState.parse(uncommented, file: "example")
         #expect(state.entries.count == 4)
         #expect(state.timeout == .seconds(30))

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import SystemPackage
 import Testing
 import VFIOKit
 import VFIOTestSupport
 import VfioctlCommands
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs vfioctl against a fixture with a simulated kernel behind the write seam.
 func vfioctl(_ args: [String], host: FixtureHost, kernel: SimulatedKernel, uid: UInt32 = 0) -> Run {
@@ -154,7 +155,10 @@ struct BindCommandTests {
     }
 
     static let refusals: [Refusal] = [
-        Refusal(args: ["08:01.0"], code: 2, message: "group 25 would not be viable: 0000:08:00.0 stays on host driver firewire_ohci, which uses the DMA API; bind the whole group: vfioctl bind --group 0000:08:01.0"),
+        Refusal(
+            args: ["08:01.0"], code: 2,
+            message:
+                "group 25 would not be viable: 0000:08:00.0 stays on host driver firewire_ohci, which uses the DMA API; bind the whole group: vfioctl bind --group 0000:08:01.0"),
         Refusal(args: ["00:1c.0"], code: 2, message: "0000:00:1c.0 is a PCI bridge (header type 1): vfio-pci only binds endpoints (header type 0)"),
         Refusal(args: ["--group", "01:00.0"], code: 2, message: "0000:01:00.0 is in use: it is the boot display (boot_vga=1)"),
         Refusal(args: ["07:00.0"], code: 2, message: "0000:07:00.0 is in use: it is an SR-IOV PF with 2 VFs enabled"),
@@ -322,8 +326,10 @@ struct BindCommandTests {
     func pfWithVFIOVF() throws {
         let run = vfioctl(["bind", "07:00.0", "--force"], host: host, kernel: kernel)
         #expect(run.status == 2)
-        #expect(run.stderr.contains(
-            "0000:07:00.0 is in use: it is an SR-IOV PF with 2 VFs enabled (0000:07:02.0 on iavf, 0000:07:02.1 on vfio-pci), which depend on it; vfio-pci refuses such a PF, and unbinding its driver would block while a VF is held; stop the VFs' users and give them back first (vfioctl holders 0000:07:02.1; vfioctl unbind 0000:07:02.1), then echo 0 > /sys/bus/pci/devices/0000:07:00.0/sriov_numvfs"))
+        #expect(
+            run.stderr.contains(
+                "0000:07:00.0 is in use: it is an SR-IOV PF with 2 VFs enabled (0000:07:02.0 on iavf, 0000:07:02.1 on vfio-pci), which depend on it; vfio-pci refuses such a PF, and unbinding its driver would block while a VF is held; stop the VFs' users and give them back first (vfioctl holders 0000:07:02.1; vfioctl unbind 0000:07:02.1), then echo 0 > /sys/bus/pci/devices/0000:07:00.0/sriov_numvfs"
+            ))
         #expect(kernel.writes.isEmpty)
         #expect(driver("07:00.0") == "i40e")
         let json = try vfioctl(["bind", "07:00.0", "--json"], host: host, kernel: kernel).json()

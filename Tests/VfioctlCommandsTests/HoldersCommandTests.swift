@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import VfioctlCommands
 import VFIOKit
 import VFIOTestSupport
+
+@testable import VfioctlCommands
 
 private let vf = PCIAddress("0000:07:02.1")!
 
@@ -201,19 +202,23 @@ struct HolderRenderingTests {
         let address = PCIAddress("0000:01:00.0")!
         let target = HolderTarget(address: address, driver: "vfio-pci", vfioBound: true, group: 12, enableCount: 1)
         let holders = [
-            HolderProcess(pid: 4242, handles: [HeldHandle(kind: .container, fd: 3, path: "/dev/vfio/vfio"), HeldHandle(kind: .group, fd: 4, path: "/dev/vfio/12", group: 12)], command: "qemu-system-x86"),
+            HolderProcess(
+                pid: 4242, handles: [HeldHandle(kind: .container, fd: 3, path: "/dev/vfio/vfio"), HeldHandle(kind: .group, fd: 4, path: "/dev/vfio/12", group: 12)],
+                command: "qemu-system-x86"),
             HolderProcess(pid: 4243, handles: [HeldHandle(kind: .group, fd: 4, path: "/dev/vfio/12", group: 12)], command: "helper"),
         ]
         let held = HolderReport(targets: [TargetStatus(target: target, state: .held, holders: [4242, 4243], open: true)], holders: holders, likelyHolders: [], stats: ScanStats())
-        #expect(HolderRendering.progressLine(WaitProgress(elapsed: .seconds(3), timeout: .seconds(30), report: held))
-            == "waiting for pid 4242 (qemu-system-x86) holding /dev/vfio/12 (+1 other), 3 s of 30 s")
+        #expect(
+            HolderRendering.progressLine(WaitProgress(elapsed: .seconds(3), timeout: .seconds(30), report: held))
+                == "waiting for pid 4242 (qemu-system-x86) holding /dev/vfio/12 (+1 other), 3 s of 30 s")
         #expect(HolderRendering.summary(held) == "0000:01:00.0 is held by pid 4242 (qemu-system-x86) through /dev/vfio/12, pid 4243 (helper) through /dev/vfio/12")
         let open = HolderReport(
             targets: [TargetStatus(target: target, state: .openUnattributed, holders: [], open: true)], holders: [],
             likelyHolders: [HolderProcess(pid: 5000, handles: [HeldHandle(kind: .device, fd: 9, path: "anon_inode:[vfio-device]")], command: "spdk_tgt")],
             stats: ScanStats())
-        #expect(HolderRendering.progressLine(WaitProgress(elapsed: .seconds(1), timeout: .seconds(30), report: open))
-            == "waiting for 0000:01:00.0 (open; likely pid 5000 (spdk_tgt)), 1 s of 30 s")
+        #expect(
+            HolderRendering.progressLine(WaitProgress(elapsed: .seconds(1), timeout: .seconds(30), report: open))
+                == "waiting for 0000:01:00.0 (open; likely pid 5000 (spdk_tgt)), 1 s of 30 s")
         #expect(HolderRendering.summary(open) == "0000:01:00.0 is open but no process can be tied to it; likely pid 5000 (spdk_tgt)")
     }
 }

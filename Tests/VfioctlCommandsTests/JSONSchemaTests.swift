@@ -8,8 +8,9 @@ import VFIOTestSupport
 @Suite("JSON documents match schema/vfioctl.schema.json")
 struct JSONSchemaTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
-    static let validatorAvailable = FileManager.default.fileExists(atPath: "/usr/bin/python3")
-        && (try? runProcess("/usr/bin/python3", ["-c", "import jsonschema"]))  != nil
+    static let validatorAvailable =
+        FileManager.default.fileExists(atPath: "/usr/bin/python3")
+        && (try? runProcess("/usr/bin/python3", ["-c", "import jsonschema"])) != nil
 
     struct Case: Sendable, CustomTestStringConvertible {
         let args: [String]

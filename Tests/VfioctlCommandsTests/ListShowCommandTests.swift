@@ -74,15 +74,17 @@ struct ListShowCommandTests {
         #expect(errorLines.first?.contains("vfioctl doctor") == true)
     }
 
-    @Test("filters", arguments: [
-        (["--group", "12"], ["0000:00:1f.0", "0000:00:1f.3", "0000:00:1f.4", "0000:00:1f.5"]),
-        (["--driver", "igb"], ["0000:05:00.0", "0000:06:00.0"]),
-        (["--driver", "none"], ["0000:00:00.0", "0000:00:08.0", "0000:00:1e.0", "0000:00:1f.0"]),
-        (["--class", "0403"], ["0000:00:1f.3", "0000:01:00.1"]),
-        (["--class", "ethernet"], ["0000:05:00.0", "0000:06:00.0", "0000:07:00.0", "0000:07:02.0", "0000:07:02.1", "0000:08:01.0"]),
-        (["--vfio"], ["0000:07:02.1"]),
-        (["--class", "02", "--driver", "iavf"], ["0000:07:02.0"]),
-    ])
+    @Test(
+        "filters",
+        arguments: [
+            (["--group", "12"], ["0000:00:1f.0", "0000:00:1f.3", "0000:00:1f.4", "0000:00:1f.5"]),
+            (["--driver", "igb"], ["0000:05:00.0", "0000:06:00.0"]),
+            (["--driver", "none"], ["0000:00:00.0", "0000:00:08.0", "0000:00:1e.0", "0000:00:1f.0"]),
+            (["--class", "0403"], ["0000:00:1f.3", "0000:01:00.1"]),
+            (["--class", "ethernet"], ["0000:05:00.0", "0000:06:00.0", "0000:07:00.0", "0000:07:02.0", "0000:07:02.1", "0000:08:01.0"]),
+            (["--vfio"], ["0000:07:02.1"]),
+            (["--class", "02", "--driver", "iavf"], ["0000:07:02.0"]),
+        ])
     func filters(_ args: [String], _ expected: [String]) throws {
         let host = FixtureLayout.desktop.build()
         let run = vfioctl(["list", "--json"] + args, host: host)
@@ -211,10 +213,12 @@ struct ListShowCommandTests {
         #expect(results.compactMap { ($0["device"] as? [String: Any])?["address"] as? String } == ["0000:05:00.0", "0000:06:00.0"])
     }
 
-    @Test("bad targets: one line, exit 64 (usage) or 69 (not there)", arguments: [
-        ("0000:01:00", 64), ("01:00.8", 64), ("../../etc", 64), ("zz:00.0", 64), ("group:x", 64), ("0000:7f:1f.7", 69),
-        ("group:99", 69), ("dead:beef", 69), ("a/b", 64),
-    ])
+    @Test(
+        "bad targets: one line, exit 64 (usage) or 69 (not there)",
+        arguments: [
+            ("0000:01:00", 64), ("01:00.8", 64), ("../../etc", 64), ("zz:00.0", 64), ("group:x", 64), ("0000:7f:1f.7", 69),
+            ("group:99", 69), ("dead:beef", 69), ("a/b", 64),
+        ])
     func badTargets(_ target: String, _ code: Int32) {
         let host = FixtureLayout.desktop.build()
         for json in [false, true] {
@@ -267,4 +271,3 @@ struct ListShowCommandTests {
         }
     }
 }
-

@@ -1,6 +1,6 @@
 import Foundation
-import VfioctlCommands
 import VFIOTestSupport
+import VfioctlCommands
 
 /// The result of running vfioctl in-process.
 struct Run {

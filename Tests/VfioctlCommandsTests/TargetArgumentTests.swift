@@ -1,7 +1,8 @@
 import Testing
-@testable import VfioctlCommands
 import VFIOKit
 import VFIOTestSupport
+
+@testable import VfioctlCommands
 
 @Suite("TARGET completion")
 struct TargetCompletionTests {
@@ -48,7 +49,8 @@ struct TargetCompletionTests {
 
     @Test("the root: --root DIR or --root=DIR on the line (the last wins) over VFIOCTL_ROOT, else /")
     func root() {
-        let a = FixtureLayout.desktop.build(), b = FixtureLayout.noIOMMU.build()
+        let a = FixtureLayout.desktop.build()
+        let b = FixtureLayout.noIOMMU.build()
         let env = ["VFIOCTL_ROOT": b.path]
         #expect(TargetCompletion.root(words: ["vfioctl", "show", "x"], index: 2, environment: env)?.prefix.string == b.path)
         #expect(TargetCompletion.root(words: ["vfioctl", "show", "--root", a.path, "x"], index: 4, environment: env)?.prefix.string == a.path)
@@ -76,7 +78,9 @@ struct TargetArgumentTests {
     @Test("a bad target is one usage line with vfioctl's reason, escaped, in every command", arguments: ["show", "bind", "unbind", "holders", "wait", "cycle"])
     func badTarget(_ command: String) {
         let host = FixtureLayout.desktop.build()
-        for (text, reason) in [("../x", "invalid target '../x': expected "), ("group:1/../2", "invalid group 'group:1/../2'"), ("a\u{1B}[2J\nb", "invalid target 'a\\x1b[2J\\x0ab'")] {
+        for (text, reason) in [
+            ("../x", "invalid target '../x': expected "), ("group:1/../2", "invalid group 'group:1/../2'"), ("a\u{1B}[2J\nb", "invalid target 'a\\x1b[2J\\x0ab'"),
+        ] {
             let run = vfioctl([command, text], host: host)
             #expect(run.status == 64)
             #expect(run.stderr.hasPrefix("vfioctl: " + reason), "\(run.stderr)")

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import SystemPackage
 import Testing
 import VFIOKit
 import VFIOTestSupport
 import VfioctlCommands
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The desktop layout with a simulated kernel, a fake /proc (no process holds anything yet) and
 /// helpers to make a fake VMM hold a group or a device.
@@ -71,11 +72,12 @@ struct UnbindCommandTests {
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout == "released 0000:05:00.0 to igb (was vfio-pci)\n")
         #expect(run.stderr.isEmpty)
-        #expect(f.writes(since: mark) == [
-            "\"\\n\" > /sys/bus/pci/devices/0000:05:00.0/driver_override",
-            "\"0000:05:00.0\\n\" > /sys/bus/pci/drivers/vfio-pci/unbind",
-            "\"0000:05:00.0\\n\" > /sys/bus/pci/drivers/igb/bind",
-        ])
+        #expect(
+            f.writes(since: mark) == [
+                "\"\\n\" > /sys/bus/pci/devices/0000:05:00.0/driver_override",
+                "\"0000:05:00.0\\n\" > /sys/bus/pci/drivers/vfio-pci/unbind",
+                "\"0000:05:00.0\\n\" > /sys/bus/pci/drivers/igb/bind",
+            ])
         #expect(f.driver("05:00.0") == "igb")
         #expect(f.override("05:00.0") == "(null)")
         #expect(try f.records().isEmpty)
@@ -104,10 +106,11 @@ struct UnbindCommandTests {
         let none = f.run(["unbind", "05:00.0", "--to", "none"])
         #expect(none.status == 0, "\(none.stderr)")
         #expect(none.stdout == "released 0000:05:00.0: unbound (was vfio-pci)\n")
-        #expect(f.writes(since: mark) == [
-            "\"\\n\" > /sys/bus/pci/devices/0000:05:00.0/driver_override",
-            "\"0000:05:00.0\\n\" > /sys/bus/pci/drivers/vfio-pci/unbind",
-        ])
+        #expect(
+            f.writes(since: mark) == [
+                "\"\\n\" > /sys/bus/pci/devices/0000:05:00.0/driver_override",
+                "\"0000:05:00.0\\n\" > /sys/bus/pci/drivers/vfio-pci/unbind",
+            ])
         #expect(f.driver("05:00.0") == nil)
         #expect(try f.records().isEmpty)
         #expect(f.run(["unbind", "05:00.0", "--to", "none"]).status == 0)
@@ -133,11 +136,12 @@ struct UnbindCommandTests {
         let run = f.run(["unbind", "07:02.1"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout == "released 0000:07:02.1 to iavf (the kernel's choice; was vfio-pci)\n")
-        #expect(f.writes(since: 0) == [
-            "\"\\n\" > /sys/bus/pci/devices/0000:07:02.1/driver_override",
-            "\"0000:07:02.1\\n\" > /sys/bus/pci/drivers/vfio-pci/unbind",
-            "\"0000:07:02.1\\n\" > /sys/bus/pci/drivers_probe",
-        ])
+        #expect(
+            f.writes(since: 0) == [
+                "\"\\n\" > /sys/bus/pci/devices/0000:07:02.1/driver_override",
+                "\"0000:07:02.1\\n\" > /sys/bus/pci/drivers/vfio-pci/unbind",
+                "\"0000:07:02.1\\n\" > /sys/bus/pci/drivers_probe",
+            ])
         #expect(f.driver("07:02.1") == "iavf")
     }
 
@@ -240,11 +244,12 @@ struct UnbindCommandTests {
         let mark = f.kernel.writes.count
         let run = f.run(["unbind", "05:00.0", "--dry-run"], uid: 1000)
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init) == [
-            "echo > \(p)/sys/bus/pci/devices/0000:05:00.0/driver_override",
-            "echo 0000:05:00.0 > \(p)/sys/bus/pci/drivers/vfio-pci/unbind",
-            "echo 0000:05:00.0 > \(p)/sys/bus/pci/drivers/igb/bind",
-        ])
+        #expect(
+            run.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init) == [
+                "echo > \(p)/sys/bus/pci/devices/0000:05:00.0/driver_override",
+                "echo 0000:05:00.0 > \(p)/sys/bus/pci/drivers/vfio-pci/unbind",
+                "echo 0000:05:00.0 > \(p)/sys/bus/pci/drivers/igb/bind",
+            ])
         #expect(run.stdout.contains("# now: 0000:05:00.0 is held by pid 4242 (qemu-system-x86) through /dev/vfio/19"))
         #expect(run.stdout.contains("# verify: \(p)/sys/bus/pci/devices/0000:05:00.0/driver -> igb"))
         #expect(f.kernel.writes.count == mark)
@@ -421,13 +426,14 @@ struct RestoreCommandTests {
         #expect(try f.records().count == 4)
         let run = f.run(["restore"])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout == """
-            restored 0000:05:00.0 to igb (was vfio-pci)
-            restored 0000:06:00.0 to igb (was vfio-pci)
-            restored 0000:08:00.0 to firewire_ohci (was vfio-pci)
-            restored 0000:08:01.0 to r8169 (was vfio-pci)
+        #expect(
+            run.stdout == """
+                restored 0000:05:00.0 to igb (was vfio-pci)
+                restored 0000:06:00.0 to igb (was vfio-pci)
+                restored 0000:08:00.0 to firewire_ohci (was vfio-pci)
+                restored 0000:08:01.0 to r8169 (was vfio-pci)
 
-            """)
+                """)
         #expect(f.driver("05:00.0") == "igb" && f.driver("06:00.0") == "igb")
         #expect(f.driver("08:00.0") == "firewire_ohci" && f.driver("08:01.0") == "r8169")
         #expect(try f.records().isEmpty)
@@ -500,10 +506,11 @@ struct CycleCommandTests {
         let run = f.run(["cycle", "05:00.0"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout == "cycled 0000:05:00.0 on vfio-pci\n")
-        #expect(f.writes(since: mark) == [
-            "\"0000:05:00.0\\n\" > /sys/bus/pci/drivers/vfio-pci/unbind",
-            "\"0000:05:00.0\\n\" > /sys/bus/pci/drivers_probe",
-        ])
+        #expect(
+            f.writes(since: mark) == [
+                "\"0000:05:00.0\\n\" > /sys/bus/pci/drivers/vfio-pci/unbind",
+                "\"0000:05:00.0\\n\" > /sys/bus/pci/drivers_probe",
+            ])
         #expect(f.driver("05:00.0") == "vfio-pci")
         #expect(f.stateText() == state)
         // unbind afterwards still goes back to the original driver.

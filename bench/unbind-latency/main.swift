@@ -1,3 +1,7 @@
+import VFIOKit
+import VFIOTestSupport
+import VfioctlCommands
+
 // Part 3 of `make bench`, the unbind half: how long `vfioctl unbind` takes to notice that the last
 // holder of a device's group exited and to finish giving the device back, on a fixture host with
 // the simulated kernel (so nothing on this machine is touched).
@@ -14,9 +18,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import VFIOKit
-import VFIOTestSupport
-import VfioctlCommands
 
 let args = CommandLine.arguments
 guard args.count == 3, let runs = Int(args[2]), runs > 0 else {
@@ -112,14 +113,18 @@ func oneRun() -> Double? {
     let job = Job(environment: environment, services: services)
     var thread = pthread_t()
     // The command runs on its own thread; this one releases the holder once the wait has begun.
-    guard pthread_create(&thread, nil, { raw in
-        let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-        job.status = Vfioctl.run(
-            arguments: ["unbind", "-q", device.description, "--timeout", "10s"], console: .capturing(), environment: job.environment,
-            services: job.services)
-        job.finished = monotonicNanoseconds()
-        return nil
-    }, Unmanaged.passRetained(job).toOpaque()) == 0 else { return nil }
+    guard
+        pthread_create(
+            &thread, nil,
+            { raw in
+                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                job.status = Vfioctl.run(
+                    arguments: ["unbind", "-q", device.description, "--timeout", "10s"], console: .capturing(), environment: job.environment,
+                    services: job.services)
+                job.finished = monotonicNanoseconds()
+                return nil
+            }, Unmanaged.passRetained(job).toOpaque()) == 0
+    else { return nil }
     // The first scan finds the holder; then the wait sleeps on its pidfd.
     usleep(150_000 + UInt32.random(in: 0..<50_000))
     let released = holder.release()

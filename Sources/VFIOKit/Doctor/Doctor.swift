@@ -152,10 +152,13 @@ public enum Doctor {
 
     static func commandLine(_ facts: DoctorFacts) -> [Finding] {
         var findings: [Finding] = []
-        let relevant = ["intel_iommu", "amd_iommu", "iommu", "iommu.passthrough", "iommu.strict", "pcie_acs_override", "vfio-pci.ids", "vfio_pci.ids",
-            "vfio_iommu_type1.allow_unsafe_interrupts", "intremap"]
+        let relevant = [
+            "intel_iommu", "amd_iommu", "iommu", "iommu.passthrough", "iommu.strict", "pcie_acs_override", "vfio-pci.ids", "vfio_pci.ids",
+            "vfio_iommu_type1.allow_unsafe_interrupts", "intremap",
+        ]
         let present = relevant.compactMap { name in facts.parameter(name).map { name + ($0.isEmpty ? "" : "=" + $0) } }
-        findings.append(Finding("cmdline", .ok, present.isEmpty ? "no IOMMU or VFIO parameters on the kernel command line" : "kernel command line: " + present.joined(separator: " ")))
+        findings.append(
+            Finding("cmdline", .ok, present.isEmpty ? "no IOMMU or VFIO parameters on the kernel command line" : "kernel command line: " + present.joined(separator: " ")))
         if let acs = facts.parameter("pcie_acs_override") {
             findings.append(
                 Finding(
@@ -220,7 +223,8 @@ public enum Doctor {
         } else {
             findings.append(
                 Finding(
-                    "group-sizes", .warn, "unusually large groups, a sign that the ports above lack ACS or that the devices share a conventional PCI bus: " + large.joined(separator: ", "),
+                    "group-sizes", .warn,
+                    "unusually large groups, a sign that the ports above lack ACS or that the devices share a conventional PCI bus: " + large.joined(separator: ", "),
                     fix: "'vfioctl show group:N' shows the ACS of each port; bind the whole group with --group, or use another slot"))
         }
         let bridges = inventory.devices.filter(\.isBridge)
@@ -238,7 +242,8 @@ public enum Doctor {
         if !ungrouped.isEmpty {
             findings.append(
                 Finding(
-                    "ungrouped", .warn, "\(ungrouped.count) functions have no IOMMU group and cannot use VFIO: " + ungrouped.prefix(8).map(\.address.description).joined(separator: ", "),
+                    "ungrouped", .warn,
+                    "\(ungrouped.count) functions have no IOMMU group and cannot use VFIO: " + ungrouped.prefix(8).map(\.address.description).joined(separator: ", "),
                     fix: "these are outside the IOMMU's reach (check firmware DMAR/IVRS tables)"))
         }
         return findings

@@ -1,9 +1,10 @@
+import CLinuxShim
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CLinuxShim
 
 /// Which file a `stat` names: the filesystem it lives on (`st_dev`) and its inode number.
 public struct FileIdentity: Hashable, Sendable {

@@ -1,7 +1,8 @@
+import CLinuxShim
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShim
 
 /// Reads, from sysfs (and `/dev` as a fallback), what the holder scan needs to know about its
 /// targets: driver, group, the device numbers of the group node and the device cdev, `enable`.

@@ -1,7 +1,8 @@
+import CLinuxShim
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShim
 
 /// What the waiter tells a live status line.
 public struct WaitProgress: Sendable {

@@ -1,7 +1,8 @@
+import CLinuxShim
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShim
 
 /// What a device number means to one scan.
 enum NodeMatch: Sendable, Equatable {

@@ -34,11 +34,14 @@ enum Parallel {
             for t in 1..<n {
                 let job = Unmanaged.passRetained(Job(index: t, range: slice(t), body: body)).toOpaque()
                 var thread = pthread_t()
-                if pthread_create(&thread, nil, { raw in
-                    let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-                    job.body(job.index, job.range)
-                    return nil
-                }, job) == 0 {
+                if pthread_create(
+                    &thread, nil,
+                    { raw in
+                        let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                        job.body(job.index, job.range)
+                        return nil
+                    }, job) == 0
+                {
                     workers.append(thread)
                 } else {
                     // No thread: do that slice here.

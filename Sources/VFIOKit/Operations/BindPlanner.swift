@@ -249,7 +249,8 @@ public enum BindPlanner {
     static func driverctlWarnings(_ moving: [PCIDevice], driver: String) -> [String] {
         moving.compactMap { device in
             guard let persisted = device.driverctlOverride, persisted != driver else { return nil }
-            return "\(device.address) has a driverctl override to \(persisted) (/etc/driverctl.d/pci-\(device.address)); driverctl will rebind it at the next hotplug or boot; 'driverctl unset-override \(device.address)' or use driverctl for it"
+            return
+                "\(device.address) has a driverctl override to \(persisted) (/etc/driverctl.d/pci-\(device.address)); driverctl will rebind it at the next hotplug or boot; 'driverctl unset-override \(device.address)' or use driverctl for it"
         }
     }
 
@@ -258,7 +259,8 @@ public enum BindPlanner {
     static func sriovNotes(_ moving: [PCIDevice], driver: String) -> [String] {
         moving.compactMap { device in
             guard let sriov = device.sriov, sriov.totalVFs > 0, device.physicalFunction == nil else { return nil }
-            return "\(device.address) is an SR-IOV PF (up to \(sriov.totalVFs) VFs): VFs created while it is on \(driver) need the VF token to be opened (QEMU: -device vfio-pci,host=VF,vf-token=UUID, the UUID the PF's user sets); its user must not close it while VFs are in use"
+            return
+                "\(device.address) is an SR-IOV PF (up to \(sriov.totalVFs) VFs): VFs created while it is on \(driver) need the VF token to be opened (QEMU: -device vfio-pci,host=VF,vf-token=UUID, the UUID the PF's user sets); its user must not close it while VFs are in use"
         }
     }
 

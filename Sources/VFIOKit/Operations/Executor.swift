@@ -1,7 +1,8 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
 
 /// How patient the executor is with the kernel.
 public struct ExecutorOptions: Sendable {

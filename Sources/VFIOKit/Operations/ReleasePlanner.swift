@@ -209,7 +209,8 @@ public enum ReleasePlanner {
         }
         return .keep(
             .unchanged,
-            message: "\(device.address) is on \(current.driver ?? "no driver"), not on a VFIO driver: left as it is (it was on \(original.driver ?? "no driver") before vfioctl moved it)"
+            message:
+                "\(device.address) is on \(current.driver ?? "no driver"), not on a VFIO driver: left as it is (it was on \(original.driver ?? "no driver") before vfioctl moved it)"
         )
     }
 
@@ -278,7 +279,8 @@ public enum ReleasePlanner {
         for move in moves where !move.virtualFunctions.isEmpty {
             vfs += move.virtualFunctions.filter { !moving.contains($0) }
             warnings.append(
-                "\(move.address) is an SR-IOV PF with \(move.virtualFunctions.count) VFs enabled (\(move.virtualFunctions.map(\.description).joined(separator: ", "))): unbinding it from \(move.from.driver ?? "its VFIO driver") removes them")
+                "\(move.address) is an SR-IOV PF with \(move.virtualFunctions.count) VFs enabled (\(move.virtualFunctions.map(\.description).joined(separator: ", "))): unbinding it from \(move.from.driver ?? "its VFIO driver") removes them"
+            )
         }
         return (ReleaseUnit(group: group, moves: moves, waitFor: ReleasePlan.unique(waitFor), virtualFunctions: ReleasePlan.unique(vfs)), warnings)
     }

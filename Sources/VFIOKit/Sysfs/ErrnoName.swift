@@ -1,7 +1,8 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
 
 /// Symbolic errno names for messages (`EBUSY`), which strerror does not give.
 public enum ErrnoName {

@@ -56,7 +56,8 @@ extension ShowRendering {
             out += field("MSI", "\(msi.vectors) vector\(msi.vectors == 1 ? "" : "s"), " + (msi.enabled ? "enabled" : "disabled") + (msi.is64Bit ? ", 64-bit" : ""))
         }
         if let msix = report.msix {
-            out += field("MSI-X", "table size \(msix.tableSize), " + (msix.enabled ? "enabled" : "disabled") + ", table in BAR \(msix.tableBAR) at 0x" + String(msix.tableOffset, radix: 16))
+            out += field(
+                "MSI-X", "table size \(msix.tableSize), " + (msix.enabled ? "enabled" : "disabled") + ", table in BAR \(msix.tableBAR) at 0x" + String(msix.tableOffset, radix: 16))
         }
         if let express = report.express {
             var text = express.portType

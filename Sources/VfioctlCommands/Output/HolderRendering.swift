@@ -1,7 +1,8 @@
+import VFIOKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import VFIOKit
 
 /// Text for `holders` and `wait`: reports, one-line summaries and the live status line. Pure:
 /// the current time is passed in.
@@ -21,11 +22,13 @@ enum HolderRendering {
         }
         let stats = report.stats
         if stats.unreadable > 0 {
-            out += "\nnote: " + plural(stats.unreadable, "process", "processes") + " could not be read (permission denied): pid "
+            out +=
+                "\nnote: " + plural(stats.unreadable, "process", "processes") + " could not be read (permission denied): pid "
                 + stats.unreadablePids.map { String($0) }.joined(separator: ", ") + (stats.unreadable > stats.unreadablePids.count ? ", …" : "") + "\n"
         }
         if verbose {
-            out += "\nscanned " + plural(stats.processes, "process", "processes") + " (" + String(stats.vanished) + " exited during the scan, "
+            out +=
+                "\nscanned " + plural(stats.processes, "process", "processes") + " (" + String(stats.vanished) + " exited during the scan, "
                 + String(stats.unreadable) + " unreadable), read " + plural(stats.mapsRead, "maps file", "maps files") + "\n"
         }
         return out
@@ -46,7 +49,8 @@ enum HolderRendering {
         case .held:
             line += Paint.red("held", color) + " by " + status.holders.map { pidLabel($0, report) }.joined(separator: ", ")
         case .openUnattributed:
-            line += Paint.red("open", color) + ", but no fd names it: "
+            line +=
+                Paint.red("open", color) + ", but no fd names it: "
                 + (report.likelyHolders.isEmpty
                     ? "the holder is not visible here (another PID namespace, an fd in flight, or a process that cannot be read)"
                     : "see the likely holders below")
@@ -98,7 +102,8 @@ enum HolderRendering {
             let others = report.holders.count - 1
             if others > 0 { what += " (+" + plural(others, "other", "others") + ")" }
         } else if let open = report.targets.first(where: { $0.state == .openUnattributed }) {
-            what = open.target.address.description + " (open; "
+            what =
+                open.target.address.description + " (open; "
                 + (report.likelyHolders.first.map { "likely " + label($0) } ?? "holder not visible") + ")"
         } else {
             what = "the targets to be released"

@@ -1,9 +1,10 @@
+import VFIOKit
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import VFIOKit
 
 /// The version of every `--json` document's shape; bumped only on incompatible changes.
 let jsonSchemaVersion = 1

@@ -64,7 +64,8 @@ struct JSONWriter {
     mutating func key(_ name: StaticString) {
         #if DEBUG
         let text = name.description
-        precondition(lastKey[lastKey.count - 1].utf8.lexicographicallyPrecedes(text.utf8) || lastKey[lastKey.count - 1].isEmpty,
+        precondition(
+            lastKey[lastKey.count - 1].utf8.lexicographicallyPrecedes(text.utf8) || lastKey[lastKey.count - 1].isEmpty,
             "JSON keys out of order: \(text) after \(lastKey[lastKey.count - 1])")
         lastKey[lastKey.count - 1] = text
         #endif

@@ -82,7 +82,8 @@ enum ListRendering {
         func render(_ device: PCIDevice, prefix: String, last: Bool, top: Bool) {
             let branch = top ? "" : (last ? "└─ " : "├─ ")
             let group = device.iommuGroup.map { "group " + String($0) } ?? "no group"
-            var line = prefix + branch + device.address.description + "  " + classCell(device) + "  [" + device.idPair + "]  "
+            var line =
+                prefix + branch + device.address.description + "  " + classCell(device) + "  [" + device.idPair + "]  "
                 + driverCell(device) + "  " + group + "  " + nameCell(device)
             if device.isBridge { line = Paint.bold(line, color) }
             out += line + "\n"

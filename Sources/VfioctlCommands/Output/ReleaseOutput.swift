@@ -1,7 +1,8 @@
+import VFIOKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import VFIOKit
 
 // MARK: - Text
 
@@ -106,12 +107,14 @@ enum ReleaseRendering {
     /// Holders stayed: nothing was written.
     static func gaveUpMessage(_ run: ReleaseRun) -> String {
         let summary = run.lastReport.map(HolderRendering.summary) ?? ""
-        var message = run.wait.noWait
+        var message =
+            run.wait.noWait
             ? "in use (--no-wait): " + summary
             : "timed out after " + HolderRendering.preciseSeconds(run.waited) + " waiting for holders: " + summary
         let peers = run.heldPeers
         if !peers.isEmpty {
-            message += "; " + peers.map(\.description).joined(separator: ", ")
+            message +=
+                "; " + peers.map(\.description).joined(separator: ", ")
                 + " shares an IOMMU group with the devices to release, and a host driver cannot take them while it is in use (--group releases the whole group once it is free)"
         }
         return message + "; nothing was changed"
@@ -162,7 +165,8 @@ struct ReleaseDocument: Encodable {
         changed = !dryRun && (run.report?.results.values.contains { if case .done = $0 { true } else { false } } ?? false)
         timedOut = !run.timedOut.isEmpty
         waitedSeconds = WaitDocument.seconds(run.waited)
-        devices = plan.moves.map { Self.entry($0, run: run, dryRun: dryRun) }
+        devices =
+            plan.moves.map { Self.entry($0, run: run, dryRun: dryRun) }
             + plan.kept.map {
                 DeviceEntry(
                     address: $0.address.description, group: $0.group, action: "keep", reason: $0.reason.rawValue, source: nil, fromDriver: $0.driver,

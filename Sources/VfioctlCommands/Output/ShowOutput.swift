@@ -71,7 +71,8 @@ enum ShowRendering {
             out += field("SR-IOV", text)
             for vf in sriov.virtualFunctions {
                 let vfDevice = inventory.device(vf)
-                out += "      " + vf.description + "  " + (vfDevice?.driver ?? "-") + (vfDevice?.isVFIOBound == true ? "*" : "")
+                out +=
+                    "      " + vf.description + "  " + (vfDevice?.driver ?? "-") + (vfDevice?.isVFIOBound == true ? "*" : "")
                     + "  " + (vfDevice?.iommuGroup.map { "group " + String($0) } ?? "no group") + "\n"
             }
         }
@@ -105,8 +106,10 @@ enum ShowRendering {
             out += field("To use it", "vfioctl bind --group group:" + String(group.id) + "  (moves every endpoint of the group)")
         }
         for region in group.reservedRegions {
-            out += field("Reserved region", "0x" + hexString(UInt32(truncatingIfNeeded: region.start >> 32), width: 8) + hexString(UInt32(truncatingIfNeeded: region.start), width: 8)
-                + "-0x" + hexString(UInt32(truncatingIfNeeded: region.end >> 32), width: 8) + hexString(UInt32(truncatingIfNeeded: region.end), width: 8) + " " + region.type)
+            out += field(
+                "Reserved region",
+                "0x" + hexString(UInt32(truncatingIfNeeded: region.start >> 32), width: 8) + hexString(UInt32(truncatingIfNeeded: region.start), width: 8)
+                    + "-0x" + hexString(UInt32(truncatingIfNeeded: region.end >> 32), width: 8) + hexString(UInt32(truncatingIfNeeded: region.end), width: 8) + " " + region.type)
         }
         return out
     }
@@ -115,7 +118,8 @@ enum ShowRendering {
         var out = Paint.bold("IOMMU group " + String(group.id), color) + ": " + verdictText(viability, color: color) + "\n"
         if let type = group.type { out += field("Default domain", type) }
         for member in inventory.members(of: group) {
-            out += "  " + member.address.description + "  " + ListRendering.classCell(member) + "  [" + member.idPair + "]  " + ListRendering.driverCell(member) + "  "
+            out +=
+                "  " + member.address.description + "  " + ListRendering.classCell(member) + "  [" + member.idPair + "]  " + ListRendering.driverCell(member) + "  "
                 + ListRendering.nameCell(member) + "\n"
             if let blocker = viability.blockers.first(where: { $0.address == member.address }) {
                 out += "      " + Paint.red("blocks: ", color) + blocker.reason + "\n"
