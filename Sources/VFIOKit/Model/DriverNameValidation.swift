@@ -20,7 +20,7 @@ extension DriverName {
         guard !isSafe(name) else { return }
         throw .usage(
             "invalid driver name '\(UntrustedText.printable(name))'" + (source.map { " for " + $0 } ?? "")
-                + ": expected 1 to 64 letters, digits, '_', '-' or '.', not starting with '-' or '.' (e.g. vfio-pci, e1000e)")
+                + ": expected 1 to 64 letters, digits, '_', '-' or '.', not starting with '-' or '.' (e.g. vfio-pci, e1000e)", target: source)
     }
 
     /// Checks the driver a device is bound to now, as read from sysfs, before a plan names it in

@@ -11,7 +11,7 @@ public enum Target: Hashable, Sendable, CustomStringConvertible {
         if text.hasPrefix("group:") {
             let number = text.dropFirst(6)
             guard !number.isEmpty, number.count <= 9, number.allSatisfy({ $0.isASCII && $0.isNumber }), let id = Int(number) else {
-                throw .usage("invalid group '\(UntrustedText.printable(text))': expected group:N with N a group number")
+                throw .usage("invalid group '\(UntrustedText.printable(text))': expected group:N with N a group number", target: "TARGET")
             }
             self = .group(id)
             return
@@ -28,7 +28,7 @@ public enum Target: Hashable, Sendable, CustomStringConvertible {
             self = .ids(vendor: vendor, device: device)
             return
         }
-        throw .usage("invalid target '\(UntrustedText.printable(text))': expected \(Self.acceptedForms)")
+        throw .usage("invalid target '\(UntrustedText.printable(text))': expected \(Self.acceptedForms)", target: "TARGET")
     }
 
     public var description: String {

@@ -14,7 +14,7 @@ public enum DurationText {
     /// - Throws: `.usage` naming `name`, the text and the accepted forms.
     public static func parse(_ text: String, name: String) throws(VFIOError) -> Duration {
         let shown = UntrustedText.printable(text)
-        let invalid = VFIOError.usage("invalid \(name) '\(shown)': expected a duration such as 30, 30s, 500ms, 2m or 1h")
+        let invalid = VFIOError.usage("invalid \(name) '\(shown)': expected a duration such as 30, 30s, 500ms, 2m or 1h", target: name)
         var digits = Substring(text)
         var unitMilliseconds: Int64 = 1000
         for (suffix, ms) in [("ms", Int64(1)), ("s", 1000), ("m", 60_000), ("h", 3_600_000)] where text.hasSuffix(suffix) {
@@ -35,7 +35,7 @@ public enum DurationText {
             for _ in fractionText { scale *= 10 }
         }
         let duration = Duration.milliseconds(wholeValue * unitMilliseconds + fraction * unitMilliseconds / scale)
-        guard duration <= maximum else { throw .usage("invalid \(name) '\(shown)': at most 7 days") }
+        guard duration <= maximum else { throw .usage("invalid \(name) '\(shown)': at most 7 days", target: name) }
         return duration
     }
 }
