@@ -11,9 +11,20 @@ public enum FixtureLayout: String, CaseIterable, Sendable {
     case noIOMMU
 
     public func build() -> FixtureHost {
-        let host = FixtureHost()
-        let grouped = self == .desktop
+        let builder = Builder(host: FixtureHost(), grouped: self == .desktop)
+        for part in [Self.platform, Self.gpu, Self.storage, Self.pcieSwitch, Self.sriov, Self.conventionalBridge, Self.chipset] { part(builder) }
+        builder.host.ensureDriver("vfio-pci")
+        builder.host.ensureDriver("pci-stub")
+        return builder.host
+    }
+
+    /// Adds devices to a host; `g(id)` is the group when the layout has groups.
+    struct Builder {
+        let host: FixtureHost
+        let grouped: Bool
+
         func g(_ id: Int) -> Int? { grouped ? id : nil }
+
         func dev(
             _ a: String, _ v: UInt16, _ d: UInt16, _ cls: UInt32, driver: String? = nil, group: Int?, parent: String? = nil, acs: UInt16? = nil,
             configure: (inout FixtureDevice) -> Void = { _ in }
@@ -23,11 +34,19 @@ public enum FixtureLayout: String, CaseIterable, Sendable {
             configure(&spec)
             host.add(spec)
         }
+    }
+
+    static func platform(_ b: Builder) {
         // Host bridge: alone, no driver.
-        dev("0000:00:00.0", 0x8086, 0x4660, 0x060000, group: g(0)) { $0.resetMethods = nil }
+        b.dev("0000:00:00.0", 0x8086, 0x4660, 0x060000, group: b.g(0)) { $0.resetMethods = nil }
+        // A device with no IOMMU group even when the IOMMU is on.
+        b.dev("0000:00:08.0", 0x8086, 0x464f, 0x088000, group: nil)
+    }
+
+    static func gpu(_ b: Builder) {
         // GPU behind a root port: port + GPU + HDMI audio share group 1.
-        dev("0000:00:01.0", 0x8086, 0x460d, 0x060400, driver: "pcieport", group: g(1)) { $0.secondaryBus = 1 }
-        dev("0000:01:00.0", 0x10de, 0x2204, 0x030000, driver: "nouveau", group: g(1), parent: "0000:00:01.0") {
+        b.dev("0000:00:01.0", 0x8086, 0x460d, 0x060400, driver: "pcieport", group: b.g(1)) { $0.secondaryBus = 1 }
+        b.dev("0000:01:00.0", 0x10de, 0x2204, 0x030000, driver: "nouveau", group: b.g(1), parent: "0000:00:01.0") {
             $0.multiFunction = true
             $0.bootVGA = true
             $0.enable = 1
@@ -37,69 +56,79 @@ public enum FixtureLayout: String, CaseIterable, Sendable {
             $0.msixTableSize = 16
             $0.link = (4, 16)
         }
-        dev("0000:01:00.1", 0x10de, 0x1aef, 0x040300, driver: "snd_hda_intel", group: g(1), parent: "0000:00:01.0") {
+        b.dev("0000:01:00.1", 0x10de, 0x1aef, 0x040300, driver: "snd_hda_intel", group: b.g(1), parent: "0000:00:01.0") {
             $0.multiFunction = true
             $0.enable = 1
         }
-        // A device with no IOMMU group even when the IOMMU is on.
-        dev("0000:00:08.0", 0x8086, 0x464f, 0x088000, group: nil)
+    }
+
+    static func storage(_ b: Builder) {
         // NVMe alone in its group, behind its own root port (with ACS on).
-        dev("0000:00:1d.0", 0x8086, 0x7ab8, 0x060400, driver: "pcieport", group: g(13), acs: 0x001d) { $0.secondaryBus = 2 }
-        dev("0000:02:00.0", 0x144d, 0xa808, 0x010802, driver: "nvme", group: g(14), parent: "0000:00:1d.0") {
+        b.dev("0000:00:1d.0", 0x8086, 0x7ab8, 0x060400, driver: "pcieport", group: b.g(13), acs: 0x001d) { $0.secondaryBus = 2 }
+        b.dev("0000:02:00.0", 0x144d, 0xa808, 0x010802, driver: "nvme", group: b.g(14), parent: "0000:00:1d.0") {
             $0.enable = 1
             $0.msixTableSize = 33
             $0.numaNode = 0
         }
+    }
+
+    static func pcieSwitch(_ b: Builder) {
         // PCIe switch: root port → upstream port → two downstream ports → one NIC each.
-        dev("0000:00:1c.0", 0x8086, 0x7ab9, 0x060400, driver: "pcieport", group: g(15)) { $0.secondaryBus = 3 }
-        dev("0000:03:00.0", 0x10b5, 0x8747, 0x060400, driver: "pcieport", group: g(16), parent: "0000:00:1c.0") { $0.secondaryBus = 4 }
-        dev("0000:04:08.0", 0x10b5, 0x8747, 0x060400, driver: "pcieport", group: g(17), parent: "0000:03:00.0") { $0.secondaryBus = 5 }
-        dev("0000:04:10.0", 0x10b5, 0x8747, 0x060400, driver: "pcieport", group: g(18), parent: "0000:03:00.0") { $0.secondaryBus = 6 }
-        dev("0000:05:00.0", 0x8086, 0x1533, 0x020000, driver: "igb", group: g(19), parent: "0000:04:08.0") { $0.enable = 1 }
-        dev("0000:06:00.0", 0x8086, 0x1533, 0x020000, driver: "igb", group: g(20), parent: "0000:04:10.0") { $0.enable = 1 }
+        b.dev("0000:00:1c.0", 0x8086, 0x7ab9, 0x060400, driver: "pcieport", group: b.g(15)) { $0.secondaryBus = 3 }
+        b.dev("0000:03:00.0", 0x10b5, 0x8747, 0x060400, driver: "pcieport", group: b.g(16), parent: "0000:00:1c.0") { $0.secondaryBus = 4 }
+        b.dev("0000:04:08.0", 0x10b5, 0x8747, 0x060400, driver: "pcieport", group: b.g(17), parent: "0000:03:00.0") { $0.secondaryBus = 5 }
+        b.dev("0000:04:10.0", 0x10b5, 0x8747, 0x060400, driver: "pcieport", group: b.g(18), parent: "0000:03:00.0") { $0.secondaryBus = 6 }
+        b.dev("0000:05:00.0", 0x8086, 0x1533, 0x020000, driver: "igb", group: b.g(19), parent: "0000:04:08.0") { $0.enable = 1 }
+        b.dev("0000:06:00.0", 0x8086, 0x1533, 0x020000, driver: "igb", group: b.g(20), parent: "0000:04:10.0") { $0.enable = 1 }
+    }
+
+    static func sriov(_ b: Builder) {
         // SR-IOV: X710 PF with two VFs, the second on vfio-pci.
-        dev("0000:00:1b.0", 0x8086, 0x7ac0, 0x060400, driver: "pcieport", group: g(21)) { $0.secondaryBus = 7 }
-        dev("0000:07:00.0", 0x8086, 0x1572, 0x020000, driver: "i40e", group: g(22), parent: "0000:00:1b.0") {
+        b.dev("0000:00:1b.0", 0x8086, 0x7ac0, 0x060400, driver: "pcieport", group: b.g(21)) { $0.secondaryBus = 7 }
+        b.dev("0000:07:00.0", 0x8086, 0x1572, 0x020000, driver: "i40e", group: b.g(22), parent: "0000:00:1b.0") {
             $0.sriov = .init(totalVFs: 64, numVFs: 2, autoprobe: true, vfDevice: 0x154c)
             $0.msixTableSize = 129
             $0.enable = 1
         }
-        dev("0000:07:02.0", 0x8086, 0x154c, 0x020000, driver: "iavf", group: g(23), parent: "0000:00:1b.0") {
+        b.dev("0000:07:02.0", 0x8086, 0x154c, 0x020000, driver: "iavf", group: b.g(23), parent: "0000:00:1b.0") {
             $0.physicalFunction = PCIAddress("0000:07:00.0")
             $0.enable = 1
         }
-        dev("0000:07:02.1", 0x8086, 0x154c, 0x020000, driver: grouped ? "vfio-pci" : nil, group: g(24), parent: "0000:00:1b.0") {
+        b.dev("0000:07:02.1", 0x8086, 0x154c, 0x020000, driver: b.grouped ? "vfio-pci" : nil, group: b.g(24), parent: "0000:00:1b.0") {
             $0.physicalFunction = PCIAddress("0000:07:00.0")
-            if grouped {
+            if b.grouped {
                 $0.vfioDevice = "vfio0"
                 $0.driverOverride = "vfio-pci"
             }
         }
+    }
+
+    static func conventionalBridge(_ b: Builder) {
         // Conventional PCI bridge: the bridge and both devices behind it share group 25.
-        dev("0000:00:1e.0", 0x8086, 0x244e, 0x060401, group: g(25)) {
+        b.dev("0000:00:1e.0", 0x8086, 0x244e, 0x060401, group: b.g(25)) {
             $0.secondaryBus = 8
             $0.express = false
             $0.resetMethods = nil
         }
-        dev("0000:08:00.0", 0x1106, 0x3044, 0x0c0010, driver: "firewire_ohci", group: g(25), parent: "0000:00:1e.0") {
+        b.dev("0000:08:00.0", 0x1106, 0x3044, 0x0c0010, driver: "firewire_ohci", group: b.g(25), parent: "0000:00:1e.0") {
             $0.resetMethods = ["bus"]
             $0.express = false
         }
-        dev("0000:08:01.0", 0x10ec, 0x8169, 0x020000, driver: "r8169", group: g(25), parent: "0000:00:1e.0") {
+        b.dev("0000:08:01.0", 0x10ec, 0x8169, 0x020000, driver: "r8169", group: b.g(25), parent: "0000:00:1e.0") {
             $0.resetMethods = ["bus"]
             $0.express = false
         }
+    }
+
+    static func chipset(_ b: Builder) {
         // Chipset: LPC, audio, SMBus and SPI share group 12.
-        dev("0000:00:1f.0", 0x8086, 0x7a84, 0x060100, group: g(12)) {
+        b.dev("0000:00:1f.0", 0x8086, 0x7a84, 0x060100, group: b.g(12)) {
             $0.multiFunction = true
             $0.resetMethods = nil
         }
-        dev("0000:00:1f.3", 0x8086, 0x7ad0, 0x040300, driver: "snd_hda_intel", group: g(12)) { $0.multiFunction = true }
-        dev("0000:00:1f.4", 0x8086, 0x7aa3, 0x0c0500, driver: "i801_smbus", group: g(12)) { $0.multiFunction = true }
-        dev("0000:00:1f.5", 0x8086, 0x7aa4, 0x0c8000, driver: "intel-spi", group: g(12)) { $0.multiFunction = true }
-        host.ensureDriver("vfio-pci")
-        host.ensureDriver("pci-stub")
-        return host
+        b.dev("0000:00:1f.3", 0x8086, 0x7ad0, 0x040300, driver: "snd_hda_intel", group: b.g(12)) { $0.multiFunction = true }
+        b.dev("0000:00:1f.4", 0x8086, 0x7aa3, 0x0c0500, driver: "i801_smbus", group: b.g(12)) { $0.multiFunction = true }
+        b.dev("0000:00:1f.5", 0x8086, 0x7aa4, 0x0c8000, driver: "intel-spi", group: b.g(12)) { $0.multiFunction = true }
     }
 
     /// What the layout was built to be.
