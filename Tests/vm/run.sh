@@ -99,7 +99,7 @@ prepare_kernel() {
     if [ -z "$pkg" ] && apt_update_once; then pkg=$(newest_package "$series"); fi
     if [ -z "$pkg" ]; then
         if [ -r "$CACHE/kernels/$series.last" ]; then
-            dir=$(cat "$CACHE/kernels/$series.last")
+            dir=$CACHE/kernels/$(basename "$(cat "$CACHE/kernels/$series.last")")
             read -r pkg ver <"$dir/package" || die "no package for kernel $series, and no usable cache"
             log "no package for kernel $series in the apt lists; using cached $(basename "$dir")"
         else
@@ -131,13 +131,16 @@ prepare_kernel() {
         echo "$pkg $ver" >"$dir/package"
         echo "$PREP_VERSION" >"$dir/.done"
     fi
+    # `.last` names the directory inside this cache (older files hold a full path: only its
+    # last component counts), so a cache copied elsewhere never removes the original's kernels.
     local prev
     prev=$(cat "$CACHE/kernels/$series.last" 2>/dev/null || true)
+    prev=${prev:+$CACHE/kernels/$(basename "$prev")}
     if [ -n "$prev" ] && [ "$prev" != "$dir" ] && [ -d "$prev" ]; then
         log "removing superseded $(basename "$prev")"
         rm -rf "$prev"
     fi
-    echo "$dir" >"$CACHE/kernels/$series.last"
+    basename "$dir" >"$CACHE/kernels/$series.last"
     KDIR=$dir
     KVER=$(ls "$dir/root/lib/modules" | head -n 1)
 }
