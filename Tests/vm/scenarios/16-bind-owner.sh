@@ -5,7 +5,7 @@
 # owner again.
 # udev does not run in this guest (no udevd: stage2 loads drivers by hand), so the owner after
 # a rebind is vfioctl's own chown; the rule file is checked as written and removed.
-# vm-timeout: 240
+# vm-timeout: 420
 . "$VM_LIB"
 
 bdf=$VM_E1000E
@@ -96,3 +96,18 @@ expect_exit 0 "$VFIOCTL" restore
 expect_eq "$(pci_driver "$bdf")" e1000e "driver after restore"
 expect_no_file "$rule"
 expect_no_file "/dev/vfio/$g"
+
+# --- apply with owner =: a persistent rule under /etc, removed when the device goes back ----------
+persistent=/etc/udev/rules.d/70-vfioctl-${bdf//:/-}.rules
+printf '[device %s]\ndriver = vfio-pci\nowner = nobody:nogroup\n' "$bdf" >"$VM_TMP/owner.conf"
+expect_exit 0 "$VFIOCTL" apply "$VM_TMP/owner.conf"
+expect_eq "$(pci_driver "$bdf")" vfio-pci "driver after apply"
+expect_eq "$(stat -c '%u:%g %a' "/dev/vfio/$g")" "65534:65534 660" "group node after apply owner = nobody:nogroup"
+expect_file "$persistent"
+expect_no_file "$rule"
+expect_exit 0 "$VFIOCTL" apply "$VM_TMP/owner.conf" --json
+expect_eq "$(json_get '[d["status"] for d in j["devices"]]' <<<"$LAST_OUT")" unchanged "second apply"
+printf '[device %s]\ndriver = host\n' "$bdf" >"$VM_TMP/host.conf"
+expect_exit 0 "$VFIOCTL" apply "$VM_TMP/host.conf"
+expect_eq "$(pci_driver "$bdf")" e1000e "driver after apply driver = host"
+expect_no_file "$persistent"
