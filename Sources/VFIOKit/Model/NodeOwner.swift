@@ -76,6 +76,8 @@ public struct UserDatabase: Sendable, Equatable {
     public struct Group: Sendable, Equatable {
         public var name: String
         public var gid: UInt32
+        /// The users listed as members (the fourth field).
+        public var members: [String] = []
     }
 
     public var users: [User]
@@ -96,7 +98,8 @@ public struct UserDatabase: Sendable, Equatable {
         }
         for fields in entries(group, minimumFields: 3) {
             guard let gid = UInt32(fields[2]) else { continue }
-            db.groups.append(Group(name: fields[0], gid: gid))
+            let members = fields.count > 3 ? fields[3].split(separator: ",").map(String.init) : []
+            db.groups.append(Group(name: fields[0], gid: gid, members: members))
         }
         return db
     }
@@ -108,6 +111,12 @@ public struct UserDatabase: Sendable, Equatable {
             guard fields.count >= minimumFields, !fields[0].isEmpty else { return nil }
             return fields
         }
+    }
+
+    /// The groups `user` is in: its primary group and those listing it as a member.
+    public func groupNames(of user: String) -> Set<String> {
+        let primary = users.first { $0.name == user }?.gid
+        return Set(groups.filter { $0.gid == primary || $0.members.contains(user) }.map(\.name))
     }
 
     /// Resolves `spec`: a name must be listed; a number is taken as it is (a uid or gid needs no
