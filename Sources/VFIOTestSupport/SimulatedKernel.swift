@@ -32,7 +32,7 @@ import Glibc
 /// - Failures can be injected per path, per probe and per unbind.
 ///
 /// Every write is recorded (path, value, result) so tests can assert exact sequences.
-public final class SimulatedKernel: SysfsWriting, ModuleLoading, @unchecked Sendable {
+public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @unchecked Sendable {
     public let host: FixtureHost
 
     /// One write as the kernel saw it.
@@ -94,7 +94,7 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, @unchecked Send
         }
     }
 
-    public var interface: KernelInterface { KernelInterface(writer: self, modules: self) }
+    public var interface: KernelInterface { KernelInterface(writer: self, modules: self, nodes: self) }
 
     /// Every write so far, failed ones included.
     public var writes: [RecordedWrite] { mutex.withLock { _ in _writes } }
@@ -121,6 +121,42 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, @unchecked Send
 
     /// Runs after every write (e.g. to make something change concurrently).
     public func onWrite(_ body: (@Sendable (RecordedWrite) -> Void)?) { mutex.withLock { _ in afterWrite = body } }
+
+    // MARK: - NodeOwning
+
+    /// One chown or chmod of a VFIO node.
+    public struct NodeChange: Sendable, Equatable {
+        public var path: String
+        /// `chown UID:GID` or `chmod 0600`.
+        public var change: String
+    }
+
+    private var _nodeChanges: [NodeChange] = []
+    private var nodeFailures: [String: Errno] = [:]
+
+    /// Every chown and chmod so far, in order.
+    public var nodeChanges: [NodeChange] { mutex.withLock { _ in _nodeChanges } }
+
+    /// chown and chmod of `path` fail with `errno` from now on.
+    public func failNodeChanges(_ path: String, errno: Errno) { mutex.withLock { _ in nodeFailures[path] = errno } }
+
+    /// Applied to the fixture's stand-in file, so `show` and `list` read the result back.
+    public func setOwner(_ path: String, uid: UInt32, gid: UInt32) throws(SysfsWriteError) {
+        try changeNode(path, "chown \(uid):\(gid)") { lchown($0, uid, gid) }
+    }
+
+    public func setMode(_ path: String, mode: UInt32) throws(SysfsWriteError) {
+        try changeNode(path, "chmod " + NodeOwner.octal(mode)) { chmod($0, mode_t(mode)) }
+    }
+
+    private func changeNode(_ path: String, _ change: String, _ body: (String) -> Int32) throws(SysfsWriteError) {
+        let failure: Errno? = mutex.withLock { _ in
+            _nodeChanges.append(NodeChange(path: path, change: change))
+            return nodeFailures[path]
+        }
+        if let failure { throw SysfsWriteError(path: path, value: change, errno: failure) }
+        guard body(host.path + path) == 0 else { throw SysfsWriteError(path: path, value: change, errno: Errno(rawValue: errno)) }
+    }
 
     // MARK: - ModuleLoading
 
@@ -222,7 +258,10 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, @unchecked Send
         host.detachDriver(address)
         writeFile(dir + "/enable", "0\n")
         if DriverName.isVFIO(driver) {
-            for name in Sysfs.list(dir + "/vfio-dev") ?? [] { unlink(host.path + "/sys/class/vfio-dev/" + name) }
+            for name in Sysfs.list(dir + "/vfio-dev") ?? [] {
+                unlink(host.path + "/sys/class/vfio-dev/" + name)
+                unlink(host.path + "/dev/vfio/devices/" + name)
+            }
             removeTree(dir + "/vfio-dev")
             if let group = Sysfs.linkName(dir + "/iommu_group").flatMap({ Int($0) }) {
                 let othersBound = groupMembers(group).contains { $0 != address && Sysfs.isDirectory(deviceDir($0) + "/vfio-dev") }
@@ -315,7 +354,15 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, @unchecked Send
                 host.path + "/sys/class/vfio-dev/vfio" + String(index))
             mkdirs(host.path + "/dev/vfio")
             let node = noiommuGroups.contains(groupID!) ? "noiommu-" + String(groupID!) : String(groupID!)
-            if !Sysfs.exists(host.path + "/dev/vfio/" + node) { writeFile(host.path + "/dev/vfio/" + node, "") }
+            if !Sysfs.exists(host.path + "/dev/vfio/" + node) {
+                writeFile(host.path + "/dev/vfio/" + node, "")
+                chmod(host.path + "/dev/vfio/" + node, 0o600)
+            }
+            // A kernel with VFIO_DEVICE_CDEV (a fixture that has /dev/vfio/devices) makes the cdev too.
+            if Sysfs.isDirectory(host.path + "/dev/vfio/devices") {
+                writeFile(host.path + "/dev/vfio/devices/vfio" + String(index), "")
+                chmod(host.path + "/dev/vfio/devices/vfio" + String(index), 0o600)
+            }
             // The group's class device, with the number a fixture node for it uses (510:N).
             if !Sysfs.exists(host.path + "/sys/class/vfio/" + node + "/dev") {
                 mkdirs(host.path + "/sys/class/vfio/" + node)

@@ -22,6 +22,7 @@ struct BindCommand: VfioctlCommand {
               vfioctl bind --group 01:00.0
               vfioctl bind group:12 --json
               vfioctl bind 15b3:101e --driver mlx5_vfio_pci
+              vfioctl bind 05:00.0 --owner dpdk:dpdk
             """
     )
 
@@ -39,6 +40,13 @@ struct BindCommand: VfioctlCommand {
     @Flag(name: .long, help: "Bind even when the host is using the device (never for the root filesystem's device).")
     var force = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Once bound, give the group node /dev/vfio/N and the device's cdev to USER (mode 0600), or to USER and GROUP (0660); names or numeric ids. A udev rule under /run/udev/rules.d keeps it across rebinds.",
+            valueName: "USER[:GROUP]"))
+    var owner: String?
+
     @OptionGroup var mutation: MutationOptions
 
     func validate() throws {
@@ -48,7 +56,9 @@ struct BindCommand: VfioctlCommand {
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         // Validate everything before touching anything.
         let parsed = targets
-        let request = BindRequest(targets: parsed, driver: driver, wholeGroup: group, force: force)
+        var ownerSpec: OwnerSpec?
+        if let owner { ownerSpec = try OwnerSpec.parse(owner) }
+        let request = BindRequest(targets: parsed, driver: driver, wholeGroup: group, force: force, owner: ownerSpec)
         let renderer = Renderer(context)
         let outcome = try context.session(mutation, renderer: renderer).bind(request)
         return renderer.render(outcome)

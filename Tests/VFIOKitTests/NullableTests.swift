@@ -27,7 +27,7 @@ struct NullableTests {
         let record = DeviceRecord(
             address: PCIAddress("0000:05:00.0")!, group: nil, originalDriver: nil, originalOverride: nil, boundDriver: "vfio-pci", status: .bound)
         let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(record)) as? [String: Any])
-        #expect(Set(object.keys) == ["address", "group", "originalDriver", "originalOverride", "boundDriver", "status", "currentDriver", "time"])
+        #expect(Set(object.keys) == ["address", "group", "originalDriver", "originalOverride", "boundDriver", "status", "currentDriver", "owner", "time"])
         #expect(try JSONDecoder().decode(DeviceRecord.self, from: JSONEncoder().encode(record)) == record)
     }
 }

@@ -158,10 +158,12 @@ struct ApplyCommandTests {
         let text = try String(contentsOfFile: repository + "/dist/vfioctl.conf.example", encoding: .utf8)
         #expect(try DesiredState.parse(text, file: "example").entries.isEmpty)
         let uncommented = text.split(separator: "\n").map {
-            $0.hasPrefix("#[") || $0.hasPrefix("#driver") || $0.hasPrefix("#group") || $0.hasPrefix("#count") || $0.hasPrefix("#numa") ? String($0.dropFirst()) : String($0)
+            $0.hasPrefix("#[") || $0.hasPrefix("#driver") || $0.hasPrefix("#group") || $0.hasPrefix("#count") || $0.hasPrefix("#numa") || $0.hasPrefix("#owner")
+                ? String($0.dropFirst()) : String($0)
         }.joined(separator: "\n")
         let state = try DesiredState.parse(uncommented, file: "example")
-        #expect(state.entries.count == 4)
+        #expect(state.entries.count == 5)
+        #expect(state.entries.compactMap(\.owner) == [OwnerSpec(user: "dpdk", group: "kvm")])
         #expect(state.timeout == .seconds(30))
     }
 }

@@ -135,7 +135,7 @@ struct BindCommandTests {
         removeVFIOPCIDriverDirectory()
         let before = host.snapshot()
         let console = Console.capturing()
-        let services = CommandServices(kernel: { root in KernelInterface(writer: kernel, modules: RealModuleLoader(root: root)) }, effectiveUID: 0)
+        let services = CommandServices(kernel: { root in KernelInterface(writer: kernel, modules: RealModuleLoader(root: root), nodes: kernel) }, effectiveUID: 0)
         let status = Vfioctl.run(arguments: ["bind", "05:00.0"], console: console, environment: ["VFIOCTL_ROOT": host.path], services: services)
         #expect(status == 69)
         #expect(console.capturedErrors.contains("modprobe vfio-pci"))

@@ -32,6 +32,8 @@ struct JSONSchemaTests {
         Case(args: ["show", "group:25", "--json"], definition: "groupShowDocument"),
         Case(args: ["doctor", "--json"], definition: "doctorDocument"),
         Case(args: ["doctor", "--json"], definition: "doctorDocument", layout: .noIOMMU),
+        Case(args: ["bind", "05:00.0", "--owner", "65534:0", "--dry-run", "--json"], definition: "bindDocument"),
+        Case(args: ["bind", "05:00.0", "--dry-run", "--json"], definition: "bindDocument"),
         Case(args: ["show", "../x", "--json"], definition: "errorDocument"),
         Case(args: ["show", "0000:7f:00.0", "--json"], definition: "errorDocument"),
     ]

@@ -20,6 +20,8 @@ public struct ApplyPlan: Sendable, Equatable {
         public var desired: DesiredState.Driver
         public var disposition: Disposition
         public var source: String
+        /// `owner =` of its entry, for a device on a VFIO driver.
+        public var owner: OwnerSpec? = nil
     }
 
     /// Devices bound together: one transaction each, so the members of one group that the file
@@ -63,6 +65,7 @@ public enum ApplyPlanner {
                 address: device.address, group: device.iommuGroup, currentDriver: device.driver, desired: assignment.driver, disposition: .unchanged,
                 source: assignment.source)
             if case .named(let driver) = assignment.driver, DriverName.isVFIO(driver) {
+                item.owner = assignment.owner
                 item.disposition = bindDisposition(device, driver: driver)
                 if item.disposition == .bind { batches.add(device, driver: driver, assignment: assignment) }
             } else {
@@ -120,10 +123,11 @@ public enum ApplyPlanner {
 
         mutating func add(_ device: PCIDevice, driver: String, assignment: DesiredState.Assignment) {
             let scope = device.iommuGroup.map { "group:\($0)" } ?? device.address.description
-            let key = driver + "|" + String(assignment.force) + "|" + scope
+            let key = driver + "|" + String(assignment.force) + "|" + (assignment.owner?.description ?? "") + "|" + scope
             if byKey[key] == nil {
-                byKey[key] = ApplyPlan.BindBatch(
-                    request: BindRequest(targets: [], driver: driver, wholeGroup: false, force: assignment.force), addresses: [], sources: [])
+                var request = BindRequest(targets: [], driver: driver, wholeGroup: false, force: assignment.force, owner: assignment.owner)
+                request.persistentRules = assignment.owner != nil
+                byKey[key] = ApplyPlan.BindBatch(request: request, addresses: [], sources: [])
                 order.append(key)
             }
             byKey[key]!.request.targets.append(.address(device.address))

@@ -49,6 +49,8 @@ public struct DesiredState: Sendable, Equatable {
         public var count: Int?
         public var numaNode: Int?
         public var timeout: Duration?
+        /// `owner = USER[:GROUP]`: who gets the VFIO nodes (and a persistent udev rule).
+        public var owner: OwnerSpec?
         /// `file:line` of the section header, for messages.
         public var source: String
 
@@ -126,6 +128,7 @@ public struct DesiredState: Sendable, Equatable {
         public var force: Bool
         public var timeout: Duration?
         public var source: String
+        public var owner: OwnerSpec? = nil
     }
 
     public struct Resolution: Sendable, Equatable {
@@ -162,7 +165,7 @@ public struct DesiredState: Sendable, Equatable {
                 if byAddress[device.address] == nil { order.append(device.address) }
                 byAddress[device.address] = Assignment(
                     address: device.address, driver: entry.driver, wholeGroup: entry.wholeGroup, force: entry.force,
-                    timeout: entry.timeout ?? timeout, source: entry.source)
+                    timeout: entry.timeout ?? timeout, source: entry.source, owner: entry.owner)
             }
         }
         return Resolution(assignments: order.sorted().compactMap { byAddress[$0] }, unmatched: unmatched)

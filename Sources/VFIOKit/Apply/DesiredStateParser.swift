@@ -113,6 +113,9 @@ struct DesiredStateParser {
         case "timeout":
             let duration = try DesiredState.located(here) { () throws(VFIOError) in try DurationText.parse(value, name: "timeout") }
             entry.timeout = duration
+        case "owner":
+            let owner = try DesiredState.located(here) { () throws(VFIOError) in try OwnerSpec.parse(value) }
+            entry.owner = owner
         default:
             throw .usage("\(here): unknown key '\(UntrustedText.printable(key))'")
         }

@@ -34,7 +34,30 @@ public enum Doctor {
         findings.append(contentsOf: unsafeSwitches(facts))
         findings.append(contentsOf: groupShapes(facts))
         if let state = stateFile(facts) { findings.append(state) }
+        findings.append(contentsOf: lockedMemory(facts))
         return findings
+    }
+
+    /// Each owner of VFIO nodes needs a locked-memory limit that covers its DMA mappings; the
+    /// usual default (8 MiB with systemd) makes VFIO_IOMMU_MAP_DMA fail with ENOMEM.
+    static func lockedMemory(_ facts: DoctorFacts) -> [Finding] {
+        facts.memlock.map { owner, entry in
+            let user = owner.user
+            let fix =
+                "add '\(user) - memlock unlimited' to /etc/security/limits.d/vfio.conf for login sessions, or LimitMEMLOCK=infinity in the unit of the service that runs as \(user); systemd user limits are not read here: check the running process with 'prlimit --memlock --pid PID'"
+            guard let entry else {
+                return Finding(
+                    "memlock", .warn,
+                    "\(user) owns VFIO nodes but no memlock entry in /etc/security/limits.conf or limits.d applies to it: the default (often 8 MiB) is too small for DMA mappings",
+                    fix: fix)
+            }
+            if let bytes = entry.limit.bytes, bytes < MemlockLimits.typical {
+                return Finding(
+                    "memlock", .warn, "\(user) owns VFIO nodes but may lock only \(entry.limit.description) (\(entry.source)): DMA mappings of a VM or a DPDK pool need more",
+                    fix: fix)
+            }
+            return Finding("memlock", .ok, "\(user) owns VFIO nodes and may lock \(entry.limit.description) of memory (\(entry.source))")
+        }
     }
 
     /// Devices vfioctl moved that are no longer where it left them (moved behind its back, or

@@ -36,6 +36,9 @@ public struct DoctorFacts: Sendable {
     public var recorded: HostState?
     /// Why the state file could not be read.
     public var stateError: String?
+    /// For each owner of VFIO nodes in the state file, the pam_limits `memlock` entry that
+    /// applies to it (nil: none, the default applies).
+    public var memlock: [(owner: NodeOwner, entry: MemlockLimits.Entry?)] = []
 
     public init() {}
 
@@ -97,6 +100,26 @@ public struct DoctorFactsReader {
         } catch {
             facts.stateError = error.message
         }
+        facts.memlock = readMemlock(facts.recorded)
         return facts
+    }
+
+    /// The memlock entries of `/etc/security/limits.conf` and `limits.d/*.conf`, in the order
+    /// pam_limits reads them, judged for each owner the state file records.
+    func readMemlock(_ state: HostState?) -> [(owner: NodeOwner, entry: MemlockLimits.Entry?)] {
+        var owners: [NodeOwner] = []
+        for owner in state?.devices.compactMap(\.owner) ?? [] where !owners.contains(owner) { owners.append(owner) }
+        guard !owners.isEmpty else { return [] }
+        func text(_ path: String) -> String? { Sysfs.readBytes(root.path(path), limit: 1 << 20).map { String(decoding: $0, as: UTF8.self) } }
+        var entries = MemlockLimits.parse(text("/etc/security/limits.conf") ?? "", file: "/etc/security/limits.conf")
+        let dropIns = (Sysfs.list(root.path("/etc/security/limits.d")) ?? []).filter { $0.hasSuffix(".conf") && !$0.hasPrefix(".") }.sorted()
+        for name in dropIns {
+            let path = "/etc/security/limits.d/" + name
+            entries += MemlockLimits.parse(text(path) ?? "", file: path)
+        }
+        let users = UserDatabase.read(root: root)
+        return owners.map { owner in
+            (owner, MemlockLimits.effective(entries, user: owner.user, groups: users.groupNames(of: owner.user)))
+        }
     }
 }

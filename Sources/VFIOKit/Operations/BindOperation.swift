@@ -19,6 +19,10 @@ public struct BindOperation: Sendable {
         public var moduleLoaded: String?
         /// A problem that did not undo the bind (e.g. the final state-file update failed).
         public var warnings: [String]
+        /// `--owner`: the nodes given to the owner (host-absolute), and the udev rule files
+        /// written to keep them so.
+        public var ownedNodes: [String] = []
+        public var rules: [String] = []
     }
 
     /// - Returns: the report when every move was made and verified (or there was nothing to do).
@@ -26,7 +30,10 @@ public struct BindOperation: Sendable {
     ///   `.failed` when the state file cannot be written (nothing changed) or a step failed and
     ///   everything was rolled back; `.rollbackFailed` when the rollback failed too.
     public func execute(_ plan: BindPlan) throws(VFIOError) -> Report {
-        guard !plan.isNoOp else { return Report(moved: [], moduleLoaded: nil, warnings: []) }
+        if plan.isNoOp {
+            guard plan.owner != nil else { return Report(moved: [], moduleLoaded: nil, warnings: []) }
+            return try ownAlreadyBound(plan)
+        }
         if let module = plan.loadModule {
             do {
                 try executor.run(.loadModule(module))
@@ -39,7 +46,7 @@ public struct BindOperation: Sendable {
         let before = try store.load()
         var state = before
         for move in plan.moves {
-            state.upsert(Self.pendingRecord(for: move, existing: before[move.address]))
+            state.upsert(Self.pendingRecord(for: move, existing: before[move.address], owner: plan.owner))
         }
         do {
             try store.save(state)
@@ -48,9 +55,20 @@ public struct BindOperation: Sendable {
         }
 
         let changes = plan.moves.map(DeviceChange.init)
-        switch executor.transaction(changes) {
+        var outcome = executor.transaction(changes)
+        var owned: (nodes: [String], rules: [String], warnings: [String]) = ([], [], [])
+        if case .completed = outcome, let owner = plan.owner {
+            // The nodes exist only now; a chown that fails undoes the bind, so the owner never
+            // finds a device bound but out of reach.
+            do throws(StepFailure) {
+                owned = try giveNodes(to: owner, plan: plan)
+            } catch {
+                outcome = executor.rollBack(changes, after: error)
+            }
+        }
+        switch outcome {
         case .completed:
-            var warnings: [String] = []
+            var warnings: [String] = owned.warnings
             do {
                 try store.update { state in
                     for move in plan.moves {
@@ -64,7 +82,7 @@ public struct BindOperation: Sendable {
                 // The devices are bound; the records (still "pending") keep the originals.
                 warnings.append("the devices are bound, but \(StateStore.hostPath) could not be updated: \(error.message)")
             }
-            return Report(moved: plan.moves, moduleLoaded: plan.loadModule, warnings: warnings)
+            return Report(moved: plan.moves, moduleLoaded: plan.loadModule, warnings: warnings, ownedNodes: owned.nodes, rules: owned.rules)
 
         case .rolledBack(let failure, let restored):
             let saved = restoreRecords(before: before, pending: state, addresses: plan.moves.map(\.address), stranded: [])
@@ -89,7 +107,7 @@ public struct BindOperation: Sendable {
     /// the host driver it had), and so does one left by an interrupted or failed operation;
     /// a stale record (the device was moved back behind vfioctl's back) is replaced by what
     /// sysfs shows now.
-    static func pendingRecord(for move: DeviceMove, existing: DeviceRecord?) -> DeviceRecord {
+    static func pendingRecord(for move: DeviceMove, existing: DeviceRecord?, owner: NodeOwner? = nil) -> DeviceRecord {
         var original = move.from
         if let existing {
             switch existing.status {
@@ -101,7 +119,7 @@ public struct BindOperation: Sendable {
         }
         return DeviceRecord(
             address: move.address, group: move.group, originalDriver: original.driver, originalOverride: original.override,
-            boundDriver: move.to.driver, status: .pending)
+            boundDriver: move.to.driver, status: .pending, owner: owner)
     }
 
     /// After a rollback: devices that went back get their previous record (or none); devices
@@ -124,5 +142,59 @@ public struct BindOperation: Sendable {
         } catch {
             return false
         }
+    }
+
+    // MARK: - Owner
+
+    /// chown and chmod of the group nodes and cdevs that exist now, then one runtime udev rule
+    /// per device so a rebind gets the same owner. A rule that cannot be written is a warning:
+    /// the nodes are already right.
+    func giveNodes(to owner: NodeOwner, plan: BindPlan) throws(StepFailure) -> (nodes: [String], rules: [String], warnings: [String]) {
+        let addresses = plan.ownedAddresses
+        let nodes = VFIONodeReader(root: root).ownedNodes(groups: plan.groups, addresses: addresses)
+        try executor.run(OwnershipPlanner.steps(owner, nodes: nodes))
+        var rules: [String] = []
+        var warnings: [String] = []
+        let writer = UdevRuleStore(root: root)
+        for address in addresses {
+            let rule = UdevRule(address: address, owner: owner, persistent: plan.persistentRules)
+            do {
+                try writer.write(rule)
+                rules.append(rule.path)
+            } catch {
+                warnings.append("\(address)'s nodes belong to \(owner.description), but the udev rule that keeps them so after a rebind could not be written: \(error.message)")
+            }
+        }
+        return (nodes, rules, warnings)
+    }
+
+    /// `bind --owner` on devices that are bound already: only the nodes change hands, and the
+    /// records vfioctl has of them say so.
+    func ownAlreadyBound(_ plan: BindPlan) throws(VFIOError) -> Report {
+        guard let owner = plan.owner else { return Report(moved: [], moduleLoaded: nil, warnings: []) }
+        let owned: (nodes: [String], rules: [String], warnings: [String])
+        do throws(StepFailure) {
+            owned = try giveNodes(to: owner, plan: plan)
+        } catch {
+            throw .failed("cannot give the VFIO nodes to \(owner.description): \(error.message); the devices stay bound")
+        }
+        var warnings = owned.warnings
+        let addresses = plan.ownedAddresses
+        do {
+            let state = try store.update { state in
+                for address in addresses {
+                    guard var record = state[address] else { continue }
+                    record.owner = owner
+                    record.time = Timestamp.now()
+                    state.upsert(record)
+                }
+            }
+            for address in addresses where state[address] == nil {
+                warnings.append("\(address) was not bound by vfioctl, so unbind will not give its nodes back to root")
+            }
+        } catch {
+            warnings.append("the nodes belong to \(owner.description), but \(StateStore.hostPath) could not be updated: \(error.message)")
+        }
+        return Report(moved: [], moduleLoaded: nil, warnings: warnings, ownedNodes: owned.nodes, rules: owned.rules)
     }
 }

@@ -7,12 +7,20 @@ public struct BindRequest: Sendable, Equatable {
     public var wholeGroup: Bool
     /// `--force`: override the in-use checks that can be overridden.
     public var force: Bool
+    /// `--owner USER[:GROUP]`: who gets the VFIO nodes once the bind is verified.
+    public var owner: OwnerSpec?
+    /// The owner's udev rules go under /etc/udev/rules.d (an `apply` entry, kept across
+    /// reboots) instead of /run/udev/rules.d (a bind).
+    public var persistentRules = false
 
-    public init(targets: [Target], driver: String = DriverName.vfioPCI, wholeGroup: Bool = false, force: Bool = false) {
+    public init(
+        targets: [Target], driver: String = DriverName.vfioPCI, wholeGroup: Bool = false, force: Bool = false, owner: OwnerSpec? = nil
+    ) {
         self.targets = targets
         self.driver = driver
         self.wholeGroup = wholeGroup
         self.force = force
+        self.owner = owner
     }
 }
 
@@ -81,17 +89,31 @@ public struct BindPlan: Sendable, Equatable {
     public var groups: [Int]
     /// What the user should know about the result (e.g. an SR-IOV PF's VF token).
     public var notes: [String] = []
+    /// `--owner`, resolved: who gets the nodes of `groups` and of the bound devices.
+    public var owner: NodeOwner?
+    /// Its udev rules go under /etc (an `apply` entry) instead of /run (a bind).
+    public var persistentRules: Bool { request.persistentRules }
+    /// The devices whose nodes an owner gets: those moved and those already bound.
+    public var ownedAddresses: [PCIAddress] {
+        (moves.map(\.address) + kept.filter { $0.reason == .alreadyBound }.map(\.address)).sorted()
+    }
+    /// The chown/chmod of the group nodes (the devices' cdevs are added once they exist).
+    public var ownershipSteps: [OperationStep] {
+        guard let owner else { return [] }
+        return OwnershipPlanner.steps(owner, nodes: groups.map(OwnershipPlanner.groupNode))
+    }
 
-    /// Every step in order, including the module load.
+    /// Every step in order, including the module load and, with an owner, the group nodes'
+    /// chown and chmod.
     public var steps: [OperationStep] {
-        (loadModule.map { [OperationStep.loadModule($0)] } ?? []) + moves.flatMap(\.steps)
+        (loadModule.map { [OperationStep.loadModule($0)] } ?? []) + moves.flatMap(\.steps) + ownershipSteps
     }
 
     public var writes: [SysfsWrite] {
         steps.compactMap { if case .write(let w) = $0 { return w } else { return nil } }
     }
 
-    /// Nothing to do: every requested device is already bound.
+    /// No device moves: every requested device is already bound (an owner may still be set).
     public var isNoOp: Bool { moves.isEmpty }
 }
 
@@ -105,6 +127,8 @@ public struct BindRefusal: Error, Sendable, Equatable {
             case bridge
             /// The host uses the device (see `DeviceUse`).
             case inUse = "in-use"
+            /// `--owner` names someone else than the owner of a device already in the group.
+            case ownerConflict = "owner-conflict"
         }
         public var kind: Kind
         public var address: PCIAddress

@@ -130,6 +130,19 @@ public struct Executor: Sendable {
             try perform(write, step: step)
         case .verify(let address, let driver):
             try verify(address, driver: driver, step: step)
+        case .setOwner(let path, let uid, let gid):
+            do {
+                try kernel.nodes.setOwner(path, uid: uid, gid: gid)
+            } catch {
+                throw StepFailure(address: nil, step: step, errno: error.errno, message: "cannot chown \(path) to \(uid):\(gid): " + Self.reason(error))
+            }
+        case .setMode(let path, let mode):
+            do {
+                try kernel.nodes.setMode(path, mode: mode)
+            } catch {
+                throw StepFailure(
+                    address: nil, step: step, errno: error.errno, message: "cannot chmod \(path) to \(NodeOwner.octal(mode)): " + Self.reason(error))
+            }
         }
         onEvent?(.performed(step))
     }
@@ -263,6 +276,10 @@ public struct Executor: Sendable {
     }
 
     // MARK: - Helpers
+
+    static func reason(_ error: SysfsWriteError) -> String {
+        error.errno.map { $0.description + " (" + ErrnoName.name($0) + ")" } ?? error.detail ?? "failed"
+    }
 
     static func sleep(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components

@@ -41,6 +41,7 @@ public struct ReleaseOperation: Sendable {
     /// went away with their PF.
     public func execute(_ units: [ReleaseUnit], kind: ReleaseRequest.Kind, atomic: Bool, dropRecords: [PCIAddress] = []) -> Report {
         var report = Report()
+        let before = (try? store.load()) ?? HostState()
         let batches: [[ReleaseMove]] = atomic ? [units.flatMap(\.moves)] : units.map(\.moves)
         var released: [PCIAddress] = []
         var stranded: [TransactionOutcome.StrandedDevice] = []
@@ -66,7 +67,46 @@ public struct ReleaseOperation: Sendable {
             .filter { !Sysfs.exists(root.device($0) + "/vendor") }
         let forget = kind == .cycle ? dropRecords : released + dropRecords + vanishedVFs
         updateRecords(forgetting: forget, stranded: stranded, into: &report)
+        if kind == .cycle {
+            ownAgain(released.compactMap { before[$0] }, into: &report)
+        } else {
+            giveNodesBack(released.compactMap { before[$0] }, into: &report)
+        }
         return report
+    }
+
+    /// Released devices that had an owner: their udev rules go, and a group node that is still
+    /// there (other members stay on VFIO) goes back to root:root 0600 once no device recorded
+    /// in the group has an owner.
+    func giveNodesBack(_ released: [DeviceRecord], into report: inout Report) {
+        let owned = released.filter { $0.owner != nil }
+        guard !owned.isEmpty else { return }
+        let rules = UdevRuleStore(root: root)
+        for record in owned {
+            do { try rules.remove(record.address) } catch { report.warnings.append(error.message) }
+        }
+        let remaining = (try? store.load()) ?? HostState()
+        let reader = VFIONodeReader(root: root)
+        let nodes = OwnershipPlanner.groupsToReset(released: owned, remaining: remaining).compactMap(reader.groupNode)
+        do throws(StepFailure) {
+            try executor.run(OwnershipPlanner.resetSteps(nodes: nodes))
+        } catch {
+            report.warnings.append("the devices were released, but a VFIO node could not be given back to root: \(error.message)")
+        }
+    }
+
+    /// After a cycle the kernel made the nodes anew, as root's; the owner recorded gets them again.
+    func ownAgain(_ cycled: [DeviceRecord], into report: inout Report) {
+        let reader = VFIONodeReader(root: root)
+        for record in cycled {
+            guard let owner = record.owner else { continue }
+            let nodes = reader.ownedNodes(groups: record.group.map { [$0] } ?? [], addresses: [record.address])
+            do throws(StepFailure) {
+                try executor.run(OwnershipPlanner.steps(owner, nodes: nodes))
+            } catch {
+                report.warnings.append("\(record.address) was cycled, but its nodes could not be given to \(owner.description) again: \(error.message)")
+            }
+        }
     }
 
     /// A completed transaction: where each device is now. Returns the released addresses.

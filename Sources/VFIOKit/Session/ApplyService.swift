@@ -12,7 +12,13 @@ extension HostSession {
             var details: [PCIAddress: (ApplyOutcome.Status, ApplyOutcome.Detail)] = [:]
             for item in plan.items {
                 switch item.disposition {
-                case .unchanged: details[item.address] = (.unchanged, .none)
+                case .unchanged:
+                    if let detail = try ownIfNeeded(item) {
+                        outcome.steps.append(detail.1)
+                        details[item.address] = detail
+                    } else {
+                        details[item.address] = (.unchanged, .none)
+                    }
                 case .refused(let why): details[item.address] = (.refused, .notPossible(why))
                 case .bind, .release: break
                 }
@@ -40,6 +46,27 @@ extension HostSession {
             }
             return outcome
         }
+    }
+
+    /// A device already on its VFIO driver whose entry has `owner =`: nothing to do when its
+    /// group node and persistent udev rule are already the owner's; otherwise `bind --owner`
+    /// on it (only the nodes change hands).
+    func ownIfNeeded(_ item: ApplyPlan.Item) throws(VFIOError) -> (ApplyOutcome.Status, ApplyOutcome.Detail)? {
+        guard let spec = item.owner, case .named(let driver) = item.desired else { return nil }
+        if let owner = try? resolveOwner(spec), isOwned(item.address, group: item.group, by: owner) { return nil }
+        var request = BindRequest(targets: [.address(item.address)], driver: driver, owner: spec)
+        request.persistentRules = true
+        let result = try bind(request)
+        return (Self.status(of: result), .bind(result, driver: driver))
+    }
+
+    /// The group node is the owner's, with the owner's mode, and the persistent rule says so.
+    func isOwned(_ address: PCIAddress, group: Int?, by owner: NodeOwner) -> Bool {
+        let rule = UdevRule(address: address, owner: owner, persistent: true)
+        guard Sysfs.read(root.path(rule.path)).map({ $0 + "\n" }) == rule.text else { return false }
+        guard let group, let node = VFIONodeReader(root: root).groupNode(group) else { return true }
+        guard let status = VFIONodeReader(root: root).status(node) else { return false }
+        return status.uid == owner.uid && status.gid == owner.gid && status.mode == owner.mode
     }
 
     /// One device back to the host, as `unbind` would (the lock is already held).

@@ -6,9 +6,10 @@ extension HostSession {
     ///   no such device or module (`.unavailable`), not root, the lock.
     public func bind(_ request: BindRequest) throws(VFIOError) -> BindOutcome {
         try BindPlanner.validate(driver: request.driver)
+        let owner = try resolveOwner(request.owner)
         return try changingHost("bind") { () throws(VFIOError) -> BindOutcome in
             let inventory = try inventory()
-            switch try planBind(request, inventory: inventory) {
+            switch try planBind(request, inventory: inventory, owner: owner) {
             case .refused(let refusal):
                 return BindOutcome(result: .refused(refusal), inventory: inventory)
             case .plan(let plan):
@@ -25,10 +26,23 @@ extension HostSession {
 
     /// The pure planner, fed with what it needs from the host: the kernel's facts and who uses
     /// the devices the bind would take.
-    func planBind(_ request: BindRequest, inventory: HostInventory) throws(VFIOError) -> BindDecision {
+    func planBind(_ request: BindRequest, inventory: HostInventory, owner: NodeOwner? = nil) throws(VFIOError) -> BindDecision {
         let environment = BindEnvironment.read(root: root)
         let affected = try BindPlanner.affectedDevices(request, inventory: inventory)
         let uses = InUseDetector(root: root).uses(of: affected)
-        return try BindPlanner.plan(request, inventory: inventory, environment: environment, uses: uses)
+        let decision = try BindPlanner.plan(request, inventory: inventory, environment: environment, uses: uses)
+        guard let owner, case .plan(var plan) = decision else { return decision }
+        plan.owner = owner
+        // One group node, one owner: refused when a device already in the group has another.
+        let conflicts = OwnershipPlanner.conflicts(
+            owner: owner, groups: plan.groups, addresses: Set(plan.ownedAddresses), state: try store.load())
+        return conflicts.isEmpty ? .plan(plan) : .refused(BindRefusal(reasons: conflicts))
+    }
+
+    /// `--owner` looked up in the passwd and group files under the root prefix.
+    /// - Throws: `.usage` for an unknown user or group, or root.
+    public func resolveOwner(_ spec: OwnerSpec?) throws(VFIOError) -> NodeOwner? {
+        guard let spec else { return nil }
+        return try UserDatabase.read(root: root).resolve(spec)
     }
 }

@@ -21,13 +21,16 @@ public struct DeviceRecord: Sendable, Equatable, Codable {
     public var status: Status
     /// Where it was left when a rollback failed; nil otherwise.
     @Nullable public var currentDriver: String?
+    /// Who its VFIO nodes were given to (`bind --owner`); nil: left as the kernel makes them.
+    @Nullable public var owner: NodeOwner?
     /// When this record was last written, UTC, RFC 3339 (`2026-11-21T15:42:10Z`).
     public var time: String
 
     public init(
         address: PCIAddress, group: Int?, originalDriver: String?, originalOverride: String?, boundDriver: String?,
-        status: Status, currentDriver: String? = nil, time: String = Timestamp.now()
+        status: Status, currentDriver: String? = nil, owner: NodeOwner? = nil, time: String = Timestamp.now()
     ) {
+        self.owner = owner
         self.address = address
         self.group = group
         self.originalDriver = originalDriver

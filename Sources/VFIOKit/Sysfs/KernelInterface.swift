@@ -14,18 +14,30 @@ public protocol ModuleLoading: Sendable {
     func load(_ module: String) throws(VFIOError)
 }
 
-/// The two kernel seams a mutating command needs.
+/// Owner and mode of the device nodes the kernel makes for VFIO (`/dev/vfio/N`,
+/// `/dev/vfio/devices/vfioX`), for `bind --owner`. A seam so fixture tests and the simulated
+/// kernel see every change; paths are host-absolute.
+public protocol NodeOwning: Sendable {
+    /// `chown UID:GID PATH`, never following a symlink.
+    func setOwner(_ path: String, uid: UInt32, gid: UInt32) throws(SysfsWriteError)
+    /// `chmod MODE PATH`.
+    func setMode(_ path: String, mode: UInt32) throws(SysfsWriteError)
+}
+
+/// The kernel seams a mutating command needs.
 public struct KernelInterface: Sendable {
     public var writer: any SysfsWriting
     public var modules: any ModuleLoading
+    public var nodes: any NodeOwning
 
-    public init(writer: any SysfsWriting, modules: any ModuleLoading) {
+    public init(writer: any SysfsWriting, modules: any ModuleLoading, nodes: any NodeOwning) {
         self.writer = writer
         self.modules = modules
+        self.nodes = nodes
     }
 
     /// The real kernel, reached through files under `root`.
     public static func real(root: HostRoot) -> KernelInterface {
-        KernelInterface(writer: RealSysfsWriter(root: root), modules: RealModuleLoader(root: root))
+        KernelInterface(writer: RealSysfsWriter(root: root), modules: RealModuleLoader(root: root), nodes: RealNodeOwner(root: root))
     }
 }

@@ -14,7 +14,27 @@ struct BindDocument: Encodable {
     var forced: [UseEntry]
     var warnings: [String]
     var notes: [String]
+    /// `--owner`: who gets the nodes (null without it), the nodes given and the udev rules written.
+    @Nullable var owner: OwnerEntry?
+    var ownedNodes: [String]
+    var rules: [String]
     var stateFile = StateStore.hostPath
+
+    struct OwnerEntry: Encodable {
+        var user: String
+        var uid: UInt32
+        @Nullable var group: String?
+        var gid: UInt32
+        var mode: String
+
+        init(_ owner: NodeOwner) {
+            user = owner.user
+            uid = owner.uid
+            group = owner.group
+            gid = owner.gid
+            mode = owner.modeText
+        }
+    }
 
     struct DeviceEntry: Encodable {
         var address: String
@@ -41,7 +61,10 @@ struct BindDocument: Encodable {
         var remedy: String
     }
 
-    init(plan: BindPlan, inventory: HostInventory, root: HostRoot, dryRun: Bool, changed: Bool) {
+    init(plan: BindPlan, inventory: HostInventory, root: HostRoot, dryRun: Bool, changed: Bool, report: BindOperation.Report? = nil) {
+        owner = plan.owner.map(OwnerEntry.init)
+        ownedNodes = report?.ownedNodes ?? []
+        rules = report?.rules ?? []
         self.dryRun = dryRun
         self.changed = changed
         driver = plan.request.driver

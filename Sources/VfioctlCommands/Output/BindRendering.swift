@@ -4,13 +4,19 @@ import VFIOKit
 enum BindRendering {
     static func dryRun(_ plan: BindPlan, root: HostRoot) -> String {
         var out = "# vfioctl bind --dry-run: nothing was changed. The writes a bind would make, in order:\n"
-        if plan.isNoOp {
+        if plan.isNoOp && plan.owner == nil {
             out += "# nothing to do: " + alreadyBoundText(plan) + "\n"
             return out
         }
         out += "# (first: take \(HostLock.hostPath), record the original drivers in \(StateStore.hostPath))\n"
         for step in plan.steps {
             out += step.shellLine(root: root) + "\n"
+        }
+        if let owner = plan.owner {
+            out += "# and the same chown/chmod of each device's /dev/vfio/devices/vfioX where the kernel makes one\n"
+            for address in plan.ownedAddresses {
+                out += "# then: write \(root.path(UdevRule(address: address, owner: owner, persistent: plan.persistentRules).path))\n"
+            }
         }
         return out
     }
@@ -21,9 +27,9 @@ enum BindRendering {
         return bound.joined(separator: ", ") + (bound.count == 1 ? " is" : " are") + " already bound to " + plan.request.driver
     }
 
-    static func done(_ plan: BindPlan, inventory: HostInventory) -> String {
+    static func done(_ plan: BindPlan, report: BindOperation.Report, inventory: HostInventory) -> String {
         var out = ""
-        if plan.isNoOp { return alreadyBoundText(plan) + "\n" }
+        if plan.isNoOp { return alreadyBoundText(plan) + "\n" + ownerText(plan, report: report) }
         for move in plan.moves {
             var line = "bound " + move.address.description + " to " + move.to.driver! + " (was " + (move.from.driver ?? "unbound")
             if move.reason == .groupPeer { line += "; moved with its group" }
@@ -36,6 +42,19 @@ enum BindRendering {
             if groupViableAfter(id, plan: plan, inventory: inventory) {
                 out += "group \(id) is viable: /dev/vfio/\(id)\n"
             }
+        }
+        return out + ownerText(plan, report: report)
+    }
+
+    /// `--owner`: which nodes changed hands, and the rules that keep them so.
+    static func ownerText(_ plan: BindPlan, report: BindOperation.Report) -> String {
+        guard let owner = plan.owner else { return "" }
+        var out = ""
+        for node in report.ownedNodes {
+            out += "\(node) belongs to \(owner.description), mode \(owner.modeText)\n"
+        }
+        for rule in report.rules {
+            out += "kept across rebinds by \(rule)\n"
         }
         return out
     }

@@ -95,11 +95,34 @@ struct DeviceJSON: Encodable {
         @Nullable var vfioDevice: String?
         @Nullable var groupNode: String?
         @Nullable var deviceNode: String?
+        /// Owner and mode of the two nodes, as `lstat` shows them (null: no node).
+        @Nullable var groupNodeAccess: NodeAccessJSON?
+        @Nullable var deviceNodeAccess: NodeAccessJSON?
         var isBridge: Bool
         var multiFunction: Bool
         @Nullable var parent: String?
         @Nullable var physicalFunction: String?
         @Nullable var sriov: SRIOVJSON?
+    }
+
+    struct NodeAccessJSON: Encodable {
+        var uid: UInt32
+        var gid: UInt32
+        /// Octal permission bits, `0600`.
+        var mode: String
+
+        init(_ status: NodeStatus) {
+            uid = status.uid
+            gid = status.gid
+            mode = status.modeText
+        }
+    }
+
+    var groupNodePath: String? { device.isVFIOBound ? device.iommuGroup.map { "/dev/vfio/" + String($0) } : nil }
+    var deviceNodePath: String? { device.vfioDeviceName.map { "/dev/vfio/devices/" + $0 } }
+
+    func access(_ path: String?) -> NodeAccessJSON? {
+        path.flatMap { VFIONodeReader(root: root).status($0) }.map(NodeAccessJSON.init)
     }
 
     struct SRIOVJSON: Encodable {
@@ -121,7 +144,7 @@ struct DeviceJSON: Encodable {
             deviceName: d.names.device, subsystemName: d.names.subsystem, className: d.names.className, driver: d.driver,
             driverOverride: d.driverOverride, driverctlOverride: d.driverctlOverride, iommuGroup: d.iommuGroup, numaNode: d.numaNode,
             resetMethods: d.resetMethods, bootVGA: d.bootVGA, enable: d.enableCount, vfioBound: d.isVFIOBound, vfioDevice: d.vfioDeviceName,
-            groupNode: d.isVFIOBound ? d.iommuGroup.map { "/dev/vfio/\($0)" } : nil, deviceNode: d.vfioDeviceName.map { "/dev/vfio/devices/\($0)" },
+            groupNode: groupNodePath, deviceNode: deviceNodePath, groupNodeAccess: access(groupNodePath), deviceNodeAccess: access(deviceNodePath),
             isBridge: d.isBridge, multiFunction: d.multiFunction, parent: d.parent?.description, physicalFunction: d.physicalFunction?.description,
             sriov: d.sriov.map {
                 SRIOVJSON(
@@ -205,12 +228,14 @@ extension DeviceJSON: JSONStreamable {
         w.field("className", d.names.className)
         w.field("deviceID", hex16(d.deviceID))
         w.field("deviceName", d.names.device)
-        w.field("deviceNode", d.vfioDeviceName.map { "/dev/vfio/devices/" + $0 })
+        w.field("deviceNode", deviceNodePath)
+        Self.write(access(deviceNodePath), key: "deviceNodeAccess", to: &w)
         w.field("driver", d.driver)
         w.field("driverOverride", d.driverOverride)
         w.field("driverctlOverride", d.driverctlOverride)
         w.field("enable", d.enableCount)
-        w.field("groupNode", d.isVFIOBound ? d.iommuGroup.map { "/dev/vfio/" + String($0) } : nil)
+        w.field("groupNode", groupNodePath)
+        Self.write(access(groupNodePath), key: "groupNodeAccess", to: &w)
         w.field("headerType", d.headerType)
         w.field("iommuGroup", d.iommuGroup)
         w.field("isBridge", d.isBridge)
@@ -273,6 +298,21 @@ extension GroupJSON: JSONStreamable {
         w.endArray()
         w.field("type", type)
         w.field("viable", viable)
+        w.endObject()
+    }
+}
+
+extension DeviceJSON {
+    static func write(_ access: NodeAccessJSON?, key: StaticString, to w: inout JSONWriter) {
+        w.key(key)
+        guard let access else {
+            w.null()
+            return
+        }
+        w.beginObject()
+        w.field("gid", access.gid)
+        w.field("mode", access.mode)
+        w.field("uid", access.uid)
         w.endObject()
     }
 }

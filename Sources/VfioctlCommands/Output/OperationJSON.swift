@@ -2,7 +2,7 @@ import VFIOKit
 
 /// The parts the bind and release documents share: their steps and their refusal entries.
 struct StepEntry: Encodable {
-    /// `modprobe`, `write` or `verify`.
+    /// `modprobe`, `write`, `verify`, `chown` or `chmod`.
     var kind: String
     @Nullable var path: String?
     @Nullable var value: String?
@@ -26,6 +26,14 @@ struct StepEntry: Encodable {
             kind = "verify"
             self.address = address.description
             self.driver = driver
+        case .setOwner(let path, let uid, let gid):
+            kind = "chown"
+            self.path = path
+            value = "\(uid):\(gid)"
+        case .setMode(let path, let mode):
+            kind = "chmod"
+            self.path = path
+            value = NodeOwner.octal(mode)
         }
     }
 }

@@ -106,9 +106,12 @@ extension Renderer {
             planMessages(plan)
             for text in report.warnings { warning(text) }
             if mode == .json {
-                console.emitJSON(BindDocument(plan: plan, inventory: outcome.inventory, root: root, dryRun: false, changed: !plan.isNoOp))
+                console.emitJSON(
+                    BindDocument(
+                        plan: plan, inventory: outcome.inventory, root: root, dryRun: false, changed: !plan.isNoOp || !report.ownedNodes.isEmpty,
+                        report: report))
             } else if isText {
-                console.write(BindRendering.done(plan, inventory: outcome.inventory))
+                console.write(BindRendering.done(plan, report: report, inventory: outcome.inventory))
             }
         case .failed(let plan, let error):
             planMessages(plan)

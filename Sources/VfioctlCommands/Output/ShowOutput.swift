@@ -25,6 +25,13 @@ enum ShowRendering {
         "  " + name + ":" + String(repeating: " ", count: max(1, 18 - name.count)) + value + "\n"
     }
 
+    /// `nobody:root 0600`: owner and group by name where the passwd and group files list them.
+    static func access(_ status: NodeStatus, _ users: UserDatabase) -> String {
+        let user = users.users.first { $0.uid == status.uid }?.name ?? String(status.uid)
+        let group = users.groups.first { $0.gid == status.gid }?.name ?? String(status.gid)
+        return user + ":" + group + " " + status.modeText
+    }
+
     static func device(_ d: PCIDevice, inventory: HostInventory, root: HostRoot, color: Bool) -> String {
         var out = Paint.bold(d.address.description, color) + "  " + ListRendering.classCell(d) + ": " + ListRendering.nameCell(d) + " [" + d.idPair + "]"
         if let revision = d.revision { out += " (rev " + hexString(UInt32(revision), width: 2) + ")" }
@@ -61,7 +68,10 @@ enum ShowRendering {
             var nodes: [String] = []
             if let group = d.iommuGroup { nodes.append("/dev/vfio/" + String(group)) }
             if let name = d.vfioDeviceName { nodes.append("/dev/vfio/devices/" + name) }
-            out += field("VFIO nodes", nodes.isEmpty ? "none" : nodes.joined(separator: ", "))
+            let reader = VFIONodeReader(root: root)
+            let users = UserDatabase.read(root: root)
+            let shown = nodes.map { path in reader.status(path).map { path + " (" + access($0, users) + ")" } ?? path + " (missing)" }
+            out += field("VFIO nodes", shown.isEmpty ? "none" : shown.joined(separator: ", "))
         }
         if let pf = d.physicalFunction { out += field("SR-IOV", "virtual function of " + pf.description) }
         if let sriov = d.sriov {

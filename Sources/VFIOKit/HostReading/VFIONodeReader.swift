@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Owner and mode of one device node, as `lstat` shows it.
+public struct NodeStatus: Sendable, Equatable {
+    /// Host-absolute path.
+    public var path: String
+    public var uid: UInt32
+    public var gid: UInt32
+    /// Permission bits (`0o600`).
+    public var mode: UInt32
+
+    public init(path: String, uid: UInt32, gid: UInt32, mode: UInt32) {
+        self.path = path
+        self.uid = uid
+        self.gid = gid
+        self.mode = mode
+    }
+
+    public var modeText: String { NodeOwner.octal(mode) }
+}
+
+/// Reads which VFIO nodes exist for devices and groups under the root prefix, and who owns
+/// them. Never opens a node (opening a group node claims it).
+public struct VFIONodeReader: Sendable {
+    public let root: HostRoot
+
+    public init(root: HostRoot) {
+        self.root = root
+    }
+
+    /// The group node of `group` that exists (`/dev/vfio/N` or `/dev/vfio/noiommu-N`), host-absolute.
+    public func groupNode(_ group: Int) -> String? {
+        for path in [OwnershipPlanner.groupNode(group), "/dev/vfio/noiommu-" + String(group)] where exists(path) { return path }
+        return nil
+    }
+
+    /// The cdevs of `address` that exist (`/dev/vfio/devices/vfioX` for each `vfio-dev/vfioX`).
+    public func cdevNodes(_ address: PCIAddress) -> [String] {
+        (Sysfs.list(root.device(address) + "/vfio-dev") ?? []).sorted().filter(Self.isCdevName).map(OwnershipPlanner.cdevNode).filter(exists)
+    }
+
+    /// Every node `bind --owner` changes for these groups and devices, in order: group nodes,
+    /// then cdevs.
+    public func ownedNodes(groups: [Int], addresses: [PCIAddress]) -> [String] {
+        groups.compactMap(groupNode) + addresses.flatMap(cdevNodes)
+    }
+
+    public func status(_ path: String) -> NodeStatus? {
+        var info = stat()
+        guard lstat(root.path(path), &info) == 0 else { return nil }
+        return NodeStatus(path: path, uid: info.st_uid, gid: info.st_gid, mode: UInt32(info.st_mode) & 0o7777)
+    }
+
+    func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(root.path(path), &info) == 0
+    }
+
+    /// `vfio0`, `vfio12`: the names `vfio_device_add` gives (nothing that could leave /dev/vfio/devices).
+    static func isCdevName(_ name: String) -> Bool {
+        name.hasPrefix("vfio") && name.count > 4 && name.dropFirst(4).allSatisfy(\.isNumber)
+    }
+}
