@@ -120,6 +120,20 @@ struct HostHolderTests {
         #expect(HostNodeReader(root: host.root).nodes(of: [PCIAddress("0000:05:00.0")!])[PCIAddress("0000:05:00.0")!] == [])
     }
 
+    @Test("an NVMe multipath head (under nvme-subsystem) belongs to the controller it has a path through")
+    func multipathHead() throws {
+        let host = try FixtureHost.desktopWithVFIONodes()
+        try host.addCharDevice(on: Self.nvme, subpath: "nvme/nvme0", dev: "241:0", devName: "nvme0")
+        host.addMultipathNamespace(
+            "nvme0n1", pathName: "nvme0c0n1", subsystem: "nvme-subsys0", on: Self.nvme, controller: "nvme0", dev: "259:0",
+            partitions: [("nvme0n1p1", "259:1")])
+        try host.makeBlockNodes(["nvme0n1", "nvme0n1p1"])
+        let nodes = HostNodeReader(root: host.root).nodes(of: [Self.nvme])[Self.nvme]?.map(\.path)
+        #expect(nodes == ["/dev/nvme0n1", "/dev/nvme0n1p1", "/dev/nvme0"])
+        addProcess(host, 2000, "qemu-system-x86", fds: [9: "/dev/nvme0n1"])
+        #expect(try finder(host).find([Self.nvme]).targets.map(\.state) == [.hostHeld])
+    }
+
     @Test("a USB device below a USB controller (its bus node) holds the controller")
     func usbBelowController() throws {
         let host = try desktop()

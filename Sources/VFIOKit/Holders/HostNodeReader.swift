@@ -31,7 +31,8 @@ public struct HostNode: Sendable, Equatable {
 /// PCI functions. Each entry there is a `MAJ:MIN` link to the device's sysfs directory, so one
 /// listing of each names every node the kernel registered, whatever subsystem made it. Block
 /// devices bring their partitions (subdirectories, listed there too) and, through `holders/`,
-/// every dm/md device stacked on them, transitively.
+/// every dm/md device stacked on them, transitively; an NVMe multipath head counts for every
+/// controller it has a path through.
 public struct HostNodeReader: Sendable {
     public let root: HostRoot
 
@@ -51,7 +52,7 @@ public struct HostNodeReader: Sendable {
                 continue
             }
             var nodes = chars.filter { Self.isBelow($0.real, deviceReal) }.map { node($0, kind: .char, via: nil) }
-            nodes += stackedBlocks(blocks.filter { Self.isBelow($0.real, deviceReal) }, all: blocks)
+            nodes += stackedBlocks(blocks.filter { Self.isBelow($0.real, deviceReal) || Self.hasPath(below: deviceReal, $0) }, all: blocks)
             result[address] = nodes.sorted { ($0.kind.rawValue, $0.path) < ($1.kind.rawValue, $1.path) }
         }
         return result
@@ -79,6 +80,12 @@ public struct HostNodeReader: Sendable {
         var nodes = direct.map { node($0, kind: .block, via: nil) }
         var queue = direct
         while let lower = queue.popLast() {
+            // Partitions are subdirectories of their disk (which, for a multipath head, is not
+            // below the function).
+            for partition in all where Self.isBelow(partition.real, lower.real) && seen.insert(partition.number).inserted {
+                nodes.append(node(partition, kind: .block, via: nil))
+                queue.append(partition)
+            }
             let lowerName = Self.base(lower.real)
             for holder in (Sysfs.list(lower.real + "/holders") ?? []).sorted() {
                 guard let upper = byName[holder], seen.insert(upper.number).inserted else { continue }
@@ -104,6 +111,14 @@ public struct HostNodeReader: Sendable {
             return name
         }
         return nil
+    }
+
+    /// An NVMe multipath head: with native multipath the namespace's disk lives under
+    /// `/sys/devices/virtual/nvme-subsystem`, and its `multipath/` links name the hidden
+    /// per-controller paths below the controllers.
+    static func hasPath(below deviceReal: String, _ entry: Entry) -> Bool {
+        guard let paths = Sysfs.list(entry.real + "/multipath") else { return false }
+        return paths.contains { realPath(entry.real + "/multipath/" + $0).map { isBelow($0, deviceReal) } ?? false }
     }
 
     static func base(_ path: String) -> String { Sysfs.lastComponent(path) ?? path }
