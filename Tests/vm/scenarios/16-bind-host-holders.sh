@@ -4,7 +4,7 @@
 # holders and show name it too; once the process is gone the bind goes through. A multipath
 # head below the SR-IOV NVMe (nvme-subsys), if it has a namespace, counts too. If the guest's
 # HDA function has a sound control node, a process holding it refuses a dry run of its group.
-# vm-timeout: 300
+# vm-timeout: 420
 . "$VM_LIB"
 
 # start_opener NODE: a sleep with NODE open on fd 3; sets OPENER. Waits until it has exec'd
