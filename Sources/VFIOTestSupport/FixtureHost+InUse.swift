@@ -70,8 +70,48 @@ extension FixtureHost {
         mkdirs(dir + "/holders")
         writeFile(dir + "/dev", dev + "\n")
         writeFile(dir + "/size", "1000000\n")
+        writeFile(dir + "/uevent", Self.uevent(dev: dev, devName: name))
         mkdirs(path + "/sys/class/block")
         symlink(relative(from: path + "/sys/class/block", to: dir), path + "/sys/class/block/" + name)
+        mkdirs(path + "/sys/dev/block")
+        symlink(relative(from: path + "/sys/dev/block", to: dir), path + "/sys/dev/block/" + dev)
+    }
+
+    static func uevent(dev: String, devName: String) -> String {
+        let parts = dev.split(separator: ":")
+        return "MAJOR=" + (parts.first.map(String.init) ?? "") + "\nMINOR=" + (parts.last.map(String.init) ?? "") + "\nDEVNAME=" + devName + "\n"
+    }
+
+    // MARK: - Character devices
+
+    /// Adds a character device below a PCI function as its subsystem registers it: a directory
+    /// at `subpath` (e.g. `drm/card0`, `sound/card0/controlC0`, `nvme/nvme0`) with `dev` and a
+    /// `uevent` naming `devName` (`dri/card0`), the `/sys/dev/char/MAJ:MIN` link, and, with
+    /// `makeNode`, a stand-in node at `/dev/<devName>`.
+    public func addCharDevice(on address: PCIAddress, subpath: String, dev: String, devName: String, makeNode: Bool = true) throws {
+        guard let deviceDir = devicePath(address) else { preconditionFailure("no device \(address)") }
+        let dir = deviceDir + "/" + subpath
+        mkdirs(dir)
+        writeFile(dir + "/dev", dev + "\n")
+        writeFile(dir + "/uevent", Self.uevent(dev: dev, devName: devName))
+        mkdirs(path + "/sys/dev/char")
+        symlink(relative(from: path + "/sys/dev/char", to: dir), path + "/sys/dev/char/" + dev)
+        if makeNode { try makeDeviceNode("/dev/" + devName, dev: dev) }
+    }
+
+    /// A stand-in node at a host-style path for `MAJ:MIN` (character or block: the scan tells
+    /// them apart by the number, so a fixture gives block devices their own majors).
+    public func makeDeviceNode(_ hostPath: String, dev: String) throws {
+        guard let number = DeviceNumber(parsing: dev) else { preconditionFailure("bad dev \(dev)") }
+        try makeCharNode(hostPath, major: number.major, minor: number.minor)
+    }
+
+    /// Stand-in nodes under `/dev` for a disk added with `addDisk` and its partitions.
+    public func makeBlockNodes(_ names: [String]) throws {
+        for name in names {
+            guard let dev = read("/sys/class/block/" + name + "/dev") else { preconditionFailure("no block device \(name)") }
+            try makeDeviceNode("/dev/" + name, dev: dev)
+        }
     }
 
     /// Appends a mount to `/proc/self/mountinfo` (and `/proc/mounts`).
@@ -102,6 +142,47 @@ extension FixtureHost {
         writeFile(dir + "/address", "52:54:00:12:34:56\n")
         mkdirs(path + "/sys/class/net")
         symlink(relative(from: path + "/sys/class/net", to: dir), path + "/sys/class/net/" + name)
+    }
+
+    /// Adds a virtual interface (`/sys/devices/virtual/net/NAME`) with a DEVTYPE in its uevent
+    /// (`bridge`, `bond`, `vlan`, `macvlan`), plus the `bridge/` or `bonding/` directory a
+    /// bridge or bond has. - Returns: its directory.
+    @discardableResult
+    public func addVirtualInterface(_ name: String, type: String?, up: Bool) -> String {
+        let dir = path + "/sys/devices/virtual/net/" + name
+        mkdirs(dir)
+        writeFile(dir + "/flags", up ? "0x1003\n" : "0x1002\n")
+        writeFile(dir + "/operstate", up ? "up\n" : "down\n")
+        writeFile(dir + "/uevent", "INTERFACE=" + name + "\n" + (type.map { "DEVTYPE=" + $0 + "\n" } ?? ""))
+        if type == "bridge" { mkdirs(dir + "/bridge") }
+        if type == "bond" { mkdirs(dir + "/bonding") }
+        mkdirs(path + "/sys/class/net")
+        symlink(relative(from: path + "/sys/class/net", to: dir), path + "/sys/class/net/" + name)
+        return dir
+    }
+
+    /// Makes `lower` a port or slave of `master` as the kernel links them: `master` and
+    /// `upper_MASTER` on the lower, `lower_LOWER` on the master, and `brport/` for a bridge port.
+    public func enslave(_ lower: String, to master: String, bridgePort: Bool) {
+        guard let lowerDir = netDirectory(lower), let masterDir = netDirectory(master) else { preconditionFailure("no interface") }
+        symlink(relative(from: lowerDir, to: masterDir), lowerDir + "/master")
+        stack(lower, under: master)
+        if bridgePort { mkdirs(lowerDir + "/brport") }
+    }
+
+    /// Makes `upper` an upper device of `lower` (a VLAN, macvlan): `upper_UPPER` on the lower and
+    /// `lower_LOWER` on the upper.
+    public func stack(_ lower: String, under upper: String) {
+        guard let lowerDir = netDirectory(lower), let upperDir = netDirectory(upper) else { preconditionFailure("no interface") }
+        symlink(relative(from: lowerDir, to: upperDir), lowerDir + "/upper_" + upper)
+        symlink(relative(from: upperDir, to: lowerDir), upperDir + "/lower_" + lower)
+    }
+
+    /// The real directory of an interface, from its `/sys/class/net` link.
+    public func netDirectory(_ name: String) -> String? {
+        guard let resolved = realpath(path + "/sys/class/net/" + name, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// Adds an IPv4 route through `interface` to `/proc/net/route` (fields in the kernel's

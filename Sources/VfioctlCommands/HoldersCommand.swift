@@ -31,7 +31,8 @@ struct HoldersCommand: VfioctlCommand {
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         let addresses = try HolderTargets.resolve(targets, context: context, command: "holders")
-        let report = try HolderFinder(root: context.root, deviceNumbers: context.services.deviceNumbers).find(addresses)
+        let finder = HolderFinder(root: context.root, options: .init(hostNodes: true), deviceNumbers: context.services.deviceNumbers)
+        let report = try finder.find(addresses)
         return Renderer(context).render(report, now: Int64(time(nil)))
     }
 }

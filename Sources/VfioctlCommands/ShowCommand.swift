@@ -24,9 +24,12 @@ struct ShowCommand: VfioctlCommand {
         let database = context.database()
         let inventory = try context.inventory(database: database)
         let devices = try inventory.resolve(target)
-        // A VFIO-bound device's holders come from a /proc scan; `holders` has the details.
+        // Holders (through VFIO, or through a host-bound device's own nodes) come from one /proc
+        // scan for all the devices; `holders` has the details.
+        let finder = HolderFinder(root: context.root, options: .init(hostNodes: true), deviceNumbers: context.services.deviceNumbers)
+        let report = try? finder.find(devices.map(\.address))
         let holders = devices.map { device in
-            device.isVFIOBound ? try? HolderFinder(root: context.root, deviceNumbers: context.services.deviceNumbers).find([device.address]) : nil
+            report.flatMap { $0.covers(device.address) ? $0.restricted(to: device.address) : nil }
         }
         let view = ShowView(
             target: target, devices: devices, holders: holders, inventory: inventory, config: ConfigReport.Reader(database: database, inventory: inventory))

@@ -43,7 +43,7 @@ public enum HolderAnalysis {
                 case .group: handle.group.map(targetGroups.contains) ?? false
                 // Unattributed device fds and mappings stay: they may be a target's.
                 case .device, .mapping: handle.device.map(targetAddresses.contains) ?? true
-                case .cdev: handle.device.map(targetAddresses.contains) ?? false
+                case .cdev, .hostNode: handle.device.map(targetAddresses.contains) ?? false
                 case .container: true
                 }
             }
@@ -70,7 +70,10 @@ public enum HolderAnalysis {
                 continue
             }
             guard target.reachableThroughVFIO else {
-                judged.statuses.append(TargetStatus(target: target, state: .notVFIO, holders: [], open: false))
+                // On its host driver: held only through its host nodes.
+                let holders = relevant.filter { holdsHostNode($0.value, target.address) }.keys.sorted()
+                judged.holderPids.formUnion(holders)
+                judged.statuses.append(TargetStatus(target: target, state: holders.isEmpty ? .notVFIO : .hostHeld, holders: holders, open: false))
                 continue
             }
             let groupForMatch = target.groupNode != nil ? target.group : nil
@@ -95,7 +98,11 @@ public enum HolderAnalysis {
     }
 
     static func holdsDevice(_ handles: [HeldHandle], _ address: PCIAddress) -> Bool {
-        handles.contains { $0.kind != .group && $0.kind != .container && $0.device == address }
+        handles.contains { $0.kind != .group && $0.kind != .container && $0.kind != .hostNode && $0.device == address }
+    }
+
+    static func holdsHostNode(_ handles: [HeldHandle], _ address: PCIAddress) -> Bool {
+        handles.contains { $0.kind == .hostNode && $0.device == address }
     }
 
     /// The processes with unattributed device fds or mappings that hold one of `needyGroups` or

@@ -24,11 +24,15 @@ public final class HolderFinder {
         public var details: Bool
         /// Threads for the fd pass; nil picks by process count and CPUs.
         public var threads: Int?
+        /// Also find host processes holding targets that are on their host drivers, through the
+        /// host's own nodes of them (`HostNodeReader`), in the same pass over /proc.
+        public var hostNodes: Bool
 
-        public init(mappings: MappingScan = .auto, details: Bool = true, threads: Int? = nil) {
+        public init(mappings: MappingScan = .auto, details: Bool = true, threads: Int? = nil, hostNodes: Bool = false) {
             self.mappings = mappings
             self.details = details
             self.threads = threads
+            self.hostNodes = hostNodes
         }
     }
 
@@ -53,7 +57,12 @@ public final class HolderFinder {
     public func find(_ devices: [PCIAddress]) throws(VFIOError) -> HolderReport {
         let reader = HolderTargetReader(root: root, deviceNumbers: deviceNumbers)
         let groups = reader.groupNodes()
-        let targets = devices.map { reader.read($0, groups: groups) }
+        var targets = devices.map { reader.read($0, groups: groups) }
+        if options.hostNodes { addHostNodes(&targets) }
+        if targets.allSatisfy({ !$0.present || (!$0.reachableThroughVFIO && $0.hostNodes.isEmpty) }) {
+            // Nothing any process could hold: no walk over /proc.
+            return report(targets: targets, processes: [], stats: ScanStats())
+        }
         let scanner = ProcScanner(
             root: root, table: ScanTable(targets: targets, groups: groups, containers: reader.containerNumbers()), deviceNumbers: deviceNumbers)
         guard let procFD = scanner.openProc() else {
@@ -88,12 +97,24 @@ public final class HolderFinder {
         return Set(verdict.holders.map(\.pid)).union(verdict.likelyHolders.map(\.pid))
     }
 
+    /// The host nodes of the targets on host drivers (a VFIO-bound device has none).
+    private func addHostNodes(_ targets: inout [HolderTarget]) {
+        let onHost = targets.filter { $0.present && !$0.vfioBound }.map(\.address)
+        guard !onHost.isEmpty else { return }
+        let nodes = HostNodeReader(root: root).nodes(of: onHost)
+        for i in targets.indices { targets[i].hostNodes = nodes[targets[i].address] ?? [] }
+    }
+
     private func addMappings(_ scanner: ProcScanner, _ procFD: Int32, targets: [HolderTarget], processes: inout [ScannedProcess], stats: inout ScanStats) {
         let pids: [Int32]
         switch options.mappings {
         case .none:
             return
         case .all:
+            pids = scanner.pids(procFD)
+        case .auto where targets.contains { !$0.hostNodes.isEmpty }:
+            // A host node stays open while mapped (a GPU's buffers), and nothing tells whether
+            // it is: every process's maps are read.
             pids = scanner.pids(procFD)
         case .auto:
             switch HolderAnalysis.mapsNeeded(targets: targets, processes: processes) {

@@ -58,10 +58,14 @@ public struct HolderTarget: Sendable, Equatable {
     /// The `enable` count. For a vfio-bound device, ≥1 means some process has the device open
     /// (vfio-pci enables on first open, disables on last close; checked on 6.1 and 6.12).
     public var enableCount: Int?
+    /// The host's own nodes of the function (DRM, sound, NVMe, USB…), read only when the scan
+    /// asks for host holders (`HolderFinder.Options.hostNodes`) and the device is not on VFIO.
+    public var hostNodes: [HostNode]
 
     public init(
         address: PCIAddress, present: Bool = true, driver: String? = nil, vfioBound: Bool = false, group: Int? = nil,
-        groupNode: VFIONode? = nil, deviceNode: VFIONode? = nil, vfioDeviceName: String? = nil, enableCount: Int? = nil
+        groupNode: VFIONode? = nil, deviceNode: VFIONode? = nil, vfioDeviceName: String? = nil, enableCount: Int? = nil,
+        hostNodes: [HostNode] = []
     ) {
         self.address = address
         self.present = present
@@ -72,6 +76,7 @@ public struct HolderTarget: Sendable, Equatable {
         self.deviceNode = deviceNode
         self.vfioDeviceName = vfioDeviceName
         self.enableCount = enableCount
+        self.hostNodes = hostNodes
     }
 
     /// Something could hold it through VFIO: it is VFIO-bound, or its group still has a node
@@ -92,6 +97,9 @@ public enum HandleKind: String, Sendable, Codable, CaseIterable {
     case mapping
     /// `/dev/vfio/vfio` or `/dev/iommu`: shown for context, never a hold on its own.
     case container
+    /// An fd on, or a mapping of, one of the host's own nodes of a device on its host driver
+    /// (`/dev/dri/card0`, `/dev/nvme0n1`, …).
+    case hostNode = "host-node"
 }
 
 /// One fd or mapping through which a process holds (or may hold) something VFIO.
@@ -208,11 +216,13 @@ public enum HoldState: String, Sendable, Equatable, Codable {
     case held
     /// `enable` says the device is open, but no fd or mapping names it: see the likely holders.
     case openUnattributed = "open-unattributed"
+    /// On its host driver, and a process has one of its host nodes open or mapped.
+    case hostHeld = "host-held"
 
     public var isFree: Bool {
         switch self {
         case .notVFIO, .gone, .free: true
-        case .held, .openUnattributed: false
+        case .held, .openUnattributed, .hostHeld: false
         }
     }
 }

@@ -9,6 +9,8 @@ enum NodeMatch: Sendable, Equatable {
     case group(Int)
     case cdev(PCIAddress)
     case container
+    /// A host node (character or block) of this device.
+    case host(PCIAddress)
 }
 
 /// The device numbers one scan looks for, built from sysfs before the scan.
@@ -16,6 +18,13 @@ struct ScanTable: Sendable {
     private(set) var numbers: [UInt64: NodeMatch] = [:]
     /// `vfioX` → device, to attribute a mapped cdev by name when `map_files` cannot be read.
     private(set) var cdevNames: [String: PCIAddress] = [:]
+    /// Host nodes of the targets, character and block apart (their numbers are separate spaces).
+    private(set) var hostChar: [UInt64: PCIAddress] = [:]
+    private(set) var hostBlock: [UInt64: PCIAddress] = [:]
+    /// Host node path → device, to attribute a mapping when `map_files` cannot be read.
+    private(set) var hostPaths: [String: PCIAddress] = [:]
+    /// Whether any target has host nodes: then maps are searched for `/dev/` mappings too.
+    var hasHostNodes: Bool { !hostPaths.isEmpty }
     /// Whether anonymous `[vfio-device]` fds can matter: only while some target is open. A device
     /// fd exists only after the driver's open_device, which for vfio-pci enables the device
     /// (`enable` ≥ 1; checked on 6.1 and 6.12), so when every target reads 0 the `readlink` that
@@ -31,16 +40,31 @@ struct ScanTable: Sendable {
         for target in targets {
             if let node = target.deviceNode { numbers[node.number.packed] = .cdev(target.address) }
             if let name = target.vfioDeviceName { cdevNames[name] = target.address }
+            for node in target.hostNodes {
+                switch node.kind {
+                case .char: hostChar[node.number.packed] = target.address
+                case .block: hostBlock[node.number.packed] = target.address
+                }
+                hostPaths[node.path] = target.address
+            }
         }
         wantsAnonymousDevices = targets.contains { $0.present && $0.reachableThroughVFIO && ($0.enableCount ?? 1) >= 1 }
     }
 
     func match(major: UInt32, minor: UInt32) -> NodeMatch? {
-        numbers.isEmpty ? nil : numbers[UInt64(major) << 32 | UInt64(minor)]
+        let key = UInt64(major) << 32 | UInt64(minor)
+        if let match = numbers.isEmpty ? nil : numbers[key] { return match }
+        return hostChar.isEmpty ? nil : hostChar[key].map { .host($0) }
     }
 
+    func matchBlock(major: UInt32, minor: UInt32) -> NodeMatch? {
+        hostBlock.isEmpty ? nil : hostBlock[UInt64(major) << 32 | UInt64(minor)].map { .host($0) }
+    }
+
+    /// A stand-in's number does not say whether it stands for a character or a block node; a
+    /// fixture keeps the two apart by their majors, so both are tried.
     func match(_ number: DeviceNumber) -> NodeMatch? {
-        match(major: number.major, minor: number.minor)
+        match(major: number.major, minor: number.minor) ?? matchBlock(major: number.major, minor: number.minor)
     }
 }
 
@@ -197,6 +221,10 @@ final class ProcScanner {
                     if let match = table.match(major: info.stx_rdev_major, minor: info.stx_rdev_minor) {
                         handles.append(handle(for: match, dirFD: dirFD, name: name))
                     }
+                } else if type == UInt32(S_IFBLK) {
+                    if let match = table.matchBlock(major: info.stx_rdev_major, minor: info.stx_rdev_minor) {
+                        handles.append(handle(for: match, dirFD: dirFD, name: name))
+                    }
                 } else if standIns, type == UInt32(S_IFREG), let match = deviceNumbers.number(info).flatMap({ table.match($0) }) {
                     // A fixture's stand-in for a node. Other regular files go on: newer kernels give
                     // anonymous inodes S_IFREG.
@@ -236,6 +264,7 @@ final class ProcScanner {
         case .group(let id): return HeldHandle(kind: .group, fd: fd, path: path, group: id)
         case .cdev(let address): return HeldHandle(kind: .cdev, fd: fd, path: path, device: address)
         case .container: return HeldHandle(kind: .container, fd: fd, path: path)
+        case .host(let address): return HeldHandle(kind: .hostNode, fd: fd, path: path, device: address)
         }
     }
 
@@ -282,18 +311,18 @@ final class ProcScanner {
         guard readFile(procFD, limit: 1 << 26) else { return [] }
         stats.mapsRead += 1
         var lines: [(range: String, path: String)] = []
+        var hostLines: [(range: String, path: String)] = []
         fileBuffer.withUnsafeBufferPointer { text in
-            var from = 0
-            while let hit = Self.find(Self.vfioBytes, in: text, from: from) {
-                var start = hit
-                while start > 0, text[start - 1] != 0x0a { start -= 1 }
-                var end = hit
-                while end < text.count, text[end] != 0x0a { end += 1 }
-                if let parsed = Self.parseMapsLine(UnsafeBufferPointer(rebasing: text[start..<end])) { lines.append(parsed) }
-                from = end
-            }
+            Self.forEachLine(containing: Self.vfioBytes, in: text) { lines.append($0) }
+            // Mappings of host nodes (a GPU's buffers through /dev/dri/card0) keep them open too.
+            if table.hasHostNodes { Self.forEachLine(containing: Self.devBytes, in: text) { hostLines.append($0) } }
         }
         var handles: [HeldHandle] = []
+        for line in hostLines {
+            guard let address = mappedHostNode(procFD, pid: pid, range: line.range, path: line.path) else { continue }
+            let handle = HeldHandle(kind: .hostNode, path: displayPath(line.path), device: address, range: line.range)
+            if !handles.contains(where: { $0.path == handle.path && $0.device == handle.device }) { handles.append(handle) }
+        }
         for line in lines {
             var handle: HeldHandle?
             if line.path.hasPrefix("anon_inode:[vfio-device]") {
@@ -307,6 +336,51 @@ final class ProcScanner {
             }
         }
         return handles
+    }
+
+    private static let devBytes = Array(" /dev/".utf8)
+
+    /// Calls `body` with every parsed maps line that contains `needle`, each line once.
+    static func forEachLine(containing needle: [UInt8], in text: UnsafeBufferPointer<UInt8>, _ body: ((range: String, path: String)) -> Void) {
+        var from = 0
+        while let hit = find(needle, in: text, from: from) {
+            var start = hit
+            while start > 0, text[start - 1] != 0x0a { start -= 1 }
+            var end = hit
+            while end < text.count, text[end] != 0x0a { end += 1 }
+            if let parsed = parseMapsLine(UnsafeBufferPointer(rebasing: text[start..<end])) { body(parsed) }
+            from = end
+        }
+    }
+
+    /// The `map_files` entry of a mapping: `START-END` without the zero padding maps prints.
+    private static func mapFilesEntry(pid: Int32, range: String) -> String? {
+        let parts = range.split(separator: "-")
+        guard parts.count == 2 else { return nil }
+        func trim(_ s: Substring) -> Substring {
+            let t = s.drop { $0 == "0" }
+            return t.isEmpty ? "0" : t
+        }
+        return String(pid) + "/map_files/" + trim(parts[0]) + "-" + trim(parts[1])
+    }
+
+    /// The device whose host node a mapping is of: by the mapped file's number through
+    /// `map_files`, or by its path when `map_files` is closed to this user.
+    private func mappedHostNode(_ procFD: Int32, pid: Int32, range: String, path: String) -> PCIAddress? {
+        var info = statx()
+        if let entry = Self.mapFilesEntry(pid: pid, range: range),
+            vfioctl_statx(procFD, entry, Int32(AT_STATX_DONT_SYNC), deviceNumbers.statxMask, &info) == 0
+        {
+            let type = UInt32(info.stx_mode) & UInt32(S_IFMT)
+            let match =
+                type == UInt32(S_IFBLK)
+                ? table.matchBlock(major: info.stx_rdev_major, minor: info.stx_rdev_minor) : deviceNumbers.number(info).flatMap { table.match($0) }
+            guard case .host(let address) = match else { return nil }
+            return address
+        }
+        var name = Substring(path)
+        if name.hasSuffix(Self.deletedSuffix) { name = name.dropLast(Self.deletedSuffix.count) }
+        return table.hostPaths[String(name)]
     }
 
     private func mappedCdev(_ procFD: Int32, pid: Int32, range: String, path: String) -> PCIAddress? {

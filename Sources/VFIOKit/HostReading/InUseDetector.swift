@@ -104,6 +104,7 @@ public struct InUseDetector {
         var uses: [DeviceUse] = []
         for name in (Sysfs.list(classDir) ?? []).sorted() {
             guard let real = realPath(classDir + "/" + name), real.hasPrefix(deviceReal + "/") else { continue }
+            uses += InUseClassifier.linkUses(address, interface: name, links: networkLinks(real, classDir: classDir))
             // Administratively up (IFF_UP) or with a carrier: either way the host is using it.
             let flags = Sysfs.readHex(real + "/flags") ?? 0
             let operstate = Sysfs.read(real + "/operstate") ?? "unknown"
@@ -113,6 +114,37 @@ public struct InUseDetector {
             if let use { uses.append(use) }
         }
         return uses
+    }
+
+    /// The interface's master (`master` link; a bridge port also has `brport/`) and its upper
+    /// devices (`upper_NAME` links) other than the master.
+    func networkLinks(_ real: String, classDir: String) -> InUseClassifier.NetworkLinks {
+        var links = InUseClassifier.NetworkLinks()
+        links.master = Sysfs.linkName(real + "/master")
+        if let master = links.master {
+            let masterDir = classDir + "/" + master
+            if Sysfs.exists(masterDir + "/bridge") || Sysfs.exists(real + "/brport") {
+                links.masterKind = .bridge
+            } else if Sysfs.exists(masterDir + "/bonding") {
+                links.masterKind = .bond
+            } else {
+                links.masterKind = .other
+            }
+        }
+        for entry in (Sysfs.list(real) ?? []).sorted() where entry.hasPrefix("upper_") {
+            let upper = String(entry.dropFirst(6))
+            guard upper != links.master else { continue }
+            let upperDir = classDir + "/" + upper
+            let up = (Sysfs.readHex(upperDir + "/flags") ?? 0) & 0x1 != 0
+            let kind = Sysfs.read(upperDir + "/uevent").flatMap(Self.devType)
+            links.uppers.append((name: upper, up: up, kind: kind))
+        }
+        return links
+    }
+
+    /// `DEVTYPE=vlan` from a uevent file.
+    static func devType(_ uevent: String) -> String? {
+        uevent.split(separator: "\n").first { $0.hasPrefix("DEVTYPE=") }.map { String($0.dropFirst(8)) }
     }
 
     // MARK: - Framebuffers

@@ -17,6 +17,14 @@ public struct DeviceUse: Sendable, Equatable, Codable {
         case virtualFunctions = "virtual-functions"
         /// Bound to a VFIO driver and open by a process: unbinding it would block until it is closed.
         case openVFIODevice = "open-vfio-device"
+        /// A host process has one of its host nodes open or mapped (`/dev/dri/card0`, `/dev/nvme0n1`…).
+        case openDeviceNode = "open-device-node"
+        /// A network interface on it is a port of a bridge.
+        case bridgePort = "bridge-port"
+        /// A network interface on it is a slave of a bond or team (or has another master).
+        case bondSlave = "bond-slave"
+        /// A network interface on it carries an upper device (VLAN, macvlan, ipvlan) that is up.
+        case upperDevice = "upper-device"
     }
 
     public var address: PCIAddress

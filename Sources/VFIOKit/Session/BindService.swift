@@ -29,7 +29,7 @@ extension HostSession {
     func planBind(_ request: BindRequest, inventory: HostInventory, owner: NodeOwner? = nil) throws(VFIOError) -> BindDecision {
         let environment = BindEnvironment.read(root: root)
         let affected = try BindPlanner.affectedDevices(request, inventory: inventory)
-        let uses = InUseDetector(root: root).uses(of: affected)
+        let uses = try InUseDetector(root: root).uses(of: affected) + hostHolderUses(affected)
         let decision = try BindPlanner.plan(request, inventory: inventory, environment: environment, uses: uses)
         guard let owner, case .plan(var plan) = decision else { return decision }
         plan.owner = owner
@@ -44,5 +44,15 @@ extension HostSession {
     public func resolveOwner(_ spec: OwnerSpec?) throws(VFIOError) -> NodeOwner? {
         guard let spec else { return nil }
         return try UserDatabase.read(root: root).resolve(spec)
+    }
+
+    /// Host processes holding a device the bind would take, through its host nodes: one pass
+    /// over /proc for all of them (VFIO-bound ones are judged by their `enable` count instead).
+    /// - Throws: `.unavailable` when /proc cannot be read: the guard cannot tell, so it does not guess.
+    func hostHolderUses(_ devices: [PCIDevice]) throws(VFIOError) -> [DeviceUse] {
+        let onHost = devices.filter { !$0.isVFIOBound }.map(\.address)
+        guard !onHost.isEmpty else { return [] }
+        let finder = HolderFinder(root: root, options: .init(hostNodes: true), deviceNumbers: deviceNumbers)
+        return InUseClassifier.holderUses(try finder.find(onHost))
     }
 }

@@ -59,6 +59,8 @@ struct TargetStatusJSON: Encodable {
     @Nullable var enable: Int?
     var open: Bool
     var holders: [Int32]
+    /// The host's own nodes of a device on its host driver (empty for VFIO devices).
+    var hostNodes: [HostNodeJSON]
 
     init(_ status: TargetStatus) {
         let t = status.target
@@ -72,6 +74,21 @@ struct TargetStatusJSON: Encodable {
         enable = t.enableCount
         open = status.open
         holders = status.holders
+        hostNodes = t.hostNodes.map(HostNodeJSON.init)
+    }
+}
+
+struct HostNodeJSON: Encodable {
+    var kind: String
+    var path: String
+    var number: String
+    @Nullable var via: String?
+
+    init(_ node: HostNode) {
+        kind = node.kind.rawValue
+        path = node.path
+        number = node.number.description
+        via = node.via
     }
 }
 

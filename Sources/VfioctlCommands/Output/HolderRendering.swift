@@ -42,12 +42,16 @@ enum HolderRendering {
         switch status.state {
         case .gone:
             return t.address.description + "  removed from the bus\n"
-        case .notVFIO:
+        case .notVFIO where t.hostNodes.isEmpty:
             return line + "not bound to a VFIO driver: nothing can hold it through VFIO\n"
+        case .notVFIO:
+            line += "on its host driver, " + Paint.green("no process has its nodes open", color)
         case .free:
             line += Paint.green("free", color)
         case .held:
             line += Paint.red("held", color) + " by " + status.holders.map { pidLabel($0, report) }.joined(separator: ", ")
+        case .hostHeld:
+            line += Paint.red("in use on the host", color) + " by " + status.holders.map { pidLabel($0, report) }.joined(separator: ", ")
         case .openUnattributed:
             line +=
                 Paint.red("open", color) + ", but no fd names it: "
@@ -60,6 +64,7 @@ enum HolderRendering {
         if t.vfioBound { facts.append(status.open ? "device open (enable " + String(t.enableCount ?? 1) + ")" : "device not open") }
         if let node = t.groupNode { facts.append(node.path) }
         if let node = t.deviceNode { facts.append(node.path) }
+        if !t.hostNodes.isEmpty { facts.append("host nodes " + t.hostNodes.map { UntrustedText.printable($0.path, limit: 128) }.joined(separator: " ")) }
         if !facts.isEmpty { line += "  " + facts.joined(separator: ", ") + "\n" }
         return line
     }

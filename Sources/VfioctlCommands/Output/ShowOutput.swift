@@ -5,7 +5,8 @@ struct DeviceShowDocument: Encodable {
     var device: DeviceJSON
     @Nullable var group: GroupJSON?
     var config: ConfigReport
-    /// Processes holding the device through VFIO; null when it is not VFIO-bound.
+    /// Processes holding the device through VFIO or, on its host driver, through its host
+    /// nodes; null when it is neither VFIO-bound nor has host nodes.
     @Nullable var holders: [ShowHolders.JSON]?
 }
 
@@ -146,11 +147,24 @@ enum ShowRendering {
     }
 }
 
-/// The holders `show` reports for a VFIO-bound device (a /proc scan; `holders` has the details).
+/// The holders `show` reports for a VFIO-bound device or a host-bound one with host nodes (a
+/// /proc scan; `holders` has the details).
 enum ShowHolders {
     struct JSON: Encodable {
         var pid: Int32
         @Nullable var command: String?
+        @Nullable var unit: String?
+        /// What it holds the device through: node paths, fds' and mappings' link text.
+        var through: [String]
+
+        init(_ p: HolderProcess) {
+            pid = p.pid
+            command = p.command
+            unit = p.unit
+            var paths: [String] = []
+            for handle in p.handles where handle.kind != .container && !paths.contains(handle.path) { paths.append(handle.path) }
+            through = paths
+        }
     }
 }
 
@@ -158,7 +172,8 @@ enum ShowHolders {
 struct ShowView {
     var target: Target
     var devices: [PCIDevice]
-    /// Per device (same order): the holder scan, nil when it is not VFIO-bound or the scan failed.
+    /// Per device (same order): its part of the holder scan, nil when the scan cannot say
+    /// anything about it (neither VFIO-bound nor with host nodes) or failed.
     var holders: [HolderReport?]
     var inventory: HostInventory
     var config: ConfigReport.Reader
@@ -185,7 +200,7 @@ extension Renderer {
                     device: DeviceJSON(device: device, root: root),
                     group: device.iommuGroup.flatMap { inventory.groups[$0] }.map { GroupJSON($0, viability: inventory.viability(of: $0)) },
                     config: view.config.report(for: device),
-                    holders: report.map { $0.holders.map { ShowHolders.JSON(pid: $0.pid, command: $0.command) } })
+                    holders: report.map { $0.holders.map(ShowHolders.JSON.init) })
             }
             if case .address = view.target { console.emitJSON(documents[0]) } else { console.emitJSON(MultiShowDocument(results: documents)) }
             return .success
