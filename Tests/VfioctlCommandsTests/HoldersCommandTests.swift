@@ -194,7 +194,7 @@ struct HolderRenderingTests {
     func hostileNames() {
         #expect(UntrustedText.printable("evil\u{1B}]0;pwned\u{07}", limit: 64) == "evil\\x1b]0;pwned\\x07")
         let p = HolderProcess(pid: 7, handles: [], command: "a\nb")
-        #expect(HolderRendering.label(p) == "pid 7 (a\\x0ab)")
+        #expect(p.printableLabel == "pid 7 (a\\x0ab)")
     }
 
     @Test("progress line: first holder and node, the others counted; an unattributed open device")
@@ -211,7 +211,7 @@ struct HolderRenderingTests {
         #expect(
             HolderRendering.progressLine(WaitProgress(elapsed: .seconds(3), timeout: .seconds(30), report: held))
                 == "waiting for pid 4242 (qemu-system-x86) holding /dev/vfio/12 (+1 other), 3 s of 30 s")
-        #expect(HolderRendering.summary(held) == "0000:01:00.0 is held by pid 4242 (qemu-system-x86) through /dev/vfio/12, pid 4243 (helper) through /dev/vfio/12")
+        #expect(held.summary == "0000:01:00.0 is held by pid 4242 (qemu-system-x86) through /dev/vfio/12, pid 4243 (helper) through /dev/vfio/12")
         let open = HolderReport(
             targets: [TargetStatus(target: target, state: .openUnattributed, holders: [], open: true)], holders: [],
             likelyHolders: [HolderProcess(pid: 5000, handles: [HeldHandle(kind: .device, fd: 9, path: "anon_inode:[vfio-device]")], command: "spdk_tgt")],
@@ -219,6 +219,6 @@ struct HolderRenderingTests {
         #expect(
             HolderRendering.progressLine(WaitProgress(elapsed: .seconds(1), timeout: .seconds(30), report: open))
                 == "waiting for 0000:01:00.0 (open; likely pid 5000 (spdk_tgt)), 1 s of 30 s")
-        #expect(HolderRendering.summary(open) == "0000:01:00.0 is open but no process can be tied to it; likely pid 5000 (spdk_tgt)")
+        #expect(open.summary == "0000:01:00.0 is open but no process can be tied to it; likely pid 5000 (spdk_tgt)")
     }
 }

@@ -43,8 +43,7 @@ public struct ReleaseRun: Sendable {
     /// restore: units left alone because their PF's VFs are held, and the reasons.
     public var refused: [ReleaseUnit] = []
     public var refusals: [ReleaseRefusal.Reason] = []
-    /// Units whose writes ran, and what became of each device.
-    public var executed: [ReleaseUnit] = []
+    /// What became of each device whose writes ran.
     public var report: ReleaseOperation.Report?
 
     public init(plan: ReleasePlan, wait: ReleaseWait) {

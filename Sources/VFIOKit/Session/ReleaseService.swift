@@ -115,7 +115,6 @@ struct ReleaseFlow {
         run.refusals = held.reasons
         run.report = ReleaseOperation(root: session.root, executor: session.executor()).execute(
             ready, kind: request.kind, atomic: request.kind != .restore, dropRecords: plan.staleRecords)
-        run.executed = ready
         return .finished(run)
     }
 

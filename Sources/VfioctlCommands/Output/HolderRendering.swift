@@ -49,9 +49,9 @@ enum HolderRendering {
         case .free:
             line += Paint.green("free", color)
         case .held:
-            line += Paint.red("held", color) + " by " + status.holders.map { pidLabel($0, report) }.joined(separator: ", ")
+            line += Paint.red("held", color) + " by " + status.holders.map { report.label(of: $0) }.joined(separator: ", ")
         case .hostHeld:
-            line += Paint.red("in use on the host", color) + " by " + status.holders.map { pidLabel($0, report) }.joined(separator: ", ")
+            line += Paint.red("in use on the host", color) + " by " + status.holders.map { report.label(of: $0) }.joined(separator: ", ")
         case .openUnattributed:
             line +=
                 Paint.red("open", color) + ", but no fd names it: "
@@ -94,22 +94,19 @@ enum HolderRendering {
 
     // MARK: - wait
 
-    /// `0000:01:00.0 is held by pid 4242 (qemu-system-x86) through /dev/vfio/12; …`
-    static func summary(_ report: HolderReport) -> String { report.summary }
-
     /// The live line: `waiting for pid 4242 (qemu-system-x86) holding /dev/vfio/12, 3 s of 30 s`.
     static func progressLine(_ progress: WaitProgress) -> String {
         let report = progress.report
         var what: String
         if let first = report.holders.first {
-            what = label(first)
-            if let handle = mainHandle(first) { what += " holding " + UntrustedText.printable(handle.path, limit: 128) }
+            what = first.printableLabel
+            if let handle = first.mainHandle { what += " holding " + UntrustedText.printable(handle.path, limit: 128) }
             let others = report.holders.count - 1
             if others > 0 { what += " (+" + plural(others, "other", "others") + ")" }
         } else if let open = report.targets.first(where: { $0.state == .openUnattributed }) {
             what =
                 open.target.address.description + " (open; "
-                + (report.likelyHolders.first.map { "likely " + label($0) } ?? "holder not visible") + ")"
+                + (report.likelyHolders.first.map { "likely " + $0.printableLabel } ?? "holder not visible") + ")"
         } else {
             what = "the targets to be released"
         }
@@ -118,12 +115,6 @@ enum HolderRendering {
     }
 
     // MARK: - Small formatters
-
-    static func mainHandle(_ p: HolderProcess) -> HeldHandle? { p.mainHandle }
-
-    static func pidLabel(_ pid: Int32, _ report: HolderReport) -> String { report.label(of: pid) }
-
-    static func label(_ p: HolderProcess) -> String { p.printableLabel }
 
     /// Whole seconds, as a human counts a wait: `3 s`.
     static func seconds(_ d: Duration) -> String {
@@ -192,7 +183,7 @@ extension Renderer {
             }
             return .success
         }
-        let message = "timed out after " + HolderRendering.preciseSeconds(outcome.waited) + ": " + HolderRendering.summary(outcome.report)
+        let message = "timed out after " + HolderRendering.preciseSeconds(outcome.waited) + ": " + outcome.report.summary
         guard mode == .json else { throw .timedOut(message) }
         // The document above already says why; the exit status and one line say it too.
         console.error("vfioctl: " + message)

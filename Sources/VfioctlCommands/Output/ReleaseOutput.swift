@@ -18,7 +18,7 @@ enum ReleaseRendering {
         let limit = noWait ? "without waiting (--no-wait)" : "up to " + HolderRendering.preciseSeconds(timeout)
         out += "# (first: take \(HostLock.hostPath); wait \(limit) until no process holds \(waitFor); look again)\n"
         if let holders, !holders.isFree {
-            out += "# now: " + HolderRendering.summary(holders) + "\n"
+            out += "# now: " + holders.summary + "\n"
         }
         for step in plan.steps {
             out += step.shellLine(root: root) + "\n"
@@ -90,23 +90,27 @@ enum ReleaseRendering {
             var lines = run.refusals.map { "refused: " + $0.line }
             if run.gaveUp { return lines + [gaveUpMessage(run)] }
             lines += (run.plan.warnings + (run.report?.warnings ?? [])).map { "warning: " + $0 }
-            switch run.exitStatus {
-            case .failed, .rollbackFailed:
-                lines += run.report?.failures.map(\.message) ?? []
-            case .timedOut:
-                if let report = run.lastReport {
-                    lines.append("timed out after " + HolderRendering.preciseSeconds(run.waited) + " waiting for holders: " + HolderRendering.summary(report))
-                }
-            default:
-                break
-            }
-            return lines
+            return lines + closingLines(run)
+        }
+    }
+
+    /// After the writes ran: each failed transaction's message, or for groups left held
+    /// (restore) who still holds them.
+    static func closingLines(_ run: ReleaseRun) -> [String] {
+        switch run.exitStatus {
+        case .failed, .rollbackFailed:
+            return run.report?.failures.map(\.message) ?? []
+        case .timedOut:
+            guard let report = run.lastReport else { return [] }
+            return ["timed out after " + HolderRendering.preciseSeconds(run.waited) + " waiting for holders: " + report.summary]
+        default:
+            return []
         }
     }
 
     /// Holders stayed: nothing was written.
     static func gaveUpMessage(_ run: ReleaseRun) -> String {
-        let summary = run.lastReport.map(HolderRendering.summary) ?? ""
+        let summary = run.lastReport.map(\.summary) ?? ""
         var message =
             run.wait.noWait
             ? "in use (--no-wait): " + summary
@@ -190,7 +194,7 @@ struct ReleaseDocument: Encodable {
             entry.message = "its VFs are in use"
         } else if run.isTimedOut(move.address) {
             entry.result = "timed-out"
-            entry.message = run.lastReport.map(HolderRendering.summary)
+            entry.message = run.lastReport.map(\.summary)
         } else {
             switch run.result(of: move.address) {
             case .done(let now):
@@ -245,16 +249,7 @@ extension Renderer {
         } else if isText {
             console.write(run.report == nil ? ReleaseRendering.nothingToDo(run.plan) : ReleaseRendering.done(run))
         }
-        switch run.exitStatus {
-        case .failed, .rollbackFailed:
-            for failure in run.report?.failures ?? [] { console.error("vfioctl: " + failure.message) }
-        case .timedOut:
-            if let report = run.lastReport {
-                console.error("vfioctl: timed out after " + HolderRendering.preciseSeconds(run.waited) + " waiting for holders: " + HolderRendering.summary(report))
-            }
-        default:
-            break
-        }
+        for line in ReleaseRendering.closingLines(run) { console.error("vfioctl: " + line) }
     }
 
     static func now() -> Int64 { Int64(time(nil)) }

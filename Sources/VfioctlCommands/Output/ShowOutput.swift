@@ -208,7 +208,7 @@ extension Renderer {
         let text = shown.map { device, report in
             var out = ShowRendering.device(device, inventory: inventory, root: root, color: color)
             if let report {
-                let summary = HolderRendering.summary(report)
+                let summary = report.summary
                 out += ShowRendering.field("Holders", summary.isEmpty ? "none (no process has it open)" : summary)
             }
             return out + ShowRendering.config(view.config.report(for: device), color: color)
