@@ -17,6 +17,16 @@ public struct ApplyOutcome: Sendable {
         case release(ReleaseOutcome, to: String?)
         /// Its release stopped before it was planned.
         case releaseError(VFIOError, to: String?)
+
+        /// The exit status of the service call behind it (success when there was none).
+        public var exitStatus: ExitStatus {
+            switch self {
+            case .none, .notPossible: .success
+            case .bind(let outcome, _): outcome.exitStatus
+            case .release(let outcome, _): outcome.exitStatus
+            case .releaseError(let error, _): error.exitStatus
+            }
+        }
     }
 
     public struct Entry: Sendable {
@@ -35,7 +45,7 @@ public struct ApplyOutcome: Sendable {
     /// The bind batches' and releases' outcomes in the order they ran (for the dry-run script).
     public var steps: [Detail] = []
     /// A rollback failed somewhere: a device is not where it was or where it should be.
-    public var rollbackFailed = false
+    public var rollbackFailed: Bool { steps.contains { $0.exitStatus == .rollbackFailed } }
 
     /// The host matches the file after this run.
     public var matches: Bool {

@@ -27,14 +27,11 @@ extension HostSession {
                 let result = try bind(batch.request)
                 let detail = ApplyOutcome.Detail.bind(result, driver: batch.request.driver)
                 outcome.steps.append(detail)
-                if result.exitStatus == .rollbackFailed { outcome.rollbackFailed = true }
                 for address in batch.addresses { details[address] = (Self.status(of: result), detail) }
             }
             for release in plan.releases {
                 let (status, detail) = applyRelease(release, defaultTimeout: desired.timeout ?? .seconds(30))
                 outcome.steps.append(detail)
-                if case .release(let result, _) = detail, result.exitStatus == .rollbackFailed { outcome.rollbackFailed = true }
-                if case .releaseError(let error, _) = detail, error.kind == .rollbackFailed { outcome.rollbackFailed = true }
                 details[release.address] = (status, detail)
             }
             outcome.entries = plan.items.compactMap { item in
