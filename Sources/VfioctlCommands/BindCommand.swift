@@ -15,7 +15,9 @@ struct BindCommand: VfioctlCommand {
             Refused (exit 2, nothing changed): a bind that would leave an IOMMU group with a member on a host DMA \
             driver (use --group to move them too), a bridge, and a device the host is using (a mounted or swap \
             block device, a configured network interface, the boot display or a framebuffer, an SR-IOV PF with VFs \
-            enabled) unless --force. The root filesystem's device is refused even with --force.
+            enabled, a process holding one of its own nodes such as /dev/dri/card0) unless --force; with --wait, a \
+            bind held only by processes waits (bounded by --timeout, exit 3 when it runs out) until they let go. The \
+            root filesystem's device is refused even with --force.
 
             Examples:
               vfioctl bind 01:00.0 --dry-run
@@ -23,6 +25,7 @@ struct BindCommand: VfioctlCommand {
               vfioctl bind group:12 --json
               vfioctl bind 15b3:101e --driver mlx5_vfio_pci
               vfioctl bind 05:00.0 --owner dpdk:dpdk
+              systemctl stop display-manager; vfioctl bind --group 01:00.0 --wait --timeout 20s
             """
     )
 
@@ -47,10 +50,19 @@ struct BindCommand: VfioctlCommand {
             valueName: "USER[:GROUP]"))
     var owner: String?
 
+    @Flag(
+        name: .long,
+        help: "When host processes hold the devices' own nodes (a display server on /dev/dri/card0), wait for them to let go, then bind.")
+    var wait = false
+
+    @Option(name: .long, help: ArgumentHelp("With --wait: how long to wait (default 30s; 0 looks once).", valueName: "DURATION"))
+    var timeout: String?
+
     @OptionGroup var mutation: MutationOptions
 
     func validate() throws {
         if targets.isEmpty { throw ValidationError("bind needs at least one TARGET: \(Target.acceptedForms)") }
+        if timeout != nil && !wait { throw ValidationError("--timeout needs --wait") }
     }
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
@@ -58,7 +70,8 @@ struct BindCommand: VfioctlCommand {
         let parsed = targets
         var ownerSpec: OwnerSpec?
         if let owner { ownerSpec = try OwnerSpec.parse(owner) }
-        let request = BindRequest(targets: parsed, driver: driver, wholeGroup: group, force: force, owner: ownerSpec)
+        let holderTimeout = wait ? try DurationText.parse(timeout ?? "30s", name: "--timeout") : nil
+        let request = BindRequest(targets: parsed, driver: driver, wholeGroup: group, force: force, owner: ownerSpec, holderTimeout: holderTimeout)
         let renderer = Renderer(context)
         let outcome = try context.session(mutation, renderer: renderer).bind(request)
         return renderer.render(outcome)

@@ -82,7 +82,9 @@ public final class HolderFinder {
         guard !pids.isEmpty else { return [] }
         let reader = HolderTargetReader(root: root, deviceNumbers: deviceNumbers)
         let groups = reader.groupNodes()
-        let targets = devices.map { reader.read($0, groups: groups) }
+        var targets = devices.map { reader.read($0, groups: groups) }
+        // A wait for host holders (bind --wait) checks the same nodes it waits on.
+        if options.hostNodes { addHostNodes(&targets) }
         let scanner = ProcScanner(root: root, table: ScanTable(targets: targets, groups: groups, containers: []), deviceNumbers: deviceNumbers)
         guard let procFD = scanner.openProc() else { return [] }
         defer { close(procFD) }

@@ -52,10 +52,36 @@ public struct HostNodeReader: Sendable {
                 continue
             }
             var nodes = chars.filter { Self.isBelow($0.real, deviceReal) }.map { node($0, kind: .char, via: nil) }
+            if let nvidia = nvidiaNode(address) { nodes.append(nvidia) }
             nodes += stackedBlocks(blocks.filter { Self.isBelow($0.real, deviceReal) || Self.hasPath(below: deviceReal, $0) }, all: blocks)
             result[address] = nodes.sorted { ($0.kind.rawValue, $0.path) < ($1.kind.rawValue, $1.path) }
         }
         return result
+    }
+
+    /// The NVIDIA driver's `/dev/nvidiaN`, which it registers with no sysfs device (so
+    /// `/sys/dev/char` does not list it): its minor is the GPU's `Device Minor:` in
+    /// `/proc/driver/nvidia/gpus/BDF/information`, on the driver's fixed major 195.
+    func nvidiaNode(_ address: PCIAddress) -> HostNode? {
+        guard let text = Sysfs.read(root.path("/proc/driver/nvidia/gpus/" + address.description + "/information")),
+            let minor = Self.nvidiaMinor(text)
+        else { return nil }
+        return HostNode(kind: .char, path: "/dev/nvidia" + String(minor), number: DeviceNumber(major: Self.nvidiaMajor, minor: minor))
+    }
+
+    /// `NV_MAJOR_DEVICE_NUMBER` in the driver's kernel interface.
+    static let nvidiaMajor: UInt32 = 195
+
+    /// `Device Minor: \t 0` from the GPU's information file; the driver's control node
+    /// (`nvidiactl`) takes 255, so a GPU's minor is below it.
+    static func nvidiaMinor(_ information: String) -> UInt32? {
+        for line in information.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, parts[0].split(whereSeparator: \.isWhitespace).joined(separator: " ") == "Device Minor" else { continue }
+            guard let value = parts[1].split(whereSeparator: \.isWhitespace).first, let minor = UInt32(value), minor < 255 else { return nil }
+            return minor
+        }
+        return nil
     }
 
     struct Entry {

@@ -384,14 +384,7 @@ final class ProcScanner {
     }
 
     private func mappedCdev(_ procFD: Int32, pid: Int32, range: String, path: String) -> PCIAddress? {
-        // map_files names drop the zero padding that maps prints.
-        let parts = range.split(separator: "-")
-        guard parts.count == 2 else { return nil }
-        func trim(_ s: Substring) -> Substring {
-            let t = s.drop { $0 == "0" }
-            return t.isEmpty ? "0" : t
-        }
-        let entry = String(pid) + "/map_files/" + trim(parts[0]) + "-" + trim(parts[1])
+        guard let entry = Self.mapFilesEntry(pid: pid, range: range) else { return nil }
         var info = statx()
         if vfioctl_statx(procFD, entry, Int32(AT_STATX_DONT_SYNC), deviceNumbers.statxMask, &info) == 0 {
             guard let number = deviceNumbers.number(info), case .cdev(let address) = table.match(number) else { return nil }

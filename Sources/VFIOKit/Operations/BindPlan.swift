@@ -12,15 +12,20 @@ public struct BindRequest: Sendable, Equatable {
     /// The owner's udev rules go under /etc/udev/rules.d (an `apply` entry, kept across
     /// reboots) instead of /run/udev/rules.d (a bind).
     public var persistentRules = false
+    /// `--wait`: how long to wait for host processes that hold the devices' own nodes to let go
+    /// before refusing; nil refuses at once.
+    public var holderTimeout: Duration?
 
     public init(
-        targets: [Target], driver: String = DriverName.vfioPCI, wholeGroup: Bool = false, force: Bool = false, owner: OwnerSpec? = nil
+        targets: [Target], driver: String = DriverName.vfioPCI, wholeGroup: Bool = false, force: Bool = false, owner: OwnerSpec? = nil,
+        holderTimeout: Duration? = nil
     ) {
         self.targets = targets
         self.driver = driver
         self.wholeGroup = wholeGroup
         self.force = force
         self.owner = owner
+        self.holderTimeout = holderTimeout
     }
 }
 
@@ -145,4 +150,13 @@ public struct BindRefusal: Error, Sendable, Equatable {
     public var reasons: [Reason]
 
     public var message: String { reasons.map(\.line).joined(separator: "\n") }
+
+    /// The devices to wait for when every reason is a host process holding one of their nodes:
+    /// the only refusal that goes away by itself. nil when any other reason stands (a mount, a
+    /// bridge port, a group rule), which no wait would clear.
+    public var devicesHeldOnlyByProcesses: [PCIAddress]? {
+        guard !reasons.isEmpty, reasons.allSatisfy({ $0.kind == .inUse && $0.use?.kind == .openDeviceNode }) else { return nil }
+        var seen = Set<PCIAddress>()
+        return reasons.map(\.address).filter { seen.insert($0).inserted }
+    }
 }

@@ -2,6 +2,8 @@
 extension InUseClassifier {
     /// One use per device and process that holds it through its host nodes (`host-held` in a
     /// scan with host nodes): who (pid, command, unit) and through which nodes.
+    static let nvidiaDriver = "nvidia"
+
     static func holderUses(_ report: HolderReport) -> [DeviceUse] {
         var uses: [DeviceUse] = []
         for status in report.targets where status.state == .hostHeld {
@@ -10,7 +12,14 @@ extension InUseClassifier {
                 guard let process = report.holder(pid) else { continue }
                 let handles = process.handles.filter { $0.kind == .hostNode && $0.device == address }
                 guard !handles.isEmpty else { continue }
-                uses.append(hostProcessUse(address, process: process, handles: handles))
+                var use = hostProcessUse(address, process: process, handles: handles)
+                if status.target.driver == Self.nvidiaDriver {
+                    // The NVIDIA driver's remove waits, uninterruptibly, until every client has
+                    // closed the GPU: forcing the unbind would hang vfioctl in the kernel.
+                    use.forceable = false
+                    use.remedy += " (--force cannot help: the nvidia driver's unbind waits until every client has closed the GPU)"
+                }
+                uses.append(use)
             }
         }
         return uses

@@ -86,6 +86,7 @@ extension HostSession {
     static func status(of bind: BindOutcome) -> ApplyOutcome.Status {
         switch bind.result {
         case .refused: .refused
+        case .gaveUp: .timeout
         case .planned: .planned
         case .bound: .changed
         case .failed: .failed

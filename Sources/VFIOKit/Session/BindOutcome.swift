@@ -3,6 +3,9 @@ public struct BindOutcome: Sendable {
     public enum Result: Sendable {
         /// A safety check refused it; nothing was changed.
         case refused(BindRefusal)
+        /// `--wait` ran out: host processes still held the devices' nodes; nothing was changed.
+        /// The refusal is the last one planned, the report who held them when the wait ended.
+        case gaveUp(BindRefusal, report: HolderReport?, waited: Duration)
         /// A dry run: what a bind would do.
         case planned(BindPlan)
         /// Every move was made and verified (or there was nothing to do).
@@ -17,7 +20,7 @@ public struct BindOutcome: Sendable {
 
     public var plan: BindPlan? {
         switch result {
-        case .refused: nil
+        case .refused, .gaveUp: nil
         case .planned(let plan), .bound(let plan, _), .failed(let plan, _): plan
         }
     }
@@ -25,6 +28,7 @@ public struct BindOutcome: Sendable {
     public var exitStatus: ExitStatus {
         switch result {
         case .refused: .refused
+        case .gaveUp: .timedOut
         case .planned, .bound: .success
         case .failed(_, let error): error.exitStatus
         }

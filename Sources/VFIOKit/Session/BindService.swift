@@ -8,20 +8,54 @@ extension HostSession {
         try BindPlanner.validate(driver: request.driver)
         let owner = try resolveOwner(request.owner)
         return try changingHost("bind") { () throws(VFIOError) -> BindOutcome in
-            let inventory = try inventory()
-            switch try planBind(request, inventory: inventory, owner: owner) {
-            case .refused(let refusal):
-                return BindOutcome(result: .refused(refusal), inventory: inventory)
-            case .plan(let plan):
-                if dryRun { return BindOutcome(result: .planned(plan), inventory: inventory) }
-                do throws(VFIOError) {
-                    let report = try BindOperation(root: root, executor: executor()).execute(plan)
-                    return BindOutcome(result: .bound(plan, report), inventory: inventory)
-                } catch {
-                    return BindOutcome(result: .failed(plan, error), inventory: inventory)
+            let clock = ContinuousClock()
+            let started = clock.now
+            var waited = false
+            while true {
+                let inventory = try inventory()
+                switch try planBind(request, inventory: inventory, owner: owner) {
+                case .refused(let refusal):
+                    // --wait: only host processes stand in the way, and they may let go (a display
+                    // manager being stopped). Anything else is refused at once.
+                    guard let timeout = request.holderTimeout, !dryRun, let held = refusal.devicesHeldOnlyByProcesses else {
+                        return BindOutcome(result: .refused(refusal), inventory: inventory)
+                    }
+                    let elapsed = clock.now - started
+                    if waited && elapsed >= timeout {
+                        return BindOutcome(result: .gaveUp(refusal, report: nil, waited: elapsed), inventory: inventory)
+                    }
+                    let result = try waitForHostHolders(held, timeout: timeout, started: started, clock: clock)
+                    if !result.isFree {
+                        return BindOutcome(result: .gaveUp(refusal, report: result.report, waited: clock.now - started), inventory: inventory)
+                    }
+                    // Free now: plan again from a fresh snapshot (the wait may have taken long, and
+                    // a holder that came back means waiting again, within the same bound).
+                    waited = true
+                case .plan(let plan):
+                    if dryRun { return BindOutcome(result: .planned(plan), inventory: inventory) }
+                    do throws(VFIOError) {
+                        let report = try BindOperation(root: root, executor: executor()).execute(plan)
+                        return BindOutcome(result: .bound(plan, report), inventory: inventory)
+                    } catch {
+                        return BindOutcome(result: .failed(plan, error), inventory: inventory)
+                    }
                 }
             }
         }
+    }
+
+    /// One bounded wait, event-driven as `wait` is, for host processes holding `devices`' nodes;
+    /// progress counts from the start of the whole bind.
+    func waitForHostHolders(
+        _ devices: [PCIAddress], timeout: Duration, started: ContinuousClock.Instant, clock: ContinuousClock
+    ) throws(VFIOError) -> WaitOutcome {
+        let remaining = max(.zero, timeout - (clock.now - started))
+        let result = try holderWaiter(finderOptions: .init(hostNodes: true)).waitUntilFree(devices: devices, timeout: remaining) { progress in
+            guard !progress.report.isFree else { return }
+            self.emit(.waitingForHolders(WaitProgress(elapsed: clock.now - started, timeout: timeout, report: progress.report)))
+        }
+        emit(.waitEnded)
+        return result
     }
 
     /// The pure planner, fed with what it needs from the host: the kernel's facts and who uses

@@ -70,8 +70,8 @@ public final class HostSession {
         HolderFinder(root: root, deviceNumbers: deviceNumbers)
     }
 
-    func holderWaiter() -> HolderWaiter {
-        HolderWaiter(root: root, deviceNumbers: deviceNumbers)
+    func holderWaiter(finderOptions: HolderFinder.Options = .init()) -> HolderWaiter {
+        HolderWaiter(root: root, finderOptions: finderOptions, deviceNumbers: deviceNumbers)
     }
 
     func executor() -> Executor {

@@ -61,6 +61,8 @@ enum ApplyRendering {
             case .refused(let refusal):
                 let mine = refusal.reasons.filter { $0.address == entry.address }
                 return (mine.isEmpty ? refusal.reasons : mine).map(\.line).joined(separator: "; ")
+            case .gaveUp(let refusal, let report, let waited):
+                return BindRendering.gaveUpMessage(refusal, report: report, waited: waited)
             case .planned: return "would bind to \(driver)"
             case .bound: return "bound to \(driver)"
             case .failed(_, let error): return error.message

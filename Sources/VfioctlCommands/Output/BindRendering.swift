@@ -2,6 +2,13 @@ import VFIOKit
 
 /// Text for `bind`.
 enum BindRendering {
+    /// `bind --wait` ran out: who still held the devices (from the wait's last scan, else the
+    /// refusal's reasons), and that nothing moved.
+    static func gaveUpMessage(_ refusal: BindRefusal, report: HolderReport?, waited: Duration) -> String {
+        let who = report.map(\.summary) ?? refusal.reasons.map(\.message).joined(separator: "; ")
+        return "timed out after " + HolderRendering.preciseSeconds(waited) + " waiting for host holders: " + who + "; nothing was changed"
+    }
+
     static func dryRun(_ plan: BindPlan, root: HostRoot) -> String {
         var out = "# vfioctl bind --dry-run: nothing was changed. The writes a bind would make, in order:\n"
         if plan.isNoOp && plan.owner == nil {

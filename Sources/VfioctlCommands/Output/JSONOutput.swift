@@ -57,6 +57,13 @@ struct ErrorDocument: Encodable {
             kind = VFIOError.Kind.refused.rawValue
             message = refusalMessage
         }
+
+        /// A refusal that `--wait` waited out in vain: exit 3, as a release that timed out.
+        init(timeoutMessage: String) {
+            code = ExitStatus.timedOut.rawValue
+            kind = VFIOError.Kind.timedOut.rawValue
+            message = timeoutMessage
+        }
     }
     var schemaVersion = jsonSchemaVersion
     let error: Body

@@ -82,6 +82,12 @@ struct RefusalDocument: Encodable {
         refusals = refusal.reasons.map(RefusalEntry.init)
     }
 
+    /// `bind --wait` gave up: the holders' reasons, under a time-out error.
+    init(_ refusal: BindRefusal, timeoutMessage: String) {
+        error = ErrorDocument.Body(timeoutMessage: timeoutMessage)
+        refusals = refusal.reasons.map(RefusalEntry.init)
+    }
+
     init(_ refusal: ReleaseRefusal) {
         error = ErrorDocument.Body(refusalMessage: refusal.message)
         refusals = refusal.reasons.map(RefusalEntry.init)

@@ -95,6 +95,10 @@ extension Renderer {
         switch outcome.result {
         case .refused(let refusal):
             refused(refusal.reasons.map(\.line), document: RefusalDocument(refusal))
+        case .gaveUp(let refusal, let report, let waited):
+            let message = BindRendering.gaveUpMessage(refusal, report: report, waited: waited)
+            console.error("vfioctl: " + message)
+            if mode == .json { console.emitJSON(RefusalDocument(refusal, timeoutMessage: message)) }
         case .planned(let plan):
             planMessages(plan)
             if mode == .json {
