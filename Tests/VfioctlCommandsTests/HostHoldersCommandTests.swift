@@ -105,6 +105,28 @@ struct HostHoldersCommandTests {
         #expect(vfioctl(["bind", "02:00.0"], host: free, kernel: SimulatedKernel(host: free)).status == 0)
     }
 
+    @Test("bind --wait gives up at --timeout with exit 3, the holder named, nothing written; --timeout alone is a usage error")
+    func bindWaitTimesOut() throws {
+        let h = try host()
+        let kernel = SimulatedKernel(host: h)
+        let run = vfioctl(["bind", "02:00.0", "--wait", "--timeout", "300ms"], host: h, kernel: kernel)
+        #expect(run.status == 3, "\(run.stderr)")
+        #expect(run.stderr.contains("timed out after 0."), "\(run.stderr)")
+        #expect(run.stderr.contains("pid 2000 (postgres)"), "\(run.stderr)")
+        #expect(run.stderr.contains("nothing was changed"))
+        #expect(kernel.writes.isEmpty)
+        #expect(h.driver(of: nvme) == "nvme")
+        let json = try vfioctl(["bind", "02:00.0", "--wait", "--timeout", "0", "--json"], host: h, kernel: kernel).json()
+        let error = try #require(json["error"] as? [String: Any])
+        #expect(error["code"] as? Int == 3)
+        #expect(error["kind"] as? String == "timeout")
+        #expect((json["refusals"] as? [[String: Any]])?.first?["use"] as? String == "open-device-node")
+        let usage = vfioctl(["bind", "02:00.0", "--timeout", "5s"], host: h, kernel: kernel)
+        #expect(usage.status == 64)
+        #expect(usage.stderr.contains("--timeout needs --wait"))
+        #expect(kernel.writes.isEmpty)
+    }
+
     static let validatorAvailable =
         FileManager.default.fileExists(atPath: "/usr/bin/python3")
         && (try? runProcess("/usr/bin/python3", ["-c", "import jsonschema"])) != nil
@@ -116,6 +138,7 @@ struct HostHoldersCommandTests {
         let documents = [
             ("deviceShowDocument", vfioctl(["show", "02:00.0", "--json"], host: h).stdout),
             ("bindRefusalDocument", vfioctl(["bind", "02:00.0", "--json"], host: h, kernel: kernel).stdout),
+            ("bindRefusalDocument", vfioctl(["bind", "02:00.0", "--wait", "--timeout", "0", "--json"], host: h, kernel: kernel).stdout),
         ]
         for (definition, text) in documents {
             let file = h.path + "/" + definition + ".json"
