@@ -141,6 +141,8 @@ extension FixtureHost {
         writeFile(dir + "/operstate", up ? "up\n" : "down\n")
         writeFile(dir + "/address", "52:54:00:12:34:56\n")
         mkdirs(path + "/sys/class/net")
+        // Indexes as the kernel hands them out: 1 is lo, then one per interface.
+        writeFile(dir + "/ifindex", String(2 + (Sysfs.list(path + "/sys/class/net")?.count ?? 0)) + "\n")
         symlink(relative(from: path + "/sys/class/net", to: dir), path + "/sys/class/net/" + name)
     }
 

@@ -8,9 +8,17 @@ import Glibc
 /// `InUseClassifier`'s, and the verdicts are the planner's.
 public struct InUseDetector {
     public let root: HostRoot
+    /// Which of the named interfaces (name, ifindex) have an XDP program attached: rtnetlink on
+    /// the real host; nothing under a fixture root, which has no netlink (tests pass their own).
+    var xdpAttachments: ([(name: String, index: Int32)]) -> [String: XDPAttachment]
 
     public init(root: HostRoot) {
         self.root = root
+        if root.isHostRoot {
+            xdpAttachments = { XDPReader.attachments($0) }
+        } else {
+            xdpAttachments = { _ in [:] }
+        }
     }
 
     /// Every use of each of `devices` found on the host.
@@ -102,8 +110,10 @@ public struct InUseDetector {
     func networkUses(_ address: PCIAddress, deviceReal: String, facts: () -> NetworkFacts) -> [DeviceUse] {
         let classDir = root.path("/sys/class/net")
         var uses: [DeviceUse] = []
+        var interfaces: [(name: String, index: Int32)] = []
         for name in (Sysfs.list(classDir) ?? []).sorted() {
             guard let real = realPath(classDir + "/" + name), real.hasPrefix(deviceReal + "/") else { continue }
+            if let index = Sysfs.readInt(real + "/ifindex") { interfaces.append((name, Int32(index))) }
             uses += InUseClassifier.linkUses(address, interface: name, links: networkLinks(real, classDir: classDir))
             // Administratively up (IFF_UP) or with a carrier: either way the host is using it.
             let flags = Sysfs.readHex(real + "/flags") ?? 0
@@ -112,6 +122,12 @@ public struct InUseDetector {
             let facts = facts()
             let use = InUseClassifier.networkUse(address, interface: name, addresses: facts.addresses[name] ?? [], routes: facts.routes[name] ?? [])
             if let use { uses.append(use) }
+        }
+        // Up or down: a program attached (an AF_XDP application, a load balancer) means
+        // something on the host runs on this NIC.
+        let attached = xdpAttachments(interfaces)
+        for interface in interfaces {
+            if let xdp = attached[interface.name] { uses.append(InUseClassifier.xdpUse(address, interface: interface.name, attachment: xdp)) }
         }
         return uses
     }

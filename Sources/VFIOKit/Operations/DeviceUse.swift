@@ -25,6 +25,8 @@ public struct DeviceUse: Sendable, Equatable, Codable {
         case bondSlave = "bond-slave"
         /// A network interface on it carries an upper device (VLAN, macvlan, ipvlan) that is up.
         case upperDevice = "upper-device"
+        /// A network interface on it has an XDP program attached.
+        case xdpProgram = "xdp-program"
     }
 
     public var address: PCIAddress

@@ -74,6 +74,22 @@ extension InUseClassifier {
         }
     }
 
+    /// An XDP program attached to one of its interfaces.
+    static func xdpUse(_ address: PCIAddress, interface name: String, attachment: XDPAttachment) -> DeviceUse {
+        let nic = UntrustedText.printable(name, limit: 32)
+        let program = attachment.programID.map { "program " + String($0) + ", " } ?? ""
+        let mode: String
+        switch attachment.mode {
+        case .driver: mode = "in the driver"
+        case .generic: mode = "generic"
+        case .offload: mode = "offloaded"
+        case .multiple: mode = "in several modes"
+        }
+        return DeviceUse(
+            address: address, kind: .xdpProgram, what: nic + " has an XDP program attached (" + program + mode + ")",
+            remedy: attachment.detachCommand(interface: nic))
+    }
+
     /// A bridge port or a bond/team slave is in use whatever its addresses (the bridge's or
     /// bond's traffic runs through it); so is an interface carrying an upper device that is up.
     static func linkUses(_ address: PCIAddress, interface name: String, links: NetworkLinks) -> [DeviceUse] {
