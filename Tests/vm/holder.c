@@ -2,6 +2,7 @@
  * holder: keep a PCI device open through VFIO the way a VMM does, for the VM tests.
  *
  *   holder [--group-only | --mmap] [--ready FILE] [--seconds N] BDF
+ *   holder --xdp-attach IFNAME | --xdp-detach IFNAME
  *
  * default       container + group + device fd (vfio-pci enables the device)
  * --group-only  only the group fd, attached to a container (claims DMA ownership)
@@ -10,6 +11,10 @@
  *
  * When everything is open it writes "PID ready" to FILE (atomically), then holds
  * until SIGTERM/SIGINT or until N seconds have passed, and exits 0.
+ * --xdp-attach loads a two-instruction XDP program (XDP_PASS) and attaches it to IFNAME in
+ * generic mode through rtnetlink, then exits: the program stays attached until
+ * --xdp-detach (what `ip link set dev IFNAME xdpgeneric obj ...` would do, without a BPF
+ * compiler).
  * Any failure prints "holder: ..." on stderr and exits 1 (2 for usage errors).
  */
 #define _GNU_SOURCE
@@ -27,6 +32,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/vfio.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 
 static volatile sig_atomic_t stop_requested;
 
@@ -90,8 +102,86 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Attaches (prog_fd >= 0) or detaches (-1) a generic-mode XDP program through RTM_SETLINK. */
+static void xdp_set(const char *ifname, int prog_fd)
+{
+    unsigned int index = if_nametoindex(ifname);
+    if (!index)
+        die("no interface %s", ifname);
+    struct {
+        struct nlmsghdr nh;
+        struct ifinfomsg ifi;
+        char attrs[64];
+    } req;
+    memset(&req, 0, sizeof req);
+    req.nh.nlmsg_type = RTM_SETLINK;
+    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    req.nh.nlmsg_seq = 1;
+    req.ifi.ifi_family = AF_UNSPEC;
+    req.ifi.ifi_index = (int)index;
+    struct rtattr *nest = (struct rtattr *)req.attrs;
+    nest->rta_type = IFLA_XDP | NLA_F_NESTED;
+    struct rtattr *fd_attr = (struct rtattr *)((char *)nest + RTA_LENGTH(0));
+    fd_attr->rta_type = IFLA_XDP_FD;
+    fd_attr->rta_len = RTA_LENGTH(sizeof(int));
+    memcpy(RTA_DATA(fd_attr), &prog_fd, sizeof(int));
+    struct rtattr *flags_attr = (struct rtattr *)((char *)fd_attr + RTA_ALIGN(fd_attr->rta_len));
+    flags_attr->rta_type = IFLA_XDP_FLAGS;
+    flags_attr->rta_len = RTA_LENGTH(sizeof(__u32));
+    __u32 flags = XDP_FLAGS_SKB_MODE;
+    memcpy(RTA_DATA(flags_attr), &flags, sizeof flags);
+    nest->rta_len = RTA_LENGTH(0) + RTA_ALIGN(fd_attr->rta_len) + RTA_ALIGN(flags_attr->rta_len);
+    req.nh.nlmsg_len = NLMSG_LENGTH(sizeof req.ifi) + RTA_ALIGN(nest->rta_len);
+
+    int sock = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (sock < 0)
+        die("netlink socket: %s", strerror(errno));
+    if (send(sock, &req, req.nh.nlmsg_len, 0) < 0)
+        die("netlink send: %s", strerror(errno));
+    char reply[4096];
+    ssize_t n = recv(sock, reply, sizeof reply, 0);
+    if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+        die("netlink recv: %s", n < 0 ? strerror(errno) : "short reply");
+    struct nlmsghdr *rh = (struct nlmsghdr *)reply;
+    if (rh->nlmsg_type == NLMSG_ERROR) {
+        int err = ((struct nlmsgerr *)NLMSG_DATA(rh))->error;
+        if (err)
+            die("RTM_SETLINK IFLA_XDP on %s: %s", ifname, strerror(-err));
+    }
+    close(sock);
+}
+
+static int xdp_main(const char *op, const char *ifname)
+{
+    if (!strcmp(op, "--xdp-detach")) {
+        xdp_set(ifname, -1);
+        return 0;
+    }
+    /* r0 = XDP_PASS; exit */
+    struct bpf_insn insns[2];
+    memset(insns, 0, sizeof insns);
+    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+    insns[0].dst_reg = BPF_REG_0;
+    insns[0].imm = XDP_PASS;
+    insns[1].code = BPF_JMP | BPF_EXIT;
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.prog_type = BPF_PROG_TYPE_XDP;
+    attr.insns = (__u64)(unsigned long)insns;
+    attr.insn_cnt = 2;
+    attr.license = (__u64)(unsigned long)"GPL";
+    int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
+    if (prog < 0)
+        die("BPF_PROG_LOAD: %s", strerror(errno));
+    xdp_set(ifname, prog);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && (!strcmp(argv[1], "--xdp-attach") || !strcmp(argv[1], "--xdp-detach")))
+        return xdp_main(argv[1], argv[2]);
+
     enum { FULL, GROUP_ONLY, MMAP } mode = FULL;
     const char *ready = NULL;
     double seconds = 0;

@@ -9,6 +9,7 @@
 #   VM_SCENARIOS  scenarios to run: names or globs, "01" = "01-*" (default all); arguments too
 #   VM_TIMEOUT    default per-scenario time limit in seconds inside the guest (default 180);
 #                 a scenario may set its own with a line "# vm-timeout: N"
+#                 (and add QEMU devices with "# vm-qemu-extra: -device ...")
 #   VM_JOBS       guests run in parallel (default: number of CPUs, at most 2)
 #   VM_CACHE      cache directory (default Tests/vm/cache)
 #   VM_SCENARIO_DIR  where scenarios live (default Tests/vm/scenarios; Tests/vm/selftest holds
@@ -285,6 +286,21 @@ run_job() { # SERIES SCENARIO
     truncate -s 16M "$job/fs.img"
     mkfs.ext2 -q -F -L vmfs -d "$job/fsroot" "$job/fs.img" >/dev/null
     local nic='romfile=,mac=52:54:00:12:34'
+    # Devices only some scenarios need ("# vm-qemu-extra: -device ..."), so the common topology
+    # stays the same for all. @DISK@ stands for a fresh 16 MiB ext2 image (label vmextra) with
+    # a marker file, for a USB stick or a second disk.
+    local -a extra=()
+    local extra_line
+    extra_line=$(header "$sc" vm-qemu-extra)
+    if [ -n "$extra_line" ]; then
+        if [[ $extra_line == *@DISK@* ]]; then
+            mkdir -p "$job/extraroot"
+            echo "vfioctl-vm-extra" >"$job/extraroot/marker"
+            truncate -s 16M "$job/extra.img"
+            mkfs.ext2 -q -F -L vmextra -d "$job/extraroot" "$job/extra.img" >/dev/null
+        fi
+        read -r -a extra <<<"${extra_line//@DISK@/$job/extra.img}"
+    fi
     start=$(date +%s)
     set +e
     timeout -k 10 $((t + allowance)) qemu-system-x86_64 \
@@ -311,6 +327,7 @@ run_job() { # SERIES SCENARIO
         -device nvme,bus=rp3,serial=vmsriov01,subsys=subsys0,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,max_ioqpairs=12,msix_qsize=8 \
         -netdev user,id=n3,restrict=on -device e1000,bus=pcie.0,addr=0x6.0,multifunction=on,netdev=n3,$nic:04 \
         -device ich9-intel-hda,bus=pcie.0,addr=0x6.1 \
+        "${extra[@]}" \
         >"$job/qemu.out" 2>&1 </dev/null
     rc=$?
     set -e
