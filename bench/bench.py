@@ -2,13 +2,15 @@
 """vfioctl benchmarks (`make bench`): vfioctl against the tools people use today, on this machine,
 in one run, interleaved so that background load hits every tool alike.
 
-    bench/bench.py --bin .build/release/vfioctl [--quick] [--parts listing,holders,wait,guest]
+    bench/bench.py --bin .build/release/vfioctl [--quick] [--parts listing,holders,wait,guest,hostuse]
 
 1. listing   generated sysfs trees (256 … 16,384 functions): `vfioctl list`, `vfioctl list --json`
              against `lspci -nnk` (and `lspci -nn`) on the same tree; time per function; max RSS
 2. holders   N processes holding many descriptors: `vfioctl holders` against `fuser -v` and `lsof`
 3. wait      how soon `vfioctl wait` returns after the last holder exits, against a 500 ms poller
 4. guest     bind/unbind cost in the QEMU guest against the bare sysfs writes (bench/guest/)
+5. hostuse   `vfioctl bind --dry-run` on a GPU with DRM nodes (its in-use guard's /proc pass)
+             against `fuser -v` on the same two nodes, at 1,000 and 4,000 processes
 
 Each comparison runs the commands in a shuffled order in every round and reports medians and the
 median of the per-round ratios. Parts whose vfioctl command has not landed yet print a
@@ -390,6 +392,93 @@ def report_holders(res):
     return out
 
 
+class GPUHost:
+    """A generated tree whose first host-bound GPU has a DRM card and render node, as
+    /sys/dev/char links to them and nodes under the root's /dev with the numbers of /dev/full and
+    /dev/kmsg (character devices every process can open and nothing on a build machine keeps
+    open), and the real /proc: `bind --dry-run` runs the in-use guard's /proc pass on them."""
+
+    NODES = (("drm/card0", "dri/card0", (1, 7)), ("drm/renderD128", "dri/renderD128", (1, 11)))
+
+    def __init__(self, holdfds):
+        self.holdfds = holdfds
+        self.root = tempfile.mkdtemp(prefix="gpu-", dir=WORK)
+        subprocess.run([sys.executable, os.path.join(HERE, "gen_sysfs.py"), "64", self.root], check=True, capture_output=True)
+        inv = json.loads(subprocess.run([VFIOCTL, "list", "--json", "--root", self.root], check=True, capture_output=True).stdout)
+        gpu = next(d for d in inv["devices"] if d["classCode"].startswith("03") and d["driver"] and not d["vfioBound"])
+        self.address = gpu["address"]
+        device_dir = os.path.realpath(os.path.join(self.root, "sys/bus/pci/devices", self.address))
+        os.makedirs(os.path.join(self.root, "sys/dev/char"), exist_ok=True)
+        self.nodes = []
+        for sub, name, (major, minor) in self.NODES:
+            d = os.path.join(device_dir, sub)
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "dev"), "w") as f:
+                f.write("%d:%d\n" % (major, minor))
+            with open(os.path.join(d, "uevent"), "w") as f:
+                f.write("MAJOR=%d\nMINOR=%d\nDEVNAME=%s\n" % (major, minor, name))
+            os.symlink(os.path.relpath(d, os.path.join(self.root, "sys/dev/char")), os.path.join(self.root, "sys/dev/char", "%d:%d" % (major, minor)))
+            node = os.path.join(self.root, "dev", name)
+            os.makedirs(os.path.dirname(node), exist_ok=True)
+            os.mknod(node, 0o666 | 0o020000, os.makedev(major, minor))
+            self.nodes.append(node)
+        shutil.rmtree(os.path.join(self.root, "proc"))
+        os.symlink("/proc", os.path.join(self.root, "proc"))
+        self.groups = []
+
+    spawn_many = HolderHost.spawn_many
+    kill = HolderHost.kill
+    cleanup = HolderHost.cleanup
+
+    @property
+    def node(self):
+        return self.nodes[0]
+
+
+def bench_hostuse(vfioctl, host, counts, fds, every, rounds_for):
+    say("== 5. Bind guard: vfioctl bind --dry-run on a GPU with DRM nodes vs fuser -v on the same nodes")
+    res = {"available": True, "fds_per_process": fds, "target_every": every, "counts": {}, "address": host.address,
+           "target": "vfioctl bind --dry-run at or below fuser -v on the card and render node at 1000 and 4000 processes"}
+    for count in counts:
+        p = host.spawn_many(count, fds, every)
+        try:
+            commands = {
+                "vfioctl bind --dry-run": [vfioctl, "bind", "--group", host.address, "--dry-run", "--root", host.root],
+                "fuser -v": ["fuser", "-v"] + host.nodes,
+            }
+            # Holders are named in the refusal: check it saw them all (and so did the whole pass).
+            refusal = subprocess.run([vfioctl, "bind", "--group", host.address, "--dry-run", "--json", "--root", host.root],
+                                     capture_output=True, text=True)
+            seen = None
+            try:
+                seen = sum(1 for r in json.loads(refusal.stdout).get("refusals", []) if r.get("use") == "open-device-node")
+            except ValueError:
+                pass
+            runs = interleaved(commands, rounds_for(count), seed=count, warm=False)
+            entry = {name: summary(r) for name, r in runs.items()}
+            entry["ratio_vs_fuser"] = paired_ratio(runs["vfioctl bind --dry-run"], runs["fuser -v"])
+            entry["holding_processes"] = len(range(0, count, every))
+            entry["holders_reported"] = seen
+            res["counts"][str(count)] = entry
+            say("  %5d processes: bind --dry-run %s ms, fuser %s ms (%s of fuser; named %s of %d holders)" % (
+                count, fmt_ms(entry["vfioctl bind --dry-run"]["median_s"]), fmt_ms(entry["fuser -v"]["median_s"]),
+                fmt_ratio(entry["ratio_vs_fuser"]), seen, entry["holding_processes"]))
+        finally:
+            host.kill(p)
+    big = [c for c in counts if c >= 1000]
+    res["target_met"] = bool(big) and all(res["counts"][str(c)]["ratio_vs_fuser"] <= 1.0 for c in big)
+    return res
+
+
+def report_hostuse(res):
+    rows = [[c, fmt_ms(e["vfioctl bind --dry-run"]["median_s"]), fmt_ms(e["fuser -v"]["median_s"]), fmt_ratio(e["ratio_vs_fuser"]),
+             e.get("holders_reported"), e["holding_processes"]] for c, e in sorted(res["counts"].items(), key=lambda kv: int(kv[0]))]
+    out = table(["processes", "bind --dry-run ms", "fuser -v ms", "vs fuser", "named", "holding"], rows)
+    out += "\n(%d descriptors per process; every %d-th process holds the DRM card)" % (res["fds_per_process"], res["target_every"])
+    out += "\ntarget (%s): %s" % (res["target"], "MET" if res["target_met"] else "MISSED")
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. Release latency
 
@@ -652,6 +741,15 @@ def readme_section(results, command):
                   "conventional PCI bridges, 8-function accelerators; IOMMU groups of 1–8; drivers, some functions on vfio-pci; `config`, "
                   "`uevent` and the other attributes the kernel shows), on a tmpfs. This machine has no kernel module index, so "
                   "`lspci -k` does no libkmod lookups here; on a host with one, lspci is slower."]
+    hostuse = results.get("hostuse")
+    if hostuse:
+        lines += ["", "**Bind guard** (`vfioctl bind --group GPU --dry-run`, whose in-use check walks /proc once for the GPU's DRM card and "
+                  "render node, vs `fuser -v` on those two nodes; target: at or below fuser at 1,000 and 4,000 processes — %s):"
+                  % verdict(hostuse.get("target_met")), "",
+                  "| processes | vfioctl bind --dry-run | fuser -v | ratio |", "|---:|---:|---:|---:|"]
+        for c, e in sorted(hostuse["counts"].items(), key=lambda kv: int(kv[0])):
+            lines.append("| %s | %s ms | %s ms | %s |" % (format(int(c), ","), fmt_ms(e["vfioctl bind --dry-run"]["median_s"]),
+                                                         fmt_ms(e["fuser -v"]["median_s"]), fmt_ratio(e["ratio_vs_fuser"])))
     for key, title in (("holders", "Holder scan"), ("wait", "Release latency"), ("guest", "Bind cost in the QEMU guest")):
         part = results.get(key)
         if part is None:
@@ -709,7 +807,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", default=os.path.join(REPO, ".build/release/vfioctl"))
     ap.add_argument("--quick", action="store_true", help="fewer sizes and rounds (a smoke test, not numbers to quote)")
-    ap.add_argument("--parts", default="listing,holders,wait,guest")
+    ap.add_argument("--parts", default="listing,holders,wait,guest,hostuse")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
     ap.add_argument("--readme", default=os.path.join(HERE, "README-section.md"))
     args = ap.parse_args()
@@ -754,6 +852,13 @@ def main():
                 results["holders"] = bench_holders(VFIOCTL, host, holder_counts, fds=64, every=8, rounds_for=holder_rounds)
             if "wait" in parts:
                 results["wait"] = bench_wait(VFIOCTL, host, wait_runs, long_wait_runs, poller_runs)
+        if "hostuse" in parts:
+            gpu_host = GPUHost(build_holdfds())
+            try:
+                results["hostuse"] = bench_hostuse(VFIOCTL, gpu_host, [c for c in holder_counts if c >= 1000], fds=64, every=8,
+                                                   rounds_for=holder_rounds)
+            finally:
+                gpu_host.cleanup()
         if "guest" in parts:
             results["guest"] = bench_guest(VFIOCTL, args.quick)
     except KeyboardInterrupt:
@@ -767,7 +872,8 @@ def main():
     results["seconds"] = round(time.time() - started, 1)
 
     say("")
-    for key, report in (("listing", report_listing), ("holders", report_holders), ("wait", report_wait), ("guest", report_guest)):
+    for key, report in (("listing", report_listing), ("holders", report_holders), ("wait", report_wait), ("guest", report_guest),
+                        ("hostuse", report_hostuse)):
         if key in results:
             say(report(results[key]))
             say("")

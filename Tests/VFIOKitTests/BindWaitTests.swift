@@ -123,7 +123,9 @@ struct BindWaitTests {
         try host.makeCharNode("/dev/nvidia\(minor)", major: 195, minor: UInt32(minor))
     }
 
-    @Test("Device Minor from the information file", arguments: [("Device Minor: \t 3\n", 3), ("Device Minor:0", 0), ("Device Minor: 255\n", nil), ("Minor: 1\n", nil)] as [(String, UInt32?)])
+    @Test(
+        "Device Minor from the information file",
+        arguments: [("Device Minor: \t 3\n", 3), ("Device Minor:0", 0), ("Device Minor: 255\n", nil), ("Minor: 1\n", nil)] as [(String, UInt32?)])
     func nvidiaMinor(text: String, minor: UInt32?) {
         #expect(HostNodeReader.nvidiaMinor(text) == minor)
     }

@@ -90,7 +90,10 @@ final class ProcScanner {
     private let linkSize = 4096
     private let pathBuffer: UnsafeMutablePointer<CChar>
     private let pathSize = 128
-    private var fileBuffer: [UInt8] = []
+    /// The last file read: its bytes are `fileStorage[0..<fileLength]`. The storage only grows,
+    /// so reading thousands of maps files costs no per-file allocation or zero-filling.
+    private var fileStorage = [UInt8](repeating: 0, count: 16384)
+    private var fileLength = 0
     /// The device number of the anonymous-inode filesystem, learned from an eventfd: kernels that
     /// give anon inodes a file type (instead of none) still share this `st_dev`.
     private let anonDevice: (UInt32, UInt32)?
@@ -287,7 +290,7 @@ final class ProcScanner {
     func fdinfoDevice(_ procFD: Int32, pid: Int32, fd: Int32) -> PCIAddress? {
         formatPath(pid, "/fdinfo/", fd)
         guard readFile(procFD, limit: 16384) else { return nil }
-        return fileBuffer.withUnsafeBufferPointer { text -> PCIAddress? in
+        return withFileBytes { text -> PCIAddress? in
             guard let start = Self.find(Self.syspathKey, in: text, from: 0) else { return nil }
             var end = start + Self.syspathKey.count
             while end < text.count, text[end] != 0x0a { end += 1 }
@@ -312,7 +315,7 @@ final class ProcScanner {
         stats.mapsRead += 1
         var lines: [(range: String, path: String)] = []
         var hostLines: [(range: String, path: String)] = []
-        fileBuffer.withUnsafeBufferPointer { text in
+        withFileBytes { text in
             Self.forEachLine(containing: Self.vfioBytes, in: text) { lines.append($0) }
             // Mappings of host nodes (a GPU's buffers through /dev/dri/card0) keep them open too.
             if table.hasHostNodes { Self.forEachLine(containing: Self.devBytes, in: text) { hostLines.append($0) } }
@@ -455,26 +458,29 @@ final class ProcScanner {
         return String(text.dropFirst(displayPrefix.count))
     }
 
-    /// Reads the file named by `pathBuffer` (relative to /proc) into `fileBuffer`.
+    /// Reads the file named by `pathBuffer` (relative to /proc) into `fileStorage`, up to `limit`
+    /// bytes (more when the storage has grown past it for an earlier file).
     private func readFile(_ procFD: Int32, limit: Int) -> Bool {
         let fd = openat(procFD, pathBuffer, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        fileBuffer.removeAll(keepingCapacity: true)
-        var chunk = 16384
-        while fileBuffer.count < limit {
-            let before = fileBuffer.count
-            fileBuffer.append(contentsOf: repeatElement(0, count: chunk))
-            let n = fileBuffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + before, chunk) }
-            if n < 0 && errno == EINTR {
-                fileBuffer.removeLast(chunk)
-                continue
+        fileLength = 0
+        while fileLength < limit {
+            if fileLength == fileStorage.count {
+                fileStorage.append(contentsOf: [UInt8](repeating: 0, count: min(fileStorage.count, 1 << 20)))
             }
-            fileBuffer.removeLast(chunk - max(n, 0))
+            let offset = fileLength
+            let n = fileStorage.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
-            if n == chunk { chunk = min(chunk * 2, 1 << 20) }
+            fileLength += n
         }
         return true
+    }
+
+    /// The bytes of the last file read.
+    private func withFileBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        fileStorage.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<fileLength])) }
     }
 
     /// Writes `PID<suffix>[number]` into `pathBuffer`, NUL-terminated.
