@@ -112,7 +112,7 @@ _vm_now
 expect_eq "$rc" 0 "bind --wait exit status ($(cat "$VM_OUT/wait.err"))"
 expect_eq "$(pci_driver "$nvme")" vfio-pci "bound once the holder exited"
 note "bind --wait returned $(awk -v a="$killed" -v b="$REPLY" 'BEGIN { printf "%.2f", b - a }') s after the holder exited"
-awk -v a="$killed" -v b="$REPLY" 'BEGIN { exit !(b - a < 10) }' || fail "bind --wait took too long after the holder exited"
+awk -v a="$killed" -v b="$REPLY" 'BEGIN { exit !(b - a < 20) }' || fail "bind --wait took too long after the holder exited"
 sysfs_release "$nvme" nvme
 
 # --- XDP on the e1000e ----------------------------------------------------------------------------
@@ -124,6 +124,6 @@ expect_exit 2 "$VFIOCTL" bind "$nic"
 expect_contains "$LAST_ERR" "$iface has an XDP program attached (program " "XDP refusal"
 expect_contains "$LAST_ERR" "ip link set dev $iface xdpgeneric off" "XDP remedy"
 expect_exit 2 "$VFIOCTL" bind "$nic" --json
-expect_eq "$(json_get '[r["use"] for r in j["refusals"]]' <<<"$LAST_OUT")" '["xdp-program"]' "XDP refusal JSON"
+expect_eq "$(json_get '[r["use"] for r in j["refusals"]]' <<<"$LAST_OUT")" xdp-program "XDP refusal JSON"
 expect_exit 0 "$VM_HOLDER" --xdp-detach "$iface"
 expect_exit 0 "$VFIOCTL" bind "$nic" --dry-run
