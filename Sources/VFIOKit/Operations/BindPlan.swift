@@ -12,6 +12,8 @@ public struct BindRequest: Sendable, Equatable {
     /// The owner's udev rules go under /etc/udev/rules.d (an `apply` entry, kept across
     /// reboots) instead of /run/udev/rules.d (a bind).
     public var persistentRules = false
+    /// The VM the devices are bound for (`vfioctl hook`): recorded with each moved device.
+    public var domain: String?
 
     public init(
         targets: [Target], driver: String = DriverName.vfioPCI, wholeGroup: Bool = false, force: Bool = false, owner: OwnerSpec? = nil
