@@ -99,7 +99,7 @@ public enum ProxmoxConfig {
 
     static func parseIDs(_ text: Substring, at here: String) throws(VFIOError) -> [HostID] {
         var ids: [HostID] = []
-        for piece in text.split(separator: ";") {
+        for piece in text.split(separator: ";", omittingEmptySubsequences: false) {
             guard let id = HostID.parse(piece.trimmingSpaces) else {
                 throw .usage("\(here): '\(UntrustedText.printable(String(piece)))' is not a PCI id ([DOMAIN:]BUS:DEV[.FUNC])")
             }
@@ -115,6 +115,12 @@ public enum ProxmoxConfig {
         public var path: [HostID]
         /// `id=VENDOR:DEVICE`, checked against the device found at `path`.
         public var ids: String?
+
+        public init(node: String?, path: [HostID], ids: String?) {
+            self.node = node
+            self.path = path
+            self.ids = ids
+        }
     }
 
     /// The `map` entries of mapping `name` in `pci.cfg`:

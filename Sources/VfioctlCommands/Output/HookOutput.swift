@@ -20,7 +20,8 @@ enum HookRendering {
             }
         case .released(let release):
             var info: [String] = []
-            if case .finished(let run) = release { info = split(ReleaseRendering.done(run)) }
+            // Gave up: nothing was written, and the error line says why.
+            if case .finished(let run) = release, !run.gaveUp { info = split(ReleaseRendering.done(run)) }
             let problems = ReleaseRendering.errorLines(release)
             if release.exitStatus == .success { return (info + problems, []) }
             return (info, problems)
