@@ -154,8 +154,8 @@ struct ProxmoxHookCommand: VfioctlCommand {
             /etc/pve/mapping/pci.cfg). post-stop: gives them back once QEMU has let go, as for libvirt. Other \
             phases exit 0.
 
-            Install: a snippet /var/lib/vz/snippets/vfioctl-hook.sh containing \
-            'exec /usr/sbin/vfioctl hook proxmox "$@"', then qm set VMID --hookscript local:snippets/vfioctl-hook.sh.
+            Install: copy proxmox-hookscript.sh from the doc directory (an executable 'exec /usr/sbin/vfioctl hook \
+            proxmox "$@"') to /var/lib/vz/snippets/, then qm set VMID --hookscript local:snippets/proxmox-hookscript.sh.
             """
     )
 
