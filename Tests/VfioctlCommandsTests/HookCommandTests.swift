@@ -113,7 +113,10 @@ struct HookCommandTests {
         "bad input to prepare: exit 64, one line, nothing changed",
         arguments: [
             ("<domain><devices>", "domain XML ends inside <devices>"),
-            ("<domain><devices><hostdev mode='subsystem' type='pci' managed='no'><source><address bus='0x01' slot='0x40' function='0'/></source></hostdev></devices></domain>", "slot='0x40'"),
+            (
+                "<domain><devices><hostdev mode='subsystem' type='pci' managed='no'><source><address bus='0x01' slot='0x40' function='0'/></source></hostdev></devices></domain>",
+                "slot='0x40'"
+            ),
         ])
     func badXML(_ text: String, _ message: String) throws {
         f.host.write("/bad.xml", text)
@@ -155,7 +158,8 @@ struct HookCommandTests {
     func proxmoxMapping() throws {
         f.host.write("/etc/hostname", "pve1.example.org\n")
         f.host.write(
-            "/etc/pve/mapping/pci.cfg", "nic\n\tmap id=8086:1533,node=pve2,path=0000:06:00.0\n\tmap id=8086:1533,node=pve1,path=0000:05:00.0\nbad\n\tmap id=10de:2204,node=pve1,path=0000:06:00.0\n")
+            "/etc/pve/mapping/pci.cfg",
+            "nic\n\tmap id=8086:1533,node=pve2,path=0000:06:00.0\n\tmap id=8086:1533,node=pve1,path=0000:05:00.0\nbad\n\tmap id=10de:2204,node=pve1,path=0000:06:00.0\n")
         f.host.write("/vm.conf", "hostpci0: mapping=nic,pcie=1\n")
         #expect(f.run(["hook", "proxmox", "101", "pre-start", "--conf", f.host.path + "/vm.conf"]).status == 0)
         #expect(try domains() == ["0000:05:00.0": "101"])

@@ -51,7 +51,9 @@ public struct LibvirtDomainXML: Sendable, Equatable {
                     hostdev = current
                 }
                 if element == "name", stack == ["domain"], !selfClosing { nameText = "" }
-                if !selfClosing { stack.append(element) } else if let current = hostdev, current.depth == depth {
+                if !selfClosing {
+                    stack.append(element)
+                } else if let current = hostdev, current.depth == depth {
                     throw .usage("domain XML: a PCI hostdev without <source><address>")
                 }
             case .end(let element):

@@ -27,7 +27,8 @@ struct Syslog {
     /// Sends one line; falls back to standard error when the socket cannot take it.
     /// `fallback` false: nothing on standard error (the caller prints the error itself).
     func log(_ severity: Severity, _ message: String, fallback: Bool = true) {
-        let line = "<" + String(Self.facility * 8 + severity.rawValue) + ">" + Self.timestamp() + " vfioctl[" + String(getpid()) + "]: "
+        let line =
+            "<" + String(Self.facility * 8 + severity.rawValue) + ">" + Self.timestamp() + " vfioctl[" + String(getpid()) + "]: "
             + UntrustedText.printable(message, limit: 900)
         if send(Array(line.utf8)) { return }
         if fallback { console.error("vfioctl: " + message) }
