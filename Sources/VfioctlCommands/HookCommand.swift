@@ -30,8 +30,9 @@ struct HookOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Wait at most SECONDS for another vfioctl run to release /run/vfioctl/lock (default 30).", valueName: "SECONDS"))
-    var lockTimeout: Double = 30
+            "Wait at most SECONDS for another vfioctl run to release /run/vfioctl/lock (default 60: longer than another VM's release waits by default).",
+            valueName: "SECONDS"))
+    var lockTimeout: Double = 60
 
     func validate() throws {
         guard lockTimeout.isFinite, lockTimeout >= 0, lockTimeout <= 3600 else {
