@@ -9,6 +9,8 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+# libvirt reads its hooks from /etc whatever the prefix.
+LIBVIRTHOOKDIR ?= /etc/libvirt/hooks/qemu.d
 INSTALL_CONFIG ?= release
 CONFIG ?= debug
 BUILD_FLAGS ?= -Xswiftc -warnings-as-errors
@@ -55,7 +57,7 @@ INSTALL_BIN = .build/$(INSTALL_CONFIG)/vfioctl
 install:
 	$(SWIFT) build -c $(INSTALL_CONFIG) $(BUILD_FLAGS) $(if $(filter release,$(INSTALL_CONFIG)),$(RELEASE_FLAGS))
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBVIRTHOOKDIR)
 	install -m 0755 $(INSTALL_BIN) $(DESTDIR)$(SBINDIR)/vfioctl
 	install -m 0644 man/vfioctl.8 $(DESTDIR)$(MANDIR)/man8/vfioctl.8
 	install -m 0644 dist/vfioctl.conf.example $(DESTDIR)$(DOCDIR)/vfioctl.conf.example
@@ -64,11 +66,15 @@ install:
 	$(INSTALL_BIN) --generate-completion-script fish > $(DESTDIR)$(FISHCOMPDIR)/vfioctl.fish
 	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/vfioctl-apply.service > $(DESTDIR)$(UNITDIR)/vfioctl-apply.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/vfioctl-apply.service
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/libvirt-qemu-hook > $(DESTDIR)$(LIBVIRTHOOKDIR)/vfioctl
+	chmod 0755 $(DESTDIR)$(LIBVIRTHOOKDIR)/vfioctl
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/proxmox-hookscript.sh > $(DESTDIR)$(DOCDIR)/proxmox-hookscript.sh
+	chmod 0755 $(DESTDIR)$(DOCDIR)/proxmox-hookscript.sh
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vfioctl $(DESTDIR)$(MANDIR)/man8/vfioctl.8 $(DESTDIR)$(DOCDIR)/vfioctl.conf.example \
 		$(DESTDIR)$(BASHCOMPDIR)/vfioctl $(DESTDIR)$(ZSHCOMPDIR)/_vfioctl $(DESTDIR)$(FISHCOMPDIR)/vfioctl.fish \
-		$(DESTDIR)$(UNITDIR)/vfioctl-apply.service
+		$(DESTDIR)$(UNITDIR)/vfioctl-apply.service $(DESTDIR)$(LIBVIRTHOOKDIR)/vfioctl $(DESTDIR)$(DOCDIR)/proxmox-hookscript.sh
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # Benchmarks against lspci, fuser and lsof on this machine (bench/README.md); about 4 minutes.

@@ -33,7 +33,8 @@ struct HoldersCommand: VfioctlCommand {
         let addresses = try HolderTargets.resolve(targets, context: context, command: "holders")
         let finder = HolderFinder(root: context.root, options: .init(hostNodes: true), deviceNumbers: context.services.deviceNumbers)
         let report = try finder.find(addresses)
-        return Renderer(context).render(report, now: Int64(time(nil)))
+        let domains = (try? StateStore(root: context.root).load())?.domains ?? [:]
+        return Renderer(context).render(report, now: Int64(time(nil)), domains: domains)
     }
 }
 

@@ -80,7 +80,8 @@ struct RestoreCommand: VfioctlCommand {
             Reads /run/vfioctl/state.json and gives each recorded device back to its original driver and \
             driver_override, with the same waiting and group rules as unbind. Groups are restored independently: \
             one whose holders stay past --timeout is reported and the others are still restored. Records of \
-            devices already back on their original driver, or gone from the bus, are dropped.
+            devices already back on their original driver, or gone from the bus, are dropped. --domain NAME \
+            restores only the devices vfioctl hook bound for that VM (a libvirt domain name or a Proxmox VMID).
 
             Exit status: 0 when every device is restored (or was already), else the worst per-device result: \
             4 stranded after a failed rollback, 1 failed and rolled back, 2 refused, 3 timed out.
@@ -88,17 +89,23 @@ struct RestoreCommand: VfioctlCommand {
             Examples:
               vfioctl restore --dry-run
               vfioctl restore --timeout 2m --json
+              vfioctl restore --domain win11
             """
     )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var wait: ReleaseWaitOptions
+
+    @Option(name: .long, help: ArgumentHelp("Only the devices vfioctl hook bound for this VM (libvirt domain or Proxmox VMID).", valueName: "NAME"))
+    var domain: String?
+
     @OptionGroup var mutation: MutationOptions
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         let wait = try self.wait.parsed()
+        if let domain, domain.isEmpty { throw VFIOError.usage("--domain needs a name") }
         let renderer = Renderer(context)
-        return renderer.render(try context.session(mutation, renderer: renderer).restore(wait: wait))
+        return renderer.render(try context.session(mutation, renderer: renderer).restore(wait: wait, domain: domain))
     }
 }
 

@@ -32,7 +32,8 @@ struct ShowCommand: VfioctlCommand {
             report.flatMap { $0.covers(device.address) ? $0.restricted(to: device.address) : nil }
         }
         let view = ShowView(
-            target: target, devices: devices, holders: holders, inventory: inventory, config: ConfigReport.Reader(database: database, inventory: inventory))
+            target: target, devices: devices, holders: holders, inventory: inventory, config: ConfigReport.Reader(database: database, inventory: inventory),
+            domains: (try? StateStore(root: context.root).load())?.domains ?? [:])
         return Renderer(context).render(view)
     }
 }

@@ -9,8 +9,13 @@ struct ManPageTests {
         return (try? String(contentsOfFile: repository.appendingPathComponent("man/vfioctl.8").path, encoding: .utf8)) ?? ""
     }()
 
+    /// Every command, and each subcommand of a command group as `group sub`.
     static var commandNames: [String] {
-        Vfioctl.configuration.subcommands.compactMap { $0.configuration.commandName }
+        Vfioctl.configuration.subcommands.flatMap { command -> [String] in
+            guard let name = command.configuration.commandName else { return [] }
+            let subs = command.configuration.subcommands.compactMap { $0.configuration.commandName }
+            return subs.isEmpty ? [name] : subs.map { name + " " + $0 }
+        }
     }
 
     @Test("every command is documented")
@@ -38,7 +43,7 @@ struct ManPageTests {
 
     func vfioctlHelp(_ name: String) -> String {
         let console = Console.capturing()
-        _ = Vfioctl.run(arguments: ["help", name], console: console, environment: [:])
+        _ = Vfioctl.run(arguments: ["help"] + name.split(separator: " ").map(String.init), console: console, environment: [:])
         return console.captured + console.capturedErrors
     }
 }

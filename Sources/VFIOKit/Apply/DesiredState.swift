@@ -15,8 +15,12 @@
 ///
 ///     [group 12]
 ///     driver = vfio-pci
+///
+/// `[hooks]` (see `HookSettings`) is read by `vfioctl hook`, not by `apply`.
 public struct DesiredState: Sendable, Equatable {
     public var timeout: Duration?
+    /// `[hooks]`, when a file has one (a later file's keys win).
+    public var hooks: HookSettings?
     public var entries: [Entry]
 
     public init(timeout: Duration? = nil, entries: [Entry] = []) {
@@ -96,6 +100,7 @@ public struct DesiredState: Sendable, Equatable {
     /// same device wins, see `resolve`).
     public mutating func merge(_ other: DesiredState) {
         if let timeout = other.timeout { self.timeout = timeout }
+        if let hooks = other.hooks { self.hooks = hooks }
         entries += other.entries
     }
 

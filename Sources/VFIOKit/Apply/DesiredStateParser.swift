@@ -4,6 +4,7 @@ struct DesiredStateParser {
     private(set) var state = DesiredState()
     private var current: DesiredState.Entry?
     private var inDefaults = false
+    private var inHooks = false
     private var sawDriver = false
 
     /// One line; `here` is its `file:line`.
@@ -17,6 +18,7 @@ struct DesiredStateParser {
         let key = trimmed[..<eq].trimmingSpaces.lowercased()
         let value = String(trimmed[trimmed.index(after: eq)...].trimmingSpaces)
         if inDefaults { return try setDefault(key, value, at: here) }
+        if inHooks { return try setHook(key, value, at: here) }
         guard var entry = current else { throw .usage("\(here): '\(UntrustedText.printable(key))' outside a section") }
         try set(key, value, on: &entry, at: here)
         current = entry
@@ -39,13 +41,11 @@ struct DesiredStateParser {
         try finishSection()
         let header = trimmed.dropFirst().dropLast().trimmingSpaces
         let words = header.split(separator: " ", omittingEmptySubsequences: true)
-        if words == ["defaults"] {
-            inDefaults = true
-            return
-        }
-        inDefaults = false
+        inDefaults = words == ["defaults"]
+        inHooks = words == ["hooks"]
+        if inDefaults || inHooks { return }
         guard words.count == 2 else {
-            throw .usage("\(here): expected [device ADDRESS], [ids VENDOR:DEVICE], [group N] or [defaults]")
+            throw .usage("\(here): expected [device ADDRESS], [ids VENDOR:DEVICE], [group N], [defaults] or [hooks]")
         }
         current = DesiredState.Entry(selector: try Self.selector(words[0], words[1], at: here), driver: .host, source: here)
     }
@@ -79,6 +79,21 @@ struct DesiredStateParser {
         default:
             throw .usage("\(here): unknown key '\(UntrustedText.printable(key))' in [defaults]")
         }
+    }
+
+    /// A key of `[hooks]` (`vfioctl hook`).
+    private mutating func setHook(_ key: String, _ value: String, at here: String) throws(VFIOError) {
+        var hooks = state.hooks ?? HookSettings()
+        switch key {
+        case "devices":
+            guard let scope = HookSettings.Scope(rawValue: value) else { throw .usage("\(here): devices must be 'unmanaged' or 'all'") }
+            hooks.scope = scope
+        case "timeout":
+            hooks.timeout = try DesiredState.located(here) { () throws(VFIOError) in try DurationText.parse(value, name: "timeout") }
+        default:
+            throw .usage("\(here): unknown key '\(UntrustedText.printable(key))' in [hooks]")
+        }
+        state.hooks = hooks
     }
 
     /// A key of a device section.

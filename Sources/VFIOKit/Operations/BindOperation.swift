@@ -46,7 +46,7 @@ public struct BindOperation: Sendable {
         let before = try store.load()
         var state = before
         for move in plan.moves {
-            state.upsert(Self.pendingRecord(for: move, existing: before[move.address], owner: plan.owner))
+            state.upsert(Self.pendingRecord(for: move, existing: before[move.address], owner: plan.owner, domain: plan.request.domain))
         }
         do {
             try store.save(state)
@@ -107,7 +107,7 @@ public struct BindOperation: Sendable {
     /// the host driver it had), and so does one left by an interrupted or failed operation;
     /// a stale record (the device was moved back behind vfioctl's back) is replaced by what
     /// sysfs shows now.
-    static func pendingRecord(for move: DeviceMove, existing: DeviceRecord?, owner: NodeOwner? = nil) -> DeviceRecord {
+    static func pendingRecord(for move: DeviceMove, existing: DeviceRecord?, owner: NodeOwner? = nil, domain: String? = nil) -> DeviceRecord {
         var original = move.from
         if let existing {
             switch existing.status {
@@ -119,7 +119,7 @@ public struct BindOperation: Sendable {
         }
         return DeviceRecord(
             address: move.address, group: move.group, originalDriver: original.driver, originalOverride: original.override,
-            boundDriver: move.to.driver, status: .pending, owner: owner)
+            boundDriver: move.to.driver, status: .pending, owner: owner, domain: domain)
     }
 
     /// After a rollback: devices that went back get their previous record (or none); devices

@@ -15,6 +15,8 @@ public struct BindRequest: Sendable, Equatable {
     /// `--wait`: how long to wait for host processes that hold the devices' own nodes to let go
     /// before refusing; nil refuses at once.
     public var holderTimeout: Duration?
+    /// The VM the devices are bound for (`vfioctl hook`): recorded with each moved device.
+    public var domain: String?
 
     public init(
         targets: [Target], driver: String = DriverName.vfioPCI, wholeGroup: Bool = false, force: Bool = false, owner: OwnerSpec? = nil,

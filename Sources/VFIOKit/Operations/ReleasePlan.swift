@@ -28,9 +28,12 @@ public struct ReleaseRequest: Sendable, Equatable {
     public var destination: ReleaseDestination
     /// `--group`: every VFIO-bound member of each target's group goes too.
     public var wholeGroup: Bool
+    /// restore: only the devices recorded as bound for this VM (`restore --domain`).
+    public var domain: String?
 
-    public init(kind: Kind, targets: [Target], destination: ReleaseDestination = .recorded, wholeGroup: Bool = false) {
+    public init(kind: Kind, targets: [Target], destination: ReleaseDestination = .recorded, wholeGroup: Bool = false, domain: String? = nil) {
         self.kind = kind
+        self.domain = domain
         self.targets = targets
         self.destination = destination
         self.wholeGroup = wholeGroup

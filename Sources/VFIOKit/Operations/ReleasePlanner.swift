@@ -98,7 +98,7 @@ public enum ReleasePlanner {
     /// targets name. A `group:N` member that is not VFIO-bound and has no record is kept.
     static func selectCandidates(_ request: ReleaseRequest, inventory: HostInventory, state: HostState, into draft: inout Draft) throws(VFIOError) {
         guard request.kind != .restore else {
-            for record in state.devices {
+            for record in state.devices where request.domain == nil || record.domain == request.domain {
                 guard let device = inventory.device(record.address) else {
                     draft.kept.append(
                         ReleaseKept(

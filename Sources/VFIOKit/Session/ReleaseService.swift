@@ -16,10 +16,11 @@ extension HostSession {
         }
     }
 
-    /// Every device in the state file back to its original driver and override. Groups are
-    /// released independently: one whose holders stay past the timeout does not keep the others.
-    public func restore(wait: ReleaseWait) throws(VFIOError) -> ReleaseOutcome {
-        try release(ReleaseRequest(kind: .restore, targets: []), wait: wait)
+    /// Every device in the state file (or, with `domain`, every device recorded as bound for
+    /// that VM) back to its original driver and override. Groups are released independently:
+    /// one whose holders stay past the timeout does not keep the others.
+    public func restore(wait: ReleaseWait, domain: String? = nil) throws(VFIOError) -> ReleaseOutcome {
+        try release(ReleaseRequest(kind: .restore, targets: [], domain: domain), wait: wait)
     }
 
     /// Unbinds and re-probes the same VFIO driver once the devices are free, so the kernel

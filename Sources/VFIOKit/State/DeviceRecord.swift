@@ -23,14 +23,18 @@ public struct DeviceRecord: Sendable, Equatable, Codable {
     @Nullable public var currentDriver: String?
     /// Who its VFIO nodes were given to (`bind --owner`); nil: left as the kernel makes them.
     @Nullable public var owner: NodeOwner?
+    /// The VM it was bound for (a libvirt domain name or a Proxmox VMID, by `vfioctl hook`);
+    /// nil for a bind by hand. Absent in older files.
+    public var domain: String?
     /// When this record was last written, UTC, RFC 3339 (`2026-11-21T15:42:10Z`).
     public var time: String
 
     public init(
         address: PCIAddress, group: Int?, originalDriver: String?, originalOverride: String?, boundDriver: String?,
-        status: Status, currentDriver: String? = nil, owner: NodeOwner? = nil, time: String = Timestamp.now()
+        status: Status, currentDriver: String? = nil, owner: NodeOwner? = nil, domain: String? = nil, time: String = Timestamp.now()
     ) {
         self.owner = owner
+        self.domain = domain
         self.address = address
         self.group = group
         self.originalDriver = originalDriver

@@ -22,6 +22,13 @@ public struct HostState: Sendable, Equatable, Codable {
         devices.sort { $0.address < $1.address }
     }
 
+    /// The VM each device was bound for, of the records that say (`vfioctl hook`).
+    public var domains: [PCIAddress: String] {
+        var result: [PCIAddress: String] = [:]
+        for record in devices { if let domain = record.domain { result[record.address] = domain } }
+        return result
+    }
+
     public mutating func remove(_ address: PCIAddress) {
         devices.removeAll { $0.address == address }
     }

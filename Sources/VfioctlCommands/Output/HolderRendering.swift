@@ -161,11 +161,17 @@ enum HolderRendering {
 
 extension Renderer {
     /// `holders`: who holds what.
-    func render(_ report: HolderReport, now: Int64) -> ExitStatus {
+    /// `domains`: the VM each recorded device was bound for (`vfioctl hook`), said in text.
+    func render(_ report: HolderReport, now: Int64, domains: [PCIAddress: String] = [:]) -> ExitStatus {
         if mode == .json {
             console.emitJSON(HoldersDocument(report: report, now: now))
         } else if isText {
-            console.write(HolderRendering.report(report, now: now, verbose: verbose, color: color))
+            var text = HolderRendering.report(report, now: now, verbose: verbose, color: color)
+            for target in report.targets {
+                guard let domain = domains[target.target.address] else { continue }
+                text += target.target.address.description + " is bound for domain " + UntrustedText.printable(domain) + "\n"
+            }
+            console.write(text)
         }
         return .success
     }

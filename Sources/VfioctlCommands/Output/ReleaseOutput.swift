@@ -34,6 +34,9 @@ enum ReleaseRendering {
 
     static func nothingToDo(_ plan: ReleasePlan) -> String {
         if plan.request.kind == .restore && plan.kept.isEmpty {
+            if let domain = plan.request.domain {
+                return "nothing to restore: \(StateStore.hostPath) records no device bound for domain \(UntrustedText.printable(domain))\n"
+            }
             return "nothing to restore: \(StateStore.hostPath) records no device\n"
         }
         var out = ""

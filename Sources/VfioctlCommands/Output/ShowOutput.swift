@@ -8,6 +8,8 @@ struct DeviceShowDocument: Encodable {
     /// Processes holding the device through VFIO or, on its host driver, through its host
     /// nodes; null when it is neither VFIO-bound nor has host nodes.
     @Nullable var holders: [ShowHolders.JSON]?
+    /// The VM `vfioctl hook` bound it for (the state file's record); null otherwise.
+    @Nullable var boundForDomain: String?
 }
 
 struct MultiShowDocument: Encodable {
@@ -177,6 +179,8 @@ struct ShowView {
     var holders: [HolderReport?]
     var inventory: HostInventory
     var config: ConfigReport.Reader
+    /// The VM each recorded device was bound for (`vfioctl hook`).
+    var domains: [PCIAddress: String] = [:]
 }
 
 extension Renderer {
@@ -200,13 +204,14 @@ extension Renderer {
                     device: DeviceJSON(device: device, root: root),
                     group: device.iommuGroup.flatMap { inventory.groups[$0] }.map { GroupJSON($0, viability: inventory.viability(of: $0)) },
                     config: view.config.report(for: device),
-                    holders: report.map { $0.holders.map(ShowHolders.JSON.init) })
+                    holders: report.map { $0.holders.map(ShowHolders.JSON.init) }, boundForDomain: view.domains[device.address])
             }
             if case .address = view.target { console.emitJSON(documents[0]) } else { console.emitJSON(MultiShowDocument(results: documents)) }
             return .success
         }
         let text = shown.map { device, report in
             var out = ShowRendering.device(device, inventory: inventory, root: root, color: color)
+            if let domain = view.domains[device.address] { out += ShowRendering.field("Bound for", "domain " + UntrustedText.printable(domain)) }
             if let report {
                 let summary = report.summary
                 out += ShowRendering.field("Holders", summary.isEmpty ? "none (no process has it open)" : summary)
