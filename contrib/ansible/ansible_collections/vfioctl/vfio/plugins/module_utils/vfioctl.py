@@ -187,4 +187,4 @@ def apply_moves(document):
 
 
 def diff_of(moves):
-    return dict(before=driver_lines((a, b) for a, b, _ in moves), after=driver_lines((a, c) for a, _, c in moves))
+    return dict(before=driver_lines((m[0], m[1]) for m in moves), after=driver_lines((m[0], m[2]) for m in moves))

@@ -20,7 +20,7 @@ description:
     device).
 version_added: "0.1.0"
 author:
-  - vfioctl contributors
+  - vfioctl contributors (!UNKNOWN)
 options:
   src:
     description:
@@ -56,8 +56,10 @@ seealso:
   - module: vfioctl.vfio.vfioctl_device
 attributes:
   check_mode:
+    description: Runs vfioctl with C(--dry-run), which changes nothing and reports what would move.
     support: full
   diff_mode:
+    description: Shows each device's driver before and after.
     support: full
 """
 

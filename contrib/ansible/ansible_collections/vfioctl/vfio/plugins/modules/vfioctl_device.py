@@ -19,7 +19,7 @@ description:
     task with vfioctl's own message, the holders it named and its JSON document.
 version_added: "0.1.0"
 author:
-  - vfioctl contributors
+  - vfioctl contributors (!UNKNOWN)
 options:
   target:
     description:
@@ -87,8 +87,10 @@ seealso:
   - module: vfioctl.vfio.vfioctl_facts
 attributes:
   check_mode:
+    description: Runs vfioctl with C(--dry-run), which changes nothing and reports what would move.
     support: full
   diff_mode:
+    description: Shows each device's driver before and after.
     support: full
 """
 
@@ -235,7 +237,7 @@ def main():
     else:
         moves = release_moves(document)
     if module.check_mode:
-        changed = any(before != after for _, before, after in moves)
+        changed = any(move[1] != move[2] for move in moves)
     else:
         changed = bool(document.get("changed"))
     out = dict(

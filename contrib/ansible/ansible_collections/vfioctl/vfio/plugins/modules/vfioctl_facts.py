@@ -15,7 +15,7 @@ description:
   - Changes nothing.
 version_added: "0.1.0"
 author:
-  - vfioctl contributors
+  - vfioctl contributors (!UNKNOWN)
 options:
   holders:
     description:
@@ -39,10 +39,13 @@ seealso:
   - module: vfioctl.vfio.vfioctl_device
 attributes:
   check_mode:
+    description: Only reads, so check mode runs it as usual.
     support: full
   diff_mode:
+    description: Nothing changes, so there is nothing to show.
     support: none
   facts:
+    description: Sets the fact C(vfioctl).
     support: full
 """
 
