@@ -53,7 +53,15 @@ completion-test: build
 ansible-test: build
 	./scripts/test-ansible.sh $(BIN)
 
-test: unit-test completion-test install-test ansible-test vm-test
+# The Debian package out/vfioctl_VERSION_ARCH.deb, from the release build (about 3 minutes here).
+deb:
+	./scripts/build-deb.sh out
+
+# Builds the package and checks its file list, control fields, md5sums and lintian.
+deb-test:
+	./scripts/test-deb.sh
+
+test: unit-test completion-test install-test ansible-test deb-test vm-test
 
 INSTALL_BIN = .build/$(INSTALL_CONFIG)/vfioctl
 
