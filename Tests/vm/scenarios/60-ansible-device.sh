@@ -1,10 +1,10 @@
 # vfioctl.vfio.vfioctl_device in a playbook run with `ansible-playbook -c local` on the guest:
 # a bind reports changed and moves the device, with the diff of its driver; the same task again
-# is ok; check mode on a device still on its host driver reports the move and changes nothing;
-# giving the device back reports changed. One playbook run: Ansible starts slowly under TCG
-# (about 15 s) and each module task costs 10 s or more, most of it Python compiling the
-# module_utils bundled with the module (from a zip, so never cached).
-# vm-timeout: 240
+# is ok; check mode on a device still on its host driver reports the move and changes nothing.
+# One playbook run, three module tasks: Ansible starts slowly under TCG (about 15 s) and each
+# module task costs 10 s or more, most of it Python compiling the module_utils bundled with the
+# module (imported from a zip, so never cached). Giving a device back is scenario 61's.
+# vm-timeout: 300
 . "$VM_LIB"
 . "$VM_REPO/Tests/vm/ansible.sh"
 
@@ -34,13 +34,6 @@ cat >"$VM_TMP/device.yml" <<'YAML'
       check_mode: true
       diff: true
       register: dry
-    - name: give the NIC back
-      vfioctl.vfio.vfioctl_device:
-        binary: "{{ vfioctl }}"
-        target: "{{ nic }}"
-        state: host
-        timeout: 10s
-      register: back
     - assert:
         that:
           - bind1.changed
@@ -53,18 +46,17 @@ cat >"$VM_TMP/device.yml" <<'YAML'
           - dry.vfioctl.dryRun
           - "dry.diff.before is search(other ~ ': e1000\n')"
           - "dry.diff.after is search(other ~ ': vfio-pci\n')"
-          - back.changed
-          - "back.devices == [dict(address=nic, before='vfio-pci', after='e1000e')]"
 YAML
 
 playbook "$VM_TMP/device.yml"
 expect_eq "$LAST_RC" 0 "ansible-playbook exit status (output: $(printf '%s' "$LAST_OUT" | grep -E 'FAILED|fatal|msg' | head -n 8))"
-# Four module tasks and an assert; the bind, the check-mode task and the release changed.
-expect_eq "$(recap)" "ok=5 changed=3 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0" "play recap"
+# Three module tasks and an assert; the bind and the check-mode task changed.
+expect_eq "$(recap)" "ok=4 changed=2 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0" "play recap"
 expect_contains "$LAST_OUT" "-$VM_E1000E: e1000e" "diff output"
 expect_contains "$LAST_OUT" "+$VM_E1000E: vfio-pci" "diff output"
 # Check mode changed nothing.
 expect_eq "$(pci_driver "$VM_MF_NIC")" e1000 "MF NIC after check mode"
 expect_eq "$(pci_driver "$VM_MF_AUDIO")" snd_hda_intel "MF audio after check mode"
 expect_eq "$(cat "/sys/bus/pci/devices/$VM_MF_NIC/driver_override")" "(null)" "MF NIC override after check mode"
-expect_eq "$(pci_driver "$VM_E1000E")" e1000e "NIC at the end"
+expect_eq "$(pci_driver "$VM_E1000E")" vfio-pci "NIC at the end"
+expect_file "/dev/vfio/$(pci_group "$VM_E1000E")"

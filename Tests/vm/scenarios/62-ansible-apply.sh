@@ -1,7 +1,7 @@
 # vfioctl.vfio.vfioctl_apply with a desired-state file on the guest: the first run moves the
 # devices it names (changed, the diff of their drivers), the second changes nothing (ok); check
 # mode with inline content that gives them back reports the move and changes nothing.
-# vm-timeout: 240
+# vm-timeout: 300
 . "$VM_LIB"
 . "$VM_REPO/Tests/vm/ansible.sh"
 
