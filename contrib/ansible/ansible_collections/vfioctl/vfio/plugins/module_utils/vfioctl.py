@@ -142,6 +142,13 @@ class Vfioctl:
         )
 
 
+def plan_changes(document):
+    """Whether a dry run's plan would change anything: it has a step other than a check (a
+    write, a module load, a chown or chmod of a node). Covers moves and, for bind --owner, a
+    device that only changes hands."""
+    return any(step.get("kind") != "verify" for step in document.get("steps") or [])
+
+
 def driver_lines(rows):
     """Text for Ansible's diff: one line per device, ``ADDRESS: DRIVER`` (``none`` if unbound)."""
     return "".join("%s: %s\n" % (address, driver or "none") for address, driver in rows)

@@ -176,6 +176,7 @@ from ansible_collections.vfioctl.vfio.plugins.module_utils.vfioctl import (
     Vfioctl,
     bind_moves,
     diff_of,
+    plan_changes,
     release_moves,
 )
 
@@ -237,7 +238,7 @@ def main():
     else:
         moves = release_moves(document)
     if module.check_mode:
-        changed = any(move[1] != move[2] for move in moves)
+        changed = plan_changes(document)
     else:
         changed = bool(document.get("changed"))
     out = dict(

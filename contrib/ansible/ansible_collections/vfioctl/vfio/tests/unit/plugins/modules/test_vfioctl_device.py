@@ -8,7 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.vfioctl.vfio.plugins.modules import vfioctl_device
-from ansible_collections.vfioctl.vfio.plugins.module_utils.vfioctl import bind_moves, release_moves
+from ansible_collections.vfioctl.vfio.plugins.module_utils.vfioctl import bind_moves, plan_changes, release_moves
 
 from conftest import driver_of, sysfs
 
@@ -185,3 +185,18 @@ def test_moves_from_documents():
     ]
     assert release_moves(dry) == [("0000:01:00.0", "vfio-pci", "(kernel)"), ("0000:01:00.1", "vfio-pci", "none"),
                                   ("0000:01:00.2", "e1000e", "e1000e")]
+
+
+def test_plan_changes():
+    assert not plan_changes(dict(steps=[]))
+    assert not plan_changes(dict(steps=[dict(kind="verify")]))
+    assert plan_changes(dict(steps=[dict(kind="chown"), dict(kind="verify")]))
+    assert plan_changes(dict(steps=[dict(kind="write")]))
+
+
+def test_check_mode_owner_change_of_a_bound_device(run_module, stub):
+    doc = dict(BOUND, dryRun=True, changed=False, owner=dict(user="qemu"))
+    doc["devices"] = [dict(BOUND["devices"][0], action="keep", reason="already-bound", fromDriver="vfio-pci")]
+    doc["steps"] = [dict(kind="chown", path="/dev/vfio/9", value="1000:0", address=None, driver=None, module=None, shell="chown 1000:0 /dev/vfio/9")]
+    failed, r = run_module(vfioctl_device, dict(binary=stub(doc, 0), target="01:00.0", owner="qemu"), check=True)
+    assert not failed and r["changed"] is True
