@@ -20,7 +20,7 @@ BUILD_FLAGS ?= -Xswiftc -warnings-as-errors
 RELEASE_FLAGS ?= --static-swift-stdlib --disable-local-rpath
 BIN = .build/$(CONFIG)/vfioctl
 
-.PHONY: all build release test unit-test completion-test vm-test install-test deps man-check fmt lint install uninstall bench clean
+.PHONY: all build release test unit-test completion-test vm-test install-test ansible-test deb deb-test deps man-check fmt lint install uninstall bench clean
 
 all: build
 
@@ -50,7 +50,20 @@ install-test:
 completion-test: build
 	./scripts/test-completion.sh $(BIN)
 
-test: unit-test completion-test install-test vm-test
+# The Ansible collection (contrib/ansible): its modules' unit tests against this build on fixture
+# trees, and ansible-test sanity. ANSIBLE_SANITY=0 skips the sanity run.
+ansible-test: build
+	./scripts/test-ansible.sh $(BIN)
+
+# The Debian package out/vfioctl_VERSION_ARCH.deb, from the release build (about 3 minutes here).
+deb:
+	./scripts/build-deb.sh out
+
+# Builds the package and checks its file list, control fields, md5sums and lintian.
+deb-test:
+	./scripts/test-deb.sh
+
+test: unit-test completion-test install-test ansible-test deb-test vm-test
 
 INSTALL_BIN = .build/$(INSTALL_CONFIG)/vfioctl
 

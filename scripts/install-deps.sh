@@ -2,7 +2,7 @@
 # Installs the Debian packages vfioctl needs to build and to run its test suites.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-pkgs="libpci-dev pciutils pkg-config qemu-system-x86 busybox-static e2fsprogs kmod cpio gcc libc6-dev xz-utils procps python3 python3-jsonschema psmisc lsof mandoc time zsh fish"
+pkgs="libpci-dev pciutils pkg-config qemu-system-x86 busybox-static e2fsprogs kmod cpio gcc libc6-dev xz-utils procps python3 python3-jsonschema psmisc lsof mandoc time zsh fish lintian dpkg-dev"
 missing=
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -10,4 +10,11 @@ done
 if [ -n "$missing" ]; then
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+
+# The Ansible collection's tests and guest scenarios: ansible-core (pinned: the collection is
+# tested with this release, whose ansible-test supports Python 3.11) and pytest, for python3.
+ANSIBLE_CORE_VERSION=2.19.14
+if ! python3 -c "import ansible, pytest, sys; sys.exit(ansible.__version__ != '$ANSIBLE_CORE_VERSION')" 2>/dev/null; then
+    python3 -m pip install -q --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION" pytest
 fi

@@ -191,6 +191,9 @@ if [ ! -x "$HOLDER" ] || [ "$HERE/holder.c" -nt "$HOLDER" ]; then
     gcc -static -O2 -Wall -Wextra -o "$HOLDER.tmp" "$HERE/holder.c" || die "cannot compile holder.c"
     mv "$HOLDER.tmp" "$HOLDER"
 fi
+# The host's python3 (the one scripts/install-deps.sh installed ansible-core for): the guest's
+# PATH is the standard one, which need not lead to it.
+HOST_PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 for k in "${KERNELS[@]}"; do
     prepare_kernel "$k"
     build_initramfs "$KDIR" "$KVER"
@@ -280,6 +283,7 @@ run_job() { # SERIES SCENARIO
         echo "export VM_MODDIR=$(q "$kdir/root/lib/modules/$kver")"
         echo "export VM_VFIOCTL=$(q "$VFIOCTL_BIN")"
         echo "export VM_HOLDER=$(q "$HOLDER")"
+        echo "export VM_PYTHON=$(q "$HOST_PYTHON")"
         echo "export VM_NVME_FS_MARKER=vfioctl-vm-fs"
     } >"$job/share/env"
     echo "vfioctl-vm-fs" >"$job/fsroot/marker"
