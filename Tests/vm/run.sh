@@ -9,7 +9,8 @@
 #   VM_SCENARIOS  scenarios to run: names or globs, "01" = "01-*" (default all); arguments too
 #   VM_TIMEOUT    default per-scenario time limit in seconds inside the guest (default 180);
 #                 a scenario may set its own with a line "# vm-timeout: N"
-#                 (and add QEMU devices with "# vm-qemu-extra: -device ...")
+#                 (add QEMU devices with "# vm-qemu-extra: -device ...", and keep it to
+#                 some kernels with "# vm-kernels: 6.12")
 #   VM_JOBS       guests run in parallel (default: number of CPUs, at most 2)
 #   VM_CACHE      cache directory (default Tests/vm/cache)
 #   VM_SCENARIO_DIR  where scenarios live (default Tests/vm/scenarios; Tests/vm/selftest holds
@@ -238,6 +239,17 @@ fi
 header() { # SCENARIO KEY: the value of a "# KEY: value" line
     sed -n "s/^# *$2: *//p" "${SCENARIO_FILE[$1]}" | head -n 1
 }
+# "# vm-kernels: 6.12" runs a scenario only on those of the selected kernels (for checks whose
+# subject does not depend on the kernel and whose guest time is long, such as Ansible's).
+for sc in "${SCENARIOS[@]}"; do
+    only=$(header "$sc" vm-kernels)
+    [ -n "$only" ] || continue
+    picked=
+    for k in ${JOB_KERNELS[$sc]}; do
+        for o in $only; do [ "$k" = "$o" ] && picked="$picked $k"; done
+    done
+    JOB_KERNELS[$sc]=${picked# }
+done
 scenario_timeout() {
     local t
     t=$(header "$1" vm-timeout | sed -n 's/^\([0-9][0-9]*\).*/\1/p')

@@ -4,7 +4,8 @@
 # One playbook run, three module tasks: Ansible starts slowly under TCG (about 15 s) and each
 # module task costs 10 s or more, most of it Python compiling the module_utils bundled with the
 # module (imported from a zip, so never cached). Giving a device back is scenario 61's.
-# vm-timeout: 300
+# vm-timeout: 480
+# vm-kernels: 6.12  (the modules drive vfioctl, whose kernel behaviour the other scenarios check on both kernels; Ansible costs minutes of guest time)
 . "$VM_LIB"
 . "$VM_REPO/Tests/vm/ansible.sh"
 

@@ -1,7 +1,8 @@
 # A device a VFIO user holds: vfioctl.vfio.vfioctl_facts names the holder, and vfioctl_device
 # giving the device back fails after its timeout with vfioctl's message naming the holder, the
 # holders and vfioctl's document in the result; the device stays on vfio-pci, still held.
-# vm-timeout: 300
+# vm-timeout: 480
+# vm-kernels: 6.12  (the modules drive vfioctl, whose kernel behaviour the other scenarios check on both kernels; Ansible costs minutes of guest time)
 . "$VM_LIB"
 . "$VM_REPO/Tests/vm/ansible.sh"
 

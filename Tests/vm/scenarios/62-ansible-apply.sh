@@ -1,7 +1,8 @@
 # vfioctl.vfio.vfioctl_apply with a desired-state file on the guest: the first run moves the
 # devices it names (changed, the diff of their drivers), the second changes nothing (ok); check
 # mode with inline content that gives them back reports the move and changes nothing.
-# vm-timeout: 300
+# vm-timeout: 480
+# vm-kernels: 6.12  (the modules drive vfioctl, whose kernel behaviour the other scenarios check on both kernels; Ansible costs minutes of guest time)
 . "$VM_LIB"
 . "$VM_REPO/Tests/vm/ansible.sh"
 
