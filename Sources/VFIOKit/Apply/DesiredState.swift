@@ -3,6 +3,7 @@
 ///
 ///     [defaults]
 ///     timeout = 30s
+///     cdi = /etc/cdi/vfioctl.json
 ///
 ///     [device 0000:01:00.0]
 ///     driver = vfio-pci
@@ -17,10 +18,14 @@
 ///     driver = vfio-pci
 public struct DesiredState: Sendable, Equatable {
     public var timeout: Duration?
+    /// `[defaults] cdi = /etc/cdi/vfioctl.json`: a CDI spec file that `apply` (and the watcher)
+    /// rewrites after each run to list the VFIO-bound groups (host-absolute, under the root prefix).
+    public var cdi: String?
     public var entries: [Entry]
 
-    public init(timeout: Duration? = nil, entries: [Entry] = []) {
+    public init(timeout: Duration? = nil, cdi: String? = nil, entries: [Entry] = []) {
         self.timeout = timeout
+        self.cdi = cdi
         self.entries = entries
     }
 
@@ -96,6 +101,7 @@ public struct DesiredState: Sendable, Equatable {
     /// same device wins, see `resolve`).
     public mutating func merge(_ other: DesiredState) {
         if let timeout = other.timeout { self.timeout = timeout }
+        if let cdi = other.cdi { self.cdi = cdi }
         entries += other.entries
     }
 
