@@ -31,8 +31,10 @@ agent_stop() {
 }
 
 lines() { wc -l <"$OUT"; }
+has_lines() { [ "$(lines)" -ge "$1" ]; }
+driver_is() { [ "$(pci_driver "$1")" = "$2" ]; }
 # wait_lines N: until the output has N lines (at most 20 s).
-wait_lines() { wait_until 20 test "$(lines)" -ge "$1" || fail "expected $1 pass line(s), got $(lines): $(cat "$OUT" "$ERR")"; }
+wait_lines() { wait_until 20 has_lines "$1" || fail "expected $1 pass line(s), got $(lines): $(cat "$OUT" "$ERR")"; }
 # line N: the Nth JSON line.
 line() { sed -n "$1p" "$OUT"; }
 validate_lines() {
@@ -63,7 +65,7 @@ expect_eq "$(json_get 'j["reason"], j["config"], j["unchanged"], j["changed"], j
 printf '[device %s]\ndriver = vfio-pci\n' "$VM_E1000E" >/etc/vfioctl.conf.new
 t0=$(date +%s%N)
 mv /etc/vfioctl.conf.new /etc/vfioctl.conf
-wait_until 10 test "$(pci_driver "$VM_E1000E")" = vfio-pci || fail "the device did not move after the edit"
+wait_until 10 driver_is "$VM_E1000E" vfio-pci || fail "the device did not move after the edit"
 ms=$((($(date +%s%N) - t0) / 1000000))
 note "moved ${ms} ms after the edit"
 [ "$ms" -le 2000 ] || fail "the device moved after ${ms} ms (more than 2 s)"
@@ -108,7 +110,7 @@ wait_lines 1
 expect_eq "$(json_get '[d["address"] for d in j["waiting"]]' <<<"$(line 1)")" "$VM_E1000E" "waiting after the restart"
 t0=$(date +%s%N)
 holder_stop
-wait_until 10 test "$(pci_driver "$VM_E1000E")" = e1000e || fail "the device was not given back after the holder exited"
+wait_until 10 driver_is "$VM_E1000E" e1000e || fail "the device was not given back after the holder exited"
 ms=$((($(date +%s%N) - t0) / 1000000))
 note "given back ${ms} ms after the holder exited"
 [ "$ms" -le 2000 ] || fail "given back after ${ms} ms (more than 2 s)"
