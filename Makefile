@@ -64,11 +64,13 @@ install:
 	$(INSTALL_BIN) --generate-completion-script fish > $(DESTDIR)$(FISHCOMPDIR)/vfioctl.fish
 	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/vfioctl-apply.service > $(DESTDIR)$(UNITDIR)/vfioctl-apply.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/vfioctl-apply.service
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/vfioctl-watch.service > $(DESTDIR)$(UNITDIR)/vfioctl-watch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vfioctl-watch.service
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vfioctl $(DESTDIR)$(MANDIR)/man8/vfioctl.8 $(DESTDIR)$(DOCDIR)/vfioctl.conf.example \
 		$(DESTDIR)$(BASHCOMPDIR)/vfioctl $(DESTDIR)$(ZSHCOMPDIR)/_vfioctl $(DESTDIR)$(FISHCOMPDIR)/vfioctl.fish \
-		$(DESTDIR)$(UNITDIR)/vfioctl-apply.service
+		$(DESTDIR)$(UNITDIR)/vfioctl-apply.service $(DESTDIR)$(UNITDIR)/vfioctl-watch.service
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # Benchmarks against lspci, fuser and lsof on this machine (bench/README.md); about 4 minutes.

@@ -10,13 +10,15 @@ fail() { echo "install-test: FAIL: $*" >&2; exit 1; }
 make -s install DESTDIR="$stage" PREFIX=/usr INSTALL_CONFIG="${CONFIG:-debug}" >/dev/null
 for f in usr/sbin/vfioctl usr/share/man/man8/vfioctl.8 usr/share/doc/vfioctl/vfioctl.conf.example \
     usr/share/bash-completion/completions/vfioctl usr/share/zsh/site-functions/_vfioctl \
-    usr/share/fish/vendor_completions.d/vfioctl.fish usr/lib/systemd/system/vfioctl-apply.service; do
+    usr/share/fish/vendor_completions.d/vfioctl.fish usr/lib/systemd/system/vfioctl-apply.service \
+    usr/lib/systemd/system/vfioctl-watch.service; do
     [ -s "$stage/$f" ] || fail "$f missing or empty"
 done
 [ -x "$stage/usr/sbin/vfioctl" ] || fail "binary not executable"
 "$stage/usr/sbin/vfioctl" --version >/dev/null || fail "installed binary does not run"
 grep -q 'ExecStart=/usr/sbin/vfioctl apply' "$stage/usr/lib/systemd/system/vfioctl-apply.service" || fail "unit ExecStart not substituted"
 grep -q '@SBINDIR@' "$stage/usr/lib/systemd/system/vfioctl-apply.service" && fail "unit still has a placeholder"
+grep -q 'ExecStart=/usr/sbin/vfioctl apply --watch' "$stage/usr/lib/systemd/system/vfioctl-watch.service" || fail "watch unit ExecStart not substituted"
 for sub in list show doctor; do
     grep -q "$sub" "$stage/usr/share/bash-completion/completions/vfioctl" || fail "bash completion lacks $sub"
     grep -q "$sub" "$stage/usr/share/fish/vendor_completions.d/vfioctl.fish" || fail "fish completion lacks $sub"
