@@ -309,7 +309,9 @@ struct CDISpecTests {
         #expect(try spec.write(to: path) == false)
     }
 
-    @Test("kinds", arguments: [("vfioctl.io/group", true), ("example.com/gpu-vf", true), ("vfioctl.io", false), ("/group", false), ("a/b/c", false), ("x.io/-a", false), ("x.io/a b", false)])
+    @Test(
+        "kinds",
+        arguments: [("vfioctl.io/group", true), ("example.com/gpu-vf", true), ("vfioctl.io", false), ("/group", false), ("a/b/c", false), ("x.io/-a", false), ("x.io/a b", false)])
     func kinds(kind: String, valid: Bool) {
         #expect(((try? CDISpec.validateKind(kind)) != nil) == valid)
     }

@@ -133,17 +133,22 @@ struct CDICommandTests {
             #expect(console.captured.filter { $0 == "\n" }.count == 1 && console.captured.hasSuffix("}\n"))
             #expect(try validate("watchPassDocument", console.captured, in: host).isEmpty, "\(console.captured)")
         }
-        let line = try #require(try JSONSerialization.jsonObject(with: Data({
-            let console = Console.capturing()
-            console.emitJSONLine(WatchPassDocument(passes[0], time: "2026-12-01T12:00:00Z"))
-            return console.captured
-        }().utf8)) as? [String: Any])
+        let line = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(
+                    {
+                        let console = Console.capturing()
+                        console.emitJSONLine(WatchPassDocument(passes[0], time: "2026-12-01T12:00:00Z"))
+                        return console.captured
+                    }().utf8)) as? [String: Any])
         #expect((line["changed"] as? [[String: Any]])?.map { $0["address"] as? String } == ["0000:05:00.0"])
         #expect((line["refused"] as? [[String: Any]])?.map { $0["address"] as? String } == ["0000:01:00.0"])
         #expect(line["config"] as? String == "ok")
     }
 
-    @Test("apply --watch: bad combinations are usage errors", arguments: [["--watch", "--dry-run"], ["--interval", "5s"], ["--watch", "--interval", "0"], ["--watch", "--timeout", "5s"], ["--watch", "/nonexistent.conf"]])
+    @Test(
+        "apply --watch: bad combinations are usage errors",
+        arguments: [["--watch", "--dry-run"], ["--interval", "5s"], ["--watch", "--interval", "0"], ["--watch", "--timeout", "5s"], ["--watch", "/nonexistent.conf"]])
     func watchUsage(args: [String]) throws {
         let host = FixtureLayout.desktop.build()
         let run = vfioctl(["apply"] + args, host: host, kernel: SimulatedKernel(host: host))
