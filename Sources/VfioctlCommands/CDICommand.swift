@@ -9,8 +9,8 @@ struct CDICommand: VfioctlCommand {
             Prints, or writes to FILE atomically, a Container Device Interface spec (cdiVersion \(CDISpec.version)) \
             with one device per IOMMU group whose members are on a VFIO driver and that is viable. Each device \
             lists /dev/vfio/vfio and the group node, plus /dev/vfio/devices/vfioX and /dev/iommu where the kernel \
-            has them. A FILE that already has this content is not rewritten. Use it with e.g. \
-            'podman run --device vfioctl.io/group=12'. 'apply' keeps a spec in step with '[defaults] cdi = FILE'.
+            has them. A FILE that already has this content is not rewritten. A container asks for a group by its CDI name, \
+            e.g. vfioctl.io/group=12. 'apply' keeps a spec in step with '[defaults] cdi = FILE'.
 
             Examples:
               vfioctl cdi
