@@ -36,4 +36,4 @@ PY
 make -s uninstall DESTDIR="$stage" PREFIX=/usr >/dev/null
 left=$(find "$stage" -type f | wc -l)
 [ "$left" -eq 0 ] || fail "uninstall left $left files: $(find "$stage" -type f)"
-echo "install-test: ok (installed and removed 7 files under a staging DESTDIR)"
+echo "install-test: ok (installed and removed 8 files under a staging DESTDIR)"
