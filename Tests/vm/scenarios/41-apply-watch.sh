@@ -44,7 +44,13 @@ pass_running() { [ "$(cat /run/vfioctl/lock 2>/dev/null)" = "$AGENT" ]; }
 # the kernel's unbind and probe take many seconds, the same as a 'vfioctl bind' by hand).
 measure() {
     local what=$1 t0=$2 bdf=$3 before=$4 final=$5 ms
-    wait_until 10 pass_running || fail "$what: no pass started within 10 s"
+    if ! wait_until 10 pass_running; then
+        # Say whether a pass came later, and why (a reconcile would mean no event was seen).
+        local n=$(($(lines) + 1))
+        wait_until 60 has_lines "$n"
+        note "next pass: $(sed -n "${n}p" "$OUT" | cut -c1-400)"
+        fail "$what: no pass started within 10 s"
+    fi
     ms=$((($(date +%s%N) - t0) / 1000000))
     note "$what: pass started ${ms} ms after"
     [ "$ms" -le 2000 ] || fail "$what: the pass started after ${ms} ms (more than 2 s)"
