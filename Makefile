@@ -83,11 +83,13 @@ install:
 	chmod 0755 $(DESTDIR)$(LIBVIRTHOOKDIR)/vfioctl
 	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/proxmox-hookscript.sh > $(DESTDIR)$(DOCDIR)/proxmox-hookscript.sh
 	chmod 0755 $(DESTDIR)$(DOCDIR)/proxmox-hookscript.sh
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/vfioctl-watch.service > $(DESTDIR)$(UNITDIR)/vfioctl-watch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vfioctl-watch.service
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vfioctl $(DESTDIR)$(MANDIR)/man8/vfioctl.8 $(DESTDIR)$(DOCDIR)/vfioctl.conf.example \
 		$(DESTDIR)$(BASHCOMPDIR)/vfioctl $(DESTDIR)$(ZSHCOMPDIR)/_vfioctl $(DESTDIR)$(FISHCOMPDIR)/vfioctl.fish \
-		$(DESTDIR)$(UNITDIR)/vfioctl-apply.service $(DESTDIR)$(LIBVIRTHOOKDIR)/vfioctl $(DESTDIR)$(DOCDIR)/proxmox-hookscript.sh
+		$(DESTDIR)$(UNITDIR)/vfioctl-apply.service $(DESTDIR)$(LIBVIRTHOOKDIR)/vfioctl $(DESTDIR)$(DOCDIR)/proxmox-hookscript.sh $(DESTDIR)$(UNITDIR)/vfioctl-watch.service
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # Benchmarks against lspci, fuser and lsof on this machine (bench/README.md); about 4 minutes.

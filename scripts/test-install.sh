@@ -11,7 +11,8 @@ make -s install DESTDIR="$stage" PREFIX=/usr INSTALL_CONFIG="${CONFIG:-debug}" >
 for f in usr/sbin/vfioctl usr/share/man/man8/vfioctl.8 usr/share/doc/vfioctl/vfioctl.conf.example \
     usr/share/bash-completion/completions/vfioctl usr/share/zsh/site-functions/_vfioctl \
     usr/share/fish/vendor_completions.d/vfioctl.fish usr/lib/systemd/system/vfioctl-apply.service \
-    etc/libvirt/hooks/qemu.d/vfioctl usr/share/doc/vfioctl/proxmox-hookscript.sh; do
+    etc/libvirt/hooks/qemu.d/vfioctl usr/share/doc/vfioctl/proxmox-hookscript.sh \
+    usr/lib/systemd/system/vfioctl-watch.service; do
     [ -s "$stage/$f" ] || fail "$f missing or empty"
 done
 [ -x "$stage/usr/sbin/vfioctl" ] || fail "binary not executable"
@@ -30,6 +31,7 @@ out=$(echo '<domain/>' | sh "$stage/hook-run" win11 started begin - 2>&1) || fai
 [ -z "$out" ] || fail "hook for 'started begin' printed: $out"
 out=$(sh "$stage/hook-run" win11 prepare 2>&1) && fail "hook without a sub-operation succeeded"
 rm -f "$stage/hook-run"
+grep -q 'ExecStart=/usr/sbin/vfioctl apply --watch' "$stage/usr/lib/systemd/system/vfioctl-watch.service" || fail "watch unit ExecStart not substituted"
 for sub in list show doctor; do
     grep -q "$sub" "$stage/usr/share/bash-completion/completions/vfioctl" || fail "bash completion lacks $sub"
     grep -q "$sub" "$stage/usr/share/fish/vendor_completions.d/vfioctl.fish" || fail "fish completion lacks $sub"
@@ -47,4 +49,4 @@ PY
 make -s uninstall DESTDIR="$stage" PREFIX=/usr >/dev/null
 left=$(find "$stage" -type f | wc -l)
 [ "$left" -eq 0 ] || fail "uninstall left $left files: $(find "$stage" -type f)"
-echo "install-test: ok (installed and removed 9 files under a staging DESTDIR)"
+echo "install-test: ok (installed and removed 10 files under a staging DESTDIR)"

@@ -6,10 +6,13 @@
 // does not include). Each wrapper returns -1 and leaves errno set on failure, like libc.
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/stat.h>
+#include <sys/signalfd.h>
 
 #ifndef AT_STATX_DONT_SYNC
 #define AT_STATX_DONT_SYNC 0x4000
@@ -48,6 +51,29 @@ static inline int vfioctl_setfsuid(unsigned int uid) {
 /// getdents64(2) into a caller-owned buffer: no allocation per directory, unlike readdir.
 static inline long vfioctl_getdents64(int fd, void *buffer, unsigned long size) {
     return syscall(SYS_getdents64, fd, buffer, size);
+}
+
+/// Blocks SIGTERM and SIGINT in the calling thread (threads it starts later inherit the mask)
+/// and returns a non-blocking signalfd that reads them. A long-running loop then sees a stop
+/// request only where it polls, never in the middle of a sysfs write.
+static inline int vfioctl_stop_signalfd(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/// The number of the signal a signalfd read returned (struct signalfd_siginfo's first field).
+static inline int vfioctl_read_stop_signal(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    return n == (ssize_t)sizeof info ? (int)info.ssi_signo : -1;
 }
 
 #endif

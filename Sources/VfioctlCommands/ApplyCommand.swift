@@ -13,9 +13,16 @@ struct ApplyCommand: VfioctlCommand {
             Exit status: 0 when the host matches the file; otherwise 4 if a rollback failed, 1 if a change failed, \
             3 if holders did not let go in time, 2 if something was refused.
 
+            With --watch, keeps applying: again 200 ms after the files change (inotify), when a VFIO node closes while \
+            a device waits for its holders, and every --interval. Held devices are never waited for inside a pass: \
+            they are reported as waiting and tried again. One JSON line per pass on standard output. A file that does \
+            not parse is reported and the last good state stays in force. SIGTERM or SIGINT stops it between passes \
+            (exit 0).
+
             Examples:
               vfioctl apply --dry-run
               vfioctl apply /etc/vfioctl.conf --json
+              vfioctl apply --watch --interval 5m
             """
     )
 
@@ -32,9 +39,19 @@ struct ApplyCommand: VfioctlCommand {
     )
     var timeout: String?
 
+    @Flag(name: .long, help: "Keep the host in the desired state: re-apply on every change and periodically; one JSON line per pass.")
+    var watch = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("With --watch, re-apply at least every DURATION (default 60s). DURATION is \(DurationText.forms).", valueName: "DURATION"))
+    var interval: String?
+
     @OptionGroup var mutation: MutationOptions
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
+        if watch { return try executeWatch(context) }
+        if interval != nil { throw VFIOError.usage("--interval needs --watch") }
         var desired = try DesiredState.load(root: context.root, file: file)
         if let timeout {
             let parsed = try DurationText.parse(timeout, name: "--timeout")
@@ -42,5 +59,33 @@ struct ApplyCommand: VfioctlCommand {
         }
         let renderer = Renderer(context)
         return renderer.render(try context.session(mutation, renderer: renderer).apply(desired))
+    }
+}
+
+extension ApplyCommand {
+    /// `--watch`: the `ApplyWatcher` service over inotify and a signalfd; this only renders.
+    func executeWatch(_ context: CommandContext) throws -> ExitStatus {
+        if mutation.dryRun { throw VFIOError.usage("--watch cannot be combined with --dry-run (the agent acts; use 'apply --dry-run' to preview)") }
+        if timeout != nil { throw VFIOError.usage("--timeout has no effect with --watch: the agent never waits for holders inside a pass") }
+        var policy = WatchPolicy()
+        if let interval {
+            let parsed = try DurationText.parse(interval, name: "--interval")
+            guard parsed >= .seconds(1) else { throw VFIOError.usage("--interval must be at least 1s") }
+            policy.interval = parsed
+        }
+        // Read the file once before starting, so a typo on the command line is exit 64 at once
+        // rather than an error line per pass.
+        if let file, Sysfs.readBytes(file, limit: 1 << 22) == nil { throw VFIOError.usage("cannot read \(file)") }
+        try Privilege.requireRoot(for: "apply --watch", root: context.root, effectiveUID: context.services.effectiveUID)
+        let session = HostSession(
+            root: context.root, kernel: context.services.kernel(context.root), executorOptions: context.services.executorOptions,
+            effectiveUID: context.services.effectiveUID, lockTimeout: mutation.lockTimeoutDuration, deviceNumbers: context.services.deviceNumbers)
+        var source = try ConfigWatchSource(root: context.root, file: file)
+        let root = context.root
+        let file = self.file
+        let watcher = ApplyWatcher(session: session, policy: policy) { () throws(VFIOError) in try DesiredState.load(root: root, file: file) }
+        let renderer = Renderer(context)
+        watcher.run(&source) { renderer.render($0) }
+        return .success
     }
 }

@@ -3,6 +3,7 @@
 ///
 ///     [defaults]
 ///     timeout = 30s
+///     cdi = /etc/cdi/vfioctl.json
 ///
 ///     [device 0000:01:00.0]
 ///     driver = vfio-pci
@@ -21,10 +22,14 @@ public struct DesiredState: Sendable, Equatable {
     public var timeout: Duration?
     /// `[hooks]`, when a file has one (a later file's keys win).
     public var hooks: HookSettings?
+    /// `[defaults] cdi = /etc/cdi/vfioctl.json`: a CDI spec file that `apply` (and the watcher)
+    /// rewrites after each run to list the VFIO-bound groups (host-absolute, under the root prefix).
+    public var cdi: String?
     public var entries: [Entry]
 
-    public init(timeout: Duration? = nil, entries: [Entry] = []) {
+    public init(timeout: Duration? = nil, cdi: String? = nil, entries: [Entry] = []) {
         self.timeout = timeout
+        self.cdi = cdi
         self.entries = entries
     }
 
@@ -101,6 +106,7 @@ public struct DesiredState: Sendable, Equatable {
     public mutating func merge(_ other: DesiredState) {
         if let timeout = other.timeout { self.timeout = timeout }
         if let hooks = other.hooks { self.hooks = hooks }
+        if let cdi = other.cdi { self.cdi = cdi }
         entries += other.entries
     }
 

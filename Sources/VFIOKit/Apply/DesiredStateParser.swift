@@ -76,6 +76,12 @@ struct DesiredStateParser {
         case "timeout":
             let duration = try DesiredState.located(here) { () throws(VFIOError) in try DurationText.parse(value, name: "timeout") }
             state.timeout = duration
+        case "cdi":
+            // A path under the root prefix, like the desired-state files themselves.
+            guard value.hasPrefix("/"), !value.contains("\0"), !value.split(separator: "/").contains("..") else {
+                throw .usage("\(here): cdi must be an absolute file path such as \(CDISpec.defaultPath)")
+            }
+            state.cdi = value
         default:
             throw .usage("\(here): unknown key '\(UntrustedText.printable(key))' in [defaults]")
         }

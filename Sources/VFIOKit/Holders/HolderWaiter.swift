@@ -151,7 +151,7 @@ struct LinuxWaitIO: WaitIO {
 
     /// Owns the fds, so they close when the wait ends however it ends.
     private final class Descriptors {
-        var inotify: Int32 = -1
+        var inotify: Inotify?
         var nodeWatchTried = false
         var pidfds: [Int32: Int32] = [:]
         /// pidfd_open returned ENOSYS (before 5.3): rely on inotify and rescans.
@@ -161,7 +161,6 @@ struct LinuxWaitIO: WaitIO {
         var pendingExits: [Int32] = []
 
         deinit {
-            if inotify >= 0 { close(inotify) }
             for fd in pidfds.values { close(fd) }
         }
     }
@@ -182,24 +181,23 @@ struct LinuxWaitIO: WaitIO {
         let d = descriptors
         guard !d.nodeWatchTried, now() >= nodeWatchAt else { return }
         d.nodeWatchTried = true
-        let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard fd >= 0 else { return }
+        guard let watcher = Inotify() else { return }
         // The directory, not the nodes: a group node is deleted when its group is torn down
         // and recreated (new inode) on rebind. Closes through mknod'ed copies elsewhere are
         // invisible here, which is why the rescan stays the truth.
         let mask = UInt32(IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVED_TO | IN_MOVED_FROM)
         let root = finder.root
         var watched = 0
-        for dir in [root.devVFIO, root.devVFIO + "/devices"] where inotify_add_watch(fd, dir, mask) >= 0 {
+        for dir in [root.devVFIO, root.devVFIO + "/devices"] where watcher.add(dir, mask: mask) != nil {
             watched += 1
         }
-        if watched > 0 { d.inotify = fd } else { close(fd) }
+        if watched > 0 { d.inotify = watcher }
     }
 
     func now() -> Duration { clock.now - started }
 
     /// The inotify watch on `/dev/vfio` is set up.
-    var watchingNodes: Bool { descriptors.inotify >= 0 }
+    var watchingNodes: Bool { descriptors.inotify != nil }
 
     func scan() throws(VFIOError) -> HolderReport {
         try finder.find(devices)
@@ -254,8 +252,8 @@ struct LinuxWaitIO: WaitIO {
         defer { watchNodesIfDue() }  // woken for it: set it up before the next sleep
         var fds: [pollfd] = []
         var owners: [Int32] = []
-        if d.inotify >= 0 {
-            fds.append(pollfd(fd: d.inotify, events: Int16(POLLIN), revents: 0))
+        if let inotify = d.inotify {
+            fds.append(pollfd(fd: inotify.fd, events: Int16(POLLIN), revents: 0))
             owners.append(-1)
         }
         for (pid, fd) in d.pidfds {
@@ -271,7 +269,8 @@ struct LinuxWaitIO: WaitIO {
         var events: [WakeEvent] = []
         for (i, entry) in fds.enumerated() where entry.revents != 0 {
             if owners[i] < 0 {
-                if drainInotify(d.inotify) { events.append(.nodeEvent) }
+                let drained = d.inotify?.drain() ?? []
+                if drained.contains(where: { Self.isRelevant(mask: $0.mask, hasName: !$0.name.isEmpty) }) { events.append(.nodeEvent) }
             } else {
                 let pid = owners[i]
                 events.append(.processExited(pid))
@@ -282,28 +281,9 @@ struct LinuxWaitIO: WaitIO {
         return events
     }
 
-    /// Reads every queued event. Which node an event is about does not matter, it only means
-    /// "look again" (an overflow means the same). Events about the watched directories
-    /// themselves are dropped: listing `/dev/vfio`, as every scan does, opens and closes it.
-    private func drainInotify(_ fd: Int32) -> Bool {
-        var any = false
-        let size = 4096
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
-        defer { buffer.deallocate() }
-        while true {
-            let n = Glibc.read(fd, buffer, size)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return any }
-            var offset = 0
-            // struct inotify_event { int wd; u32 mask; u32 cookie; u32 len; char name[len]; }
-            while offset + 16 <= n {
-                let mask = buffer.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)
-                let length = Int(buffer.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
-                if Self.isRelevant(mask: mask, hasName: length > 0) { any = true }
-                offset += 16 + length
-            }
-        }
-    }
+    // Which node an event is about does not matter, it only means "look again" (an overflow
+    // means the same). Events about the watched directories themselves are dropped: listing
+    // `/dev/vfio`, as every scan does, opens and closes it.
 
     /// Closes, creations and deletions of entries count; so do the directory going away and a
     /// queue overflow. Opening or closing a directory (ours, when a scan lists it) does not.

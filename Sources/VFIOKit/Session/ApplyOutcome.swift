@@ -44,6 +44,9 @@ public struct ApplyOutcome: Sendable {
     public var unmatched: [(source: String, reason: String)]
     /// The bind batches' and releases' outcomes in the order they ran (for the dry-run script).
     public var steps: [Detail] = []
+    /// The CDI spec file kept in step (`[defaults] cdi =`), after the run; nil when the file
+    /// names none or in a dry run.
+    public var cdi: CDIUpdate?
     /// A rollback failed somewhere: a device is not where it was or where it should be.
     public var rollbackFailed: Bool { steps.contains { $0.exitStatus == .rollbackFailed } }
 
@@ -65,6 +68,7 @@ public struct ApplyOutcome: Sendable {
             }
         }
         if !unmatched.isEmpty { statuses.append(.refused) }
+        if cdi?.error != nil { statuses.append(.failed) }
         return .worst(statuses)
     }
 }

@@ -2,9 +2,12 @@ extension HostSession {
     /// Makes the host match a desired state: binds through `bind` (one transaction per batch,
     /// each planned against the host as it is then) and gives devices back through `release`
     /// (waiting for holders, the group rule, the SR-IOV guard), all under one hold of the lock.
+    /// With `noWait`, a held device is not waited for: its release looks once and ends as
+    /// `timeout` with its holders (the watcher reports it as waiting and tries again later).
+    /// Afterwards the CDI spec file the state names (`cdi =`) is brought in step.
     /// - Throws: what stops the whole run: not root, the lock, an unreadable inventory, a bind
     ///   target the planner cannot resolve.
-    public func apply(_ desired: DesiredState) throws(VFIOError) -> ApplyOutcome {
+    public func apply(_ desired: DesiredState, noWait: Bool = false) throws(VFIOError) -> ApplyOutcome {
         try changingHost("apply") { () throws(VFIOError) -> ApplyOutcome in
             let inventory = try inventory()
             let plan = ApplyPlanner.plan(desired.resolve(against: inventory), inventory: inventory)
@@ -30,7 +33,7 @@ extension HostSession {
                 for address in batch.addresses { details[address] = (Self.status(of: result), detail) }
             }
             for release in plan.releases {
-                let (status, detail) = applyRelease(release, defaultTimeout: desired.timeout ?? .seconds(30))
+                let (status, detail) = applyRelease(release, defaultTimeout: desired.timeout ?? .seconds(30), noWait: noWait)
                 outcome.steps.append(detail)
                 details[release.address] = (status, detail)
             }
@@ -41,7 +44,20 @@ extension HostSession {
                         detail: detail)
                 }
             }
+            if let path = desired.cdi, !dryRun { outcome.cdi = updateCDISpec(at: path) }
             return outcome
+        }
+    }
+
+    /// Rewrites the CDI spec at `path` (under the root prefix) for the host as it is now.
+    func updateCDISpec(at path: String) -> CDIUpdate {
+        do throws(VFIOError) {
+            let inventory = try inventory()
+            let spec = CDISpec.build(inventory: inventory, nodes: .read(root: root, inventory: inventory))
+            let changed = try spec.write(to: root.path(path))
+            return CDIUpdate(path: path, devices: spec.devices.map(\.name), changed: changed)
+        } catch {
+            return CDIUpdate(path: path, devices: [], changed: false, error: error)
         }
     }
 
@@ -67,7 +83,7 @@ extension HostSession {
     }
 
     /// One device back to the host, as `unbind` would (the lock is already held).
-    func applyRelease(_ release: ApplyPlan.Release, defaultTimeout: Duration) -> (ApplyOutcome.Status, ApplyOutcome.Detail) {
+    func applyRelease(_ release: ApplyPlan.Release, defaultTimeout: Duration, noWait: Bool = false) -> (ApplyOutcome.Status, ApplyOutcome.Detail) {
         let destination: ReleaseDestination
         switch release.to {
         case nil: destination = .recorded
@@ -76,7 +92,7 @@ extension HostSession {
         }
         let request = ReleaseRequest(kind: .unbind, targets: [.address(release.address)], destination: destination, wholeGroup: release.wholeGroup)
         do {
-            let result = try self.release(request, wait: ReleaseWait(timeout: release.timeout ?? defaultTimeout))
+            let result = try self.release(request, wait: ReleaseWait(timeout: release.timeout ?? defaultTimeout, noWait: noWait))
             return (Self.status(result.exitStatus, dryRun: dryRun), .release(result, to: release.to))
         } catch {
             return (Self.status(error.exitStatus, dryRun: dryRun), .releaseError(error, to: release.to))

@@ -15,7 +15,16 @@ enum Subprocess {
             for p in cArgs { free(p) }
             for p in cEnv { free(p) }
         }
-        let spawned = posix_spawnp(&pid, arguments[0], nil, nil, cArgs, cEnv)
+        // A child starts with every signal unblocked: `apply --watch` blocks SIGTERM and SIGINT
+        // for itself (it reads them through a signalfd), and a blocked mask would be inherited.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let spawned = posix_spawnp(&pid, arguments[0], nil, &attributes, cArgs, cEnv)
         guard spawned == 0 else { return -1 }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {

@@ -9,6 +9,21 @@ struct ApplyDocument: Encodable {
         var status: String
         @Nullable var message: String?
         var source: String
+
+        init(address: String, from: String?, to: String, status: String, message: String?, source: String) {
+            self.address = address
+            self.from = from
+            self.to = to
+            self.status = status
+            self.message = message
+            self.source = source
+        }
+
+        init(_ entry: ApplyOutcome.Entry) {
+            self.init(
+                address: entry.address.description, from: entry.from, to: entry.to, status: entry.status.rawValue, message: ApplyRendering.message(entry),
+                source: entry.source)
+        }
     }
 
     struct Unmatched: Encodable {
@@ -22,8 +37,11 @@ struct ApplyDocument: Encodable {
     var matches: Bool
     var devices: [Device]
     var unmatched: [Unmatched]
+    /// The CDI spec file kept in step, when the file names one.
+    @Nullable var cdi: CDIUpdateDocument?
 
     init(_ outcome: ApplyOutcome) {
+        cdi = outcome.cdi.map(CDIUpdateDocument.init)
         dryRun = outcome.dryRun
         matches = outcome.matches
         devices = outcome.entries.map {
@@ -42,6 +60,13 @@ enum ApplyRendering {
         }
         var out = outcome.entries.isEmpty ? "nothing to apply: the file names no device on this host\n" : table.render()
         for entry in outcome.unmatched { out += "unmatched  \(entry.source): \(entry.reason)\n" }
+        if let cdi = outcome.cdi {
+            if let error = cdi.error {
+                out += "cdi        \(cdi.path): not written: \(error.message)\n"
+            } else {
+                out += "cdi        \(cdi.path): \(cdi.devices.count) group(s)" + (cdi.changed ? ", rewritten" : ", unchanged") + "\n"
+            }
+        }
         let changed = outcome.entries.filter { $0.status == .changed }.count
         let unchanged = outcome.entries.filter { $0.status == .unchanged }.count
         let others = outcome.entries.count - changed - unchanged
