@@ -18,8 +18,15 @@ extension HostSession {
 
     /// Every device in the state file back to its original driver and override. Groups are
     /// released independently: one whose holders stay past the timeout does not keep the others.
+    /// PFs whose VF count vfioctl changed get their count and autoprobe back last, once their
+    /// VFs are released.
     public func restore(wait: ReleaseWait) throws(VFIOError) -> ReleaseOutcome {
-        try release(ReleaseRequest(kind: .restore, targets: []), wait: wait)
+        try changingHost("restore") { () throws(VFIOError) -> ReleaseOutcome in
+            let outcome = try release(ReleaseRequest(kind: .restore, targets: []), wait: wait)
+            guard case .finished(var run) = outcome else { return outcome }
+            run.sriov = restoreSRIOV()
+            return .finished(run)
+        }
     }
 
     /// Unbinds and re-probes the same VFIO driver once the devices are free, so the kernel
