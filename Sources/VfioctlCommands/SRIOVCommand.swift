@@ -39,7 +39,7 @@ struct SRIOVCommand: VfioctlCommand {
     @Flag(name: .long, help: "Bind every VF to vfio-pci (or --driver) once they exist.")
     var bind = false
 
-    @Option(name: .long, help: ArgumentHelp("The VFIO driver to bind the VFs to with --bind (default vfio-pci).", valueName: "NAME"))
+    @Option(name: .long, help: ArgumentHelp("The VFIO driver to bind the VFs to with --bind (default vfio-pci; 'auto' as for bind).", valueName: "NAME"))
     var driver: String?
 
     @Option(

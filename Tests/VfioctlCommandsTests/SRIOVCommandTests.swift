@@ -77,4 +77,27 @@ struct SRIOVCommandTests {
         #expect(restored.status == 0, "\(restored.stderr)")
         #expect(restored.stdout.contains("0000:04:00.0: sriov_numvfs back to 0, sriov_drivers_autoprobe to 1"), "\(restored.stdout)")
     }
+
+    @Test(
+        "sriov and show documents validate against the schema", .enabled(if: JSONSchemaTests.validatorAvailable),
+        arguments: [
+            (["sriov", "04:00.0", "--vfs", "2", "--bind", "--dry-run", "--json"], "sriovDocument"),
+            (["sriov", "04:00.0", "--vfs", "2", "--bind", "--json"], "sriovDocument"),
+            (["sriov", "04:00.0", "--vfs", "9", "--json"], "errorDocument"),
+            (["show", "04:00.0", "--json"], "deviceShowDocument"),
+            (["list", "--json"], "listDocument"),
+        ])
+    func schema(_ args: [String], _ definition: String) throws {
+        host.writeModulesAlias()
+        let result = run(args)
+        let file = host.path + "/document.json"
+        try result.stdout.write(toFile: file, atomically: false, encoding: .utf8)
+        for name in [definition, "any"] {
+            let output = try runProcess(
+                "/usr/bin/python3",
+                [JSONSchemaTests.repository + "/schema/validate.py", JSONSchemaTests.repository + "/schema/vfioctl.schema.json", name, file],
+                allowFailure: true)
+            #expect(output.isEmpty, "\(name): \(output)\n\(result.stdout)")
+        }
+    }
 }

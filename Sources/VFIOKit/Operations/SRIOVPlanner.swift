@@ -20,7 +20,7 @@ public enum SRIOVPlanner {
         guard request.numVFs >= 0, request.numVFs <= sriov.totalVFs else {
             throw .usage("--vfs \(request.numVFs): \(address) supports 0 to \(sriov.totalVFs) VFs (sriov_totalvfs)", target: "--vfs")
         }
-        if let driver = request.vfDriver { try BindPlanner.validate(driver: driver) }
+        if let driver = request.vfDriver, driver != DriverName.auto { try BindPlanner.validate(driver: driver) }
         let current = sriov.numVFs
         var steps: [OperationStep] = []
         var removed: [PCIAddress] = []

@@ -9,7 +9,7 @@ extension HostSession {
     /// write, so `restore` puts them back; a bind that fails puts the count back too.
     /// - Throws: what stops it before a plan exists: bad input, no such device, not root, the lock.
     public func sriov(_ request: SRIOVRequest) throws(VFIOError) -> SRIOVOutcome {
-        if let driver = request.vfDriver { try BindPlanner.validate(driver: driver) }
+        if let driver = request.vfDriver, driver != DriverName.auto { try BindPlanner.validate(driver: driver) }
         return try changingHost("sriov") { () throws(VFIOError) -> SRIOVOutcome in
             var flow = SRIOVFlow(session: self, request: request)
             return try flow.run()
@@ -124,13 +124,26 @@ struct SRIOVFlow {
 
     func dryRunBind(_ plan: SRIOVPlan) throws(VFIOError) -> SRIOVBind {
         guard let driver = request.vfDriver, request.numVFs > 0 else { return .none }
-        if plan.changesCount { return .predicted(driver: driver, steps: SRIOVPlanner.predictedBindSteps(plan.created ?? [], driver: driver)) }
+        if plan.changesCount {
+            var chosen = driver
+            if driver == DriverName.auto, var vf = try session.inventory().device(plan.pf) {
+                // What auto would pick for a VF: the PF's ids with the VF device ID.
+                vf.deviceID = vf.sriov?.vfDeviceID ?? vf.deviceID
+                vf.physicalFunction = plan.pf
+                chosen = VFIODriverChoice.choose(for: vf, aliases: ModuleAliasReader.read(root: session.root)).driver
+            }
+            return .predicted(driver: chosen, steps: SRIOVPlanner.predictedBindSteps(plan.created ?? [], driver: chosen))
+        }
         return try bindDecision(plan.currentVFs, driver: driver)
     }
 
     func bindDecision(_ vfs: [PCIAddress], driver: String) throws(VFIOError) -> SRIOVBind {
-        switch try session.planBind(BindRequest(targets: vfs.map { .address($0) }, driver: driver), inventory: try session.inventory()) {
-        case .plan(let plan): return .plan(plan)
+        let inventory = try session.inventory()
+        let (request, notes) = try session.resolveDriver(BindRequest(targets: vfs.map { .address($0) }, driver: driver), inventory: inventory)
+        switch try session.planBind(request, inventory: inventory) {
+        case .plan(var plan):
+            plan.notes = notes + plan.notes
+            return .plan(plan)
         case .refused(let refusal): throw .refused(refusal.reasons.map(\.line).joined(separator: "; "), target: vfs.first?.description)
         }
     }
