@@ -240,6 +240,47 @@ struct SRIOVServiceTests {
         #expect(try StateStore(root: host.root).load().sriov == nil)
     }
 
+    @Test("apply: vfs = on a PF section creates and binds the VFs; a second run changes nothing")
+    func apply() throws {
+        let desired = try DesiredState.parse("[device 0000:04:00.0]\nvfs = 2\nvf-driver = vfio-pci\n", file: "t.conf")
+        #expect(desired.entries.isEmpty && desired.sriov.map(\.numVFs) == [2])
+        let first = try session().apply(desired)
+        #expect(first.exitStatus == .success)
+        #expect(first.entries.map(\.status) == [.changed])
+        #expect(host.driver(of: vf1) == "vfio-pci" && host.driver(of: vf2) == "vfio-pci")
+        let written = kernel.writes.count
+        let second = try session().apply(desired)
+        #expect(second.entries.map(\.status) == [.unchanged])
+        #expect(second.matches)
+        #expect(kernel.writes.count == written)
+    }
+
+    @Test("apply: the PF's driver first, then its VFs, then entries naming the VFs")
+    func applyOrder() throws {
+        kernel.makeLoadable("nvme")
+        let text = """
+            [device 0000:04:00.2]
+            driver = none
+
+            [device 0000:04:00.0]
+            driver = nvme
+            vfs = 2
+            vf-driver = vfio-pci
+            """
+        let outcome = try session().apply(try DesiredState.parse(text, file: "t.conf"))
+        #expect(outcome.entries.map(\.address) == [pf, pf, vf2], "\(outcome.entries.map(\.source))")
+        #expect(outcome.entries.last?.status == .changed, "\(outcome.entries.map(\.detail))")
+        #expect(host.driver(of: vf1) == "vfio-pci" && host.driver(of: vf2) == nil)
+    }
+
+    @Test("the desired-state keys: vfs on [device] only, vf-driver needs vfs", arguments: [
+        "[ids 1b36:0010]\nvfs = 2\n", "[device 0000:04:00.0]\nvf-driver = vfio-pci\n", "[device 0000:04:00.0]\nvfs = -1\n",
+        "[device 0000:04:00.0]\nvfs = 2\nvf-driver = nvme\n",
+    ])
+    func parserErrors(_ text: String) {
+        #expect(throws: VFIOError.self) { try DesiredState.parse(text, file: "t.conf") }
+    }
+
     @Test("old state files decode; one without SR-IOV records writes no sriov field")
     func stateCompatible() throws {
         host.write("/run/vfioctl/state.json", #"{"schemaVersion": 1, "devices": []}"#)

@@ -15,9 +15,24 @@
 ///
 ///     [group 12]
 ///     driver = vfio-pci
+///
+///     [device 0000:04:00.0]
+///     vfs = 2
+///     vf-driver = vfio-pci
 public struct DesiredState: Sendable, Equatable {
     public var timeout: Duration?
     public var entries: [Entry]
+    /// `vfs =` on a `[device PF]` section: the PF's VF count and what its VFs are bound to.
+    public var sriov: [SRIOVEntry] = []
+
+    public struct SRIOVEntry: Sendable, Equatable {
+        public var pf: PCIAddress
+        public var numVFs: Int
+        /// `vf-driver =`: a VFIO driver or `auto`; nil (`none`) leaves the VFs unbound.
+        public var vfDriver: String?
+        public var timeout: Duration?
+        public var source: String
+    }
 
     public init(timeout: Duration? = nil, entries: [Entry] = []) {
         self.timeout = timeout
@@ -97,6 +112,11 @@ public struct DesiredState: Sendable, Equatable {
     public mutating func merge(_ other: DesiredState) {
         if let timeout = other.timeout { self.timeout = timeout }
         entries += other.entries
+        // A later file's count for the same PF replaces an earlier one.
+        for entry in other.sriov {
+            sriov.removeAll { $0.pf == entry.pf }
+            sriov.append(entry)
+        }
     }
 
     /// Reads `<root>/etc/vfioctl.conf` and `<root>/etc/vfioctl.conf.d/*.conf` (sorted), or one

@@ -4,45 +4,100 @@ extension HostSession {
     /// (waiting for holders, the group rule, the SR-IOV guard), all under one hold of the lock.
     /// - Throws: what stops the whole run: not root, the lock, an unreadable inventory, a bind
     ///   target the planner cannot resolve.
+    ///
+    /// With `vfs =` entries it runs in three rounds, each planned against the host as the one
+    /// before left it: the PFs' own drivers (vfio-pci refuses a PF that has VFs, and a PF
+    /// driver's unbind removes them), then the VF counts and their binds (`sriov`), then every
+    /// other entry, so an entry naming VFs finds them.
     public func apply(_ desired: DesiredState) throws(VFIOError) -> ApplyOutcome {
         try changingHost("apply") { () throws(VFIOError) -> ApplyOutcome in
-            let inventory = try inventory()
-            let plan = ApplyPlanner.plan(desired.resolve(against: inventory), inventory: inventory)
-            var outcome = ApplyOutcome(dryRun: dryRun, entries: [], unmatched: plan.unmatched)
-            var details: [PCIAddress: (ApplyOutcome.Status, ApplyOutcome.Detail)] = [:]
-            for item in plan.items {
-                switch item.disposition {
-                case .unchanged:
-                    if let detail = try ownIfNeeded(item) {
-                        outcome.steps.append(detail.1)
-                        details[item.address] = detail
-                    } else {
-                        details[item.address] = (.unchanged, .none)
-                    }
-                case .refused(let why): details[item.address] = (.refused, .notPossible(why))
-                case .bind, .release: break
-                }
+            guard !desired.sriov.isEmpty else { return try applyEntries(desired) }
+            let pfs = Set(desired.sriov.map(\.pf))
+            func isPF(_ entry: DesiredState.Entry) -> Bool {
+                if case .address(let address) = entry.selector { return pfs.contains(address) }
+                return false
             }
-            for batch in plan.bindBatches {
-                let result = try bind(batch.request)
-                let detail = ApplyOutcome.Detail.bind(result, driver: batch.request.driver)
+            var first = desired
+            first.entries = desired.entries.filter(isPF)
+            var rest = desired
+            rest.entries = desired.entries.filter { !isPF($0) }
+            var outcome = try applyEntries(first)
+            for entry in desired.sriov {
+                let (item, detail) = applySRIOV(entry, defaultTimeout: desired.timeout)
+                outcome.entries.append(item)
                 outcome.steps.append(detail)
-                for address in batch.addresses { details[address] = (Self.status(of: result), detail) }
             }
-            for release in plan.releases {
-                let (status, detail) = applyRelease(release, defaultTimeout: desired.timeout ?? .seconds(30))
-                outcome.steps.append(detail)
-                details[release.address] = (status, detail)
-            }
-            outcome.entries = plan.items.compactMap { item in
-                details[item.address].map { status, detail in
-                    ApplyOutcome.Entry(
-                        address: item.address, from: item.currentDriver, to: item.desired.description, source: item.source, status: status,
-                        detail: detail)
-                }
-            }
+            let later = try applyEntries(rest)
+            outcome.entries += later.entries
+            outcome.unmatched += later.unmatched
+            outcome.steps += later.steps
             return outcome
         }
+    }
+
+    /// One PF's `vfs =` through `sriov` (the lock is already held).
+    func applySRIOV(_ entry: DesiredState.SRIOVEntry, defaultTimeout: Duration?) -> (ApplyOutcome.Entry, ApplyOutcome.Detail) {
+        let to = "vfs = \(entry.numVFs)" + (entry.vfDriver.map { " on " + $0 } ?? "")
+        let request = SRIOVRequest(pf: entry.pf, numVFs: entry.numVFs, vfDriver: entry.vfDriver, wait: entry.timeout ?? defaultTimeout)
+        do {
+            let outcome = try sriov(request)
+            let status: ApplyOutcome.Status
+            switch outcome.result {
+            case .done: status = outcome.changed ? .changed : .unchanged
+            case .planned:
+                let binds = SRIOVOutcome.pendingBinds(outcome.bind)
+                status = outcome.plan.steps.isEmpty && !binds ? .unchanged : .planned
+            case .refused: status = .refused
+            case .timedOut: status = .timeout
+            case .failed: status = .failed
+            }
+            let item = ApplyOutcome.Entry(
+                address: entry.pf, from: "vfs = \(outcome.plan.currentNumVFs)", to: to, source: entry.source, status: status, detail: .sriov(outcome))
+            return (item, .sriov(outcome))
+        } catch {
+            let status = Self.status(error.exitStatus, dryRun: false)
+            return (ApplyOutcome.Entry(address: entry.pf, from: nil, to: to, source: entry.source, status: status, detail: .sriovError(error)), .sriovError(error))
+        }
+    }
+
+    /// The file's device entries: bind batches, then releases.
+    func applyEntries(_ desired: DesiredState) throws(VFIOError) -> ApplyOutcome {
+        let inventory = try inventory()
+        let plan = ApplyPlanner.plan(desired.resolve(against: inventory), inventory: inventory)
+        var outcome = ApplyOutcome(dryRun: dryRun, entries: [], unmatched: plan.unmatched)
+        var details: [PCIAddress: (ApplyOutcome.Status, ApplyOutcome.Detail)] = [:]
+        for item in plan.items {
+            switch item.disposition {
+            case .unchanged:
+                if let detail = try ownIfNeeded(item) {
+                    outcome.steps.append(detail.1)
+                    details[item.address] = detail
+                } else {
+                    details[item.address] = (.unchanged, .none)
+                }
+            case .refused(let why): details[item.address] = (.refused, .notPossible(why))
+            case .bind, .release: break
+            }
+        }
+        for batch in plan.bindBatches {
+            let result = try bind(batch.request)
+            let detail = ApplyOutcome.Detail.bind(result, driver: batch.request.driver)
+            outcome.steps.append(detail)
+            for address in batch.addresses { details[address] = (Self.status(of: result), detail) }
+        }
+        for release in plan.releases {
+            let (status, detail) = applyRelease(release, defaultTimeout: desired.timeout ?? .seconds(30))
+            outcome.steps.append(detail)
+            details[release.address] = (status, detail)
+        }
+        outcome.entries = plan.items.compactMap { item in
+            details[item.address].map { status, detail in
+                ApplyOutcome.Entry(
+                    address: item.address, from: item.currentDriver, to: item.desired.description, source: item.source, status: status,
+                    detail: detail)
+            }
+        }
+        return outcome
     }
 
     /// A device already on its VFIO driver whose entry has `owner =`: nothing to do when its

@@ -21,6 +21,15 @@ public struct SRIOVOutcome: Sendable {
     /// Whether anything was written.
     public var changed: Bool
 
+    /// A bind plan or predicted bind that would move VFs.
+    public static func pendingBinds(_ bind: SRIOVBind) -> Bool {
+        switch bind {
+        case .none: false
+        case .predicted(_, let steps): !steps.isEmpty
+        case .plan(let plan): !plan.isNoOp
+        }
+    }
+
     public var exitStatus: ExitStatus {
         switch result {
         case .refused: .refused
