@@ -7,12 +7,15 @@ public struct SRIOVRequest: Sendable, Equatable {
     /// `--timeout`: wait this long for the VFs that would be removed to be free. nil: do not
     /// wait, refuse while any is held or on a VFIO driver.
     public var wait: Duration?
+    /// VFs the bind leaves alone (`apply`: VFs that have entries of their own).
+    public var exclude: Set<PCIAddress> = []
 
-    public init(pf: PCIAddress, numVFs: Int, vfDriver: String? = nil, wait: Duration? = nil) {
+    public init(pf: PCIAddress, numVFs: Int, vfDriver: String? = nil, wait: Duration? = nil, exclude: Set<PCIAddress> = []) {
         self.pf = pf
         self.numVFs = numVFs
         self.vfDriver = vfDriver
         self.wait = wait
+        self.exclude = exclude
     }
 }
 

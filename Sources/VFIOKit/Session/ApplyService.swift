@@ -22,8 +22,11 @@ extension HostSession {
             var rest = desired
             rest.entries = desired.entries.filter { !isPF($0) }
             var outcome = try applyEntries(first)
+            // VFs with entries of their own are left to those entries, so two runs agree.
+            var own = Set(rest.resolve(against: try inventory()).assignments.map(\.address))
+            for entry in rest.entries { if case .address(let address) = entry.selector { own.insert(address) } }
             for entry in desired.sriov {
-                let (item, detail) = applySRIOV(entry, defaultTimeout: desired.timeout)
+                let (item, detail) = applySRIOV(entry, defaultTimeout: desired.timeout, exclude: own)
                 outcome.entries.append(item)
                 outcome.steps.append(detail)
             }
@@ -36,9 +39,12 @@ extension HostSession {
     }
 
     /// One PF's `vfs =` through `sriov` (the lock is already held).
-    func applySRIOV(_ entry: DesiredState.SRIOVEntry, defaultTimeout: Duration?) -> (ApplyOutcome.Entry, ApplyOutcome.Detail) {
+    func applySRIOV(
+        _ entry: DesiredState.SRIOVEntry, defaultTimeout: Duration?, exclude: Set<PCIAddress>
+    ) -> (ApplyOutcome.Entry, ApplyOutcome.Detail) {
         let to = "vfs = \(entry.numVFs)" + (entry.vfDriver.map { " on " + $0 } ?? "")
-        let request = SRIOVRequest(pf: entry.pf, numVFs: entry.numVFs, vfDriver: entry.vfDriver, wait: entry.timeout ?? defaultTimeout)
+        let request = SRIOVRequest(
+            pf: entry.pf, numVFs: entry.numVFs, vfDriver: entry.vfDriver, wait: entry.timeout ?? defaultTimeout, exclude: exclude)
         do {
             let outcome = try sriov(request)
             let status: ApplyOutcome.Status

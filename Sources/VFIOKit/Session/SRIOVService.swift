@@ -134,7 +134,8 @@ struct SRIOVFlow {
             }
             return .predicted(driver: chosen, steps: SRIOVPlanner.predictedBindSteps(plan.created ?? [], driver: chosen))
         }
-        return try bindDecision(plan.currentVFs, driver: driver)
+        let binding = plan.currentVFs.filter { !request.exclude.contains($0) }
+        return binding.isEmpty ? .none : try bindDecision(binding, driver: driver)
     }
 
     func bindDecision(_ vfs: [PCIAddress], driver: String) throws(VFIOError) -> SRIOVBind {
@@ -181,14 +182,15 @@ struct SRIOVFlow {
             changed = true
         }
         let vfs = currentVFs(plan.pf)
-        guard let driver = request.vfDriver, !vfs.isEmpty else {
+        let binding = vfs.filter { !request.exclude.contains($0) }
+        guard let driver = request.vfDriver, !binding.isEmpty else {
             let autoprobe = self.autoprobe(plan.pf)
             _ = try? session.store.update { state in Self.settle(&state, plan: plan, autoprobe: autoprobe) }
             return SRIOVOutcome(result: .done, plan: plan, bind: .none, vfs: vfs, changed: changed)
         }
         let bind: SRIOVBind
         do {
-            bind = try bindDecision(vfs, driver: driver)
+            bind = try bindDecision(binding, driver: driver)
         } catch {
             let back = changed ? "; " + putBack(plan) : ""
             return SRIOVOutcome(result: .refused([error.appending(back)]), plan: plan, bind: .none, vfs: currentVFs(plan.pf), changed: changed)
