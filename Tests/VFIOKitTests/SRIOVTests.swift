@@ -1,6 +1,7 @@
 import Testing
-@testable import VFIOKit
 import VFIOTestSupport
+
+@testable import VFIOKit
 
 @Suite("SR-IOV planning")
 struct SRIOVPlannerTests {
@@ -277,10 +278,12 @@ struct SRIOVServiceTests {
         #expect(again.entries.map(\.status) == [.unchanged, .unchanged, .unchanged], "\(again.entries.map(\.detail))")
     }
 
-    @Test("the desired-state keys: vfs on [device] only, vf-driver needs vfs", arguments: [
-        "[ids 1b36:0010]\nvfs = 2\n", "[device 0000:04:00.0]\nvf-driver = vfio-pci\n", "[device 0000:04:00.0]\nvfs = -1\n",
-        "[device 0000:04:00.0]\nvfs = 2\nvf-driver = nvme\n",
-    ])
+    @Test(
+        "the desired-state keys: vfs on [device] only, vf-driver needs vfs",
+        arguments: [
+            "[ids 1b36:0010]\nvfs = 2\n", "[device 0000:04:00.0]\nvf-driver = vfio-pci\n", "[device 0000:04:00.0]\nvfs = -1\n",
+            "[device 0000:04:00.0]\nvfs = 2\nvf-driver = nvme\n",
+        ])
     func parserErrors(_ text: String) {
         #expect(throws: VFIOError.self) { try DesiredState.parse(text, file: "t.conf") }
     }

@@ -1,6 +1,7 @@
 import Testing
-@testable import VFIOKit
 import VFIOTestSupport
+
+@testable import VFIOKit
 
 @Suite("VFIO variant drivers from modules.alias")
 struct VFIOAliasTests {

@@ -59,8 +59,13 @@ public struct VFIOAlias: Sendable, Equatable {
             rest = rest.dropFirst(digits)
             return (true, value)
         }
-        let v = field("v", digits: 8), d = field("d", digits: 8), sv = field("sv", digits: 8), sd = field("sd", digits: 8)
-        let bc = field("bc", digits: 2), sc = field("sc", digits: 2), i = field("i", digits: 2)
+        let v = field("v", digits: 8)
+        let d = field("d", digits: 8)
+        let sv = field("sv", digits: 8)
+        let sd = field("sd", digits: 8)
+        let bc = field("bc", digits: 2)
+        let sc = field("sc", digits: 2)
+        let i = field("i", digits: 2)
         guard v.ok, d.ok, sv.ok, sd.ok, bc.ok, sc.ok, i.ok, rest.isEmpty else { return nil }
         func id(_ x: UInt32?) -> UInt16? { x.flatMap { $0 <= 0xffff ? UInt16($0) : nil } }
         return VFIOAlias(

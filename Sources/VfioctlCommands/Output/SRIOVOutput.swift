@@ -75,7 +75,8 @@ enum SRIOVRendering {
     static func timeoutMessage(_ outcome: SRIOVOutcome) -> String {
         guard case .timedOut(let report, let waited) = outcome.result else { return "" }
         let plan = outcome.plan
-        return "timed out after \(HolderRendering.seconds(waited)) waiting for \(plan.pf)'s VFs to be released (\(report.summary)); nothing was changed: sriov_numvfs stays \(plan.currentNumVFs)"
+        return
+            "timed out after \(HolderRendering.seconds(waited)) waiting for \(plan.pf)'s VFs to be released (\(report.summary)); nothing was changed: sriov_numvfs stays \(plan.currentNumVFs)"
     }
 
     static func dryRun(_ outcome: SRIOVOutcome, root: HostRoot) -> String {

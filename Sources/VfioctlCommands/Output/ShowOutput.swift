@@ -187,7 +187,9 @@ extension Renderer {
             let viability = inventory.viability(of: group)
             if mode == .json {
                 console.emitJSON(
-                    GroupShowDocument(group: GroupJSON(group, viability: viability), devices: view.devices.map { [aliases = ModuleAliasReader.read(root: root)] in DeviceJSON(device: $0, root: root, aliases: aliases) }))
+                    GroupShowDocument(
+                        group: GroupJSON(group, viability: viability),
+                        devices: view.devices.map { [aliases = ModuleAliasReader.read(root: root)] in DeviceJSON(device: $0, root: root, aliases: aliases) }))
             } else {
                 console.write(ShowRendering.group(group, viability: viability, inventory: inventory, color: color))
             }
@@ -211,7 +213,8 @@ extension Renderer {
             if !device.isBridge {
                 let choice = VFIODriverChoice.choose(for: device, aliases: aliases)
                 let fits = choice.candidates.map(\.driver)
-                out += ShowRendering.field("VFIO drivers", (fits.isEmpty ? "vfio-pci" : fits.joined(separator: ", ")) + "; --driver auto: " + choice.driver + " (" + choice.reason + ")")
+                out += ShowRendering.field(
+                    "VFIO drivers", (fits.isEmpty ? "vfio-pci" : fits.joined(separator: ", ")) + "; --driver auto: " + choice.driver + " (" + choice.reason + ")")
             }
             if let report {
                 let summary = report.summary
