@@ -220,6 +220,13 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @un
         if parts.count == 6, parts[0...3] == ["sys", "bus", "pci", "devices"], parts[5] == "sriov_numvfs", let pf = PCIAddress(parts[4]) {
             return setNumVFs(value, pf)
         }
+        // /sys/bus/pci/devices/<vf>/sriov_vf_msix_count: EBUSY while the VF has a driver.
+        if parts.count == 6, parts[0...3] == ["sys", "bus", "pci", "devices"], parts[5] == "sriov_vf_msix_count", let vf = PCIAddress(parts[4]) {
+            guard currentDriver(vf) == nil else { return Errno(rawValue: EBUSY) }
+            guard let n = Int(value.trimmingWhitespace), n >= 0 else { return Errno(rawValue: EINVAL) }
+            writeFile(host.path + path, String(n) + "\n")
+            return nil
+        }
         // Anything else behaves as a plain attribute.
         writeFile(host.path + path, value)
         return nil
@@ -419,6 +426,8 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @un
             device.resetMethods = ["flr"]
             nextGroup += 1
             host.add(device)
+            // sriov_vf_msix_count exists where the PF's driver can set it (sriov_vf_total_msix).
+            if Sysfs.exists(dir + "/sriov_vf_total_msix") { writeFile(deviceDir(vf) + "/sriov_vf_msix_count", "0\n") }
             if !autoprobeBlocked(vf), let driver = vfDrivers[pf], Sysfs.isDirectory(host.path + SysfsPaths.driverDirectory(driver)) {
                 naturalDrivers[vf] = driver
                 _ = attach(vf, driver)

@@ -48,6 +48,12 @@ struct SRIOVCommand: VfioctlCommand {
             valueName: "DURATION"))
     var timeout: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Give each VF N MSI-X vectors (sriov_vf_msix_count) before it is bound, where the PF's driver offers it.", valueName: "N"))
+    var msix: Int?
+
     @OptionGroup var mutation: MutationOptions
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
@@ -57,7 +63,8 @@ struct SRIOVCommand: VfioctlCommand {
         guard vfs >= 0 else { throw VFIOError.usage("--vfs must be 0 or more", target: "--vfs") }
         if driver != nil && !bind { throw VFIOError.usage("--driver needs --bind", target: "--driver") }
         let wait = try timeout.map { text throws(VFIOError) in try DurationText.parse(text, name: "--timeout") }
-        let request = SRIOVRequest(pf: address, numVFs: vfs, vfDriver: bind ? (driver ?? DriverName.vfioPCI) : nil, wait: wait)
+        var request = SRIOVRequest(pf: address, numVFs: vfs, vfDriver: bind ? (driver ?? DriverName.vfioPCI) : nil, wait: wait)
+        request.msix = msix
         let renderer = Renderer(context)
         return renderer.render(try context.session(mutation, renderer: renderer).sriov(request))
     }

@@ -288,6 +288,35 @@ struct SRIOVServiceTests {
         #expect(throws: VFIOError.self) { try DesiredState.parse(text, file: "t.conf") }
     }
 
+    @Test("--msix: written on each new VF before its bind, where the PF offers it")
+    func msix() throws {
+        func request(_ n: Int, _ msix: Int) -> SRIOVRequest {
+            var r = SRIOVRequest(pf: pf, numVFs: n, vfDriver: DriverName.vfioPCI)
+            r.msix = msix
+            return r
+        }
+        do {
+            _ = try session().sriov(request(2, 8))
+            Issue.record("--msix accepted on a PF without sriov_vf_total_msix")
+        } catch { #expect(error.kind == .refused) }
+        host.write(SysfsPaths.vfTotalMSIX(pf), "64\n")
+        do {
+            _ = try session().sriov(request(2, 40))
+            Issue.record("--msix above the total accepted")
+        } catch { #expect(error.kind == .usage) }
+        #expect(kernel.writes.isEmpty)
+        let outcome = try session().sriov(request(2, 8))
+        #expect(outcome.exitStatus == .success, "\(outcome.result)")
+        #expect(Array(writePaths.prefix(4)) == ["sriov_drivers_autoprobe=0", "sriov_numvfs=2", "sriov_vf_msix_count=8", "sriov_vf_msix_count=8"])
+        #expect(Sysfs.readInt(host.root.path(SysfsPaths.vfMSIXCount(vf2))) == 8)
+        #expect(host.driver(of: vf2) == "vfio-pci")
+        // Same count, VFs bound: the kernel would say EBUSY, so it is refused first.
+        do {
+            _ = try session().sriov(request(2, 4))
+            Issue.record("--msix on bound VFs accepted")
+        } catch { #expect(error.kind == .refused) }
+    }
+
     @Test("old state files decode; one without SR-IOV records writes no sriov field")
     func stateCompatible() throws {
         host.write("/run/vfioctl/state.json", #"{"schemaVersion": 1, "devices": []}"#)

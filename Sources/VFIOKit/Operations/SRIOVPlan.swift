@@ -9,6 +9,8 @@ public struct SRIOVRequest: Sendable, Equatable {
     public var wait: Duration?
     /// VFs the bind leaves alone (`apply`: VFs that have entries of their own).
     public var exclude: Set<PCIAddress> = []
+    /// `--msix N`: MSI-X vectors per VF, written while the VFs have no driver.
+    public var msix: Int?
 
     public init(pf: PCIAddress, numVFs: Int, vfDriver: String? = nil, wait: Duration? = nil, exclude: Set<PCIAddress> = []) {
         self.pf = pf
@@ -65,6 +67,8 @@ public struct SRIOVPlan: Sendable, Equatable {
     public var steps: [OperationStep]
     /// The record the state file holds once it ran (the first originals kept).
     public var record: SRIOVRecord
+    /// `--msix`: the vectors each VF gets before it is bound.
+    public var msix: Int?
 
     /// The count changes, so VFs are created or removed.
     public var changesCount: Bool { currentNumVFs != request.numVFs }

@@ -8,7 +8,7 @@ public enum SRIOVPlanner {
     /// - Throws: `.refused` for a VF or a device without SR-IOV (nothing to plan), `.usage`
     ///   for a count the PF cannot have or `--driver` that is not a VFIO driver.
     public static func plan(
-        _ request: SRIOVRequest, pf: PCIDevice, vfs: [PCIDevice], layout: VFLayout?, record: SRIOVRecord?
+        _ request: SRIOVRequest, pf: PCIDevice, vfs: [PCIDevice], layout: VFLayout?, record: SRIOVRecord?, vfTotalMSIX: Int? = nil
     ) throws(VFIOError) -> SRIOVPlan {
         let address = pf.address
         if let parent = pf.physicalFunction {
@@ -22,6 +22,9 @@ public enum SRIOVPlanner {
         }
         if let driver = request.vfDriver, driver != DriverName.auto { try BindPlanner.validate(driver: driver) }
         let current = sriov.numVFs
+        if let msix = request.msix {
+            try checkMSIX(msix, request: request, pf: address, vfs: vfs, changesCount: current != request.numVFs, total: vfTotalMSIX)
+        }
         var steps: [OperationStep] = []
         var removed: [PCIAddress] = []
         if current != request.numVFs {
@@ -44,7 +47,35 @@ public enum SRIOVPlanner {
         return SRIOVPlan(
             request: request, pf: address, pfDriver: pf.driver, totalVFs: sriov.totalVFs, currentNumVFs: current,
             currentAutoprobe: sriov.driversAutoprobe, currentVFs: sriov.virtualFunctions, removed: removed, removedOnVFIO: onVFIO,
-            created: created, steps: steps, record: newRecord)
+            created: created, steps: steps, record: newRecord, msix: request.msix)
+    }
+
+    /// `--msix`: the PF's driver must offer it (`sriov_vf_total_msix` exists only then), the
+    /// VFs must be able to share the total, and VFs that stay must have no driver (the kernel
+    /// returns EBUSY for a bound VF).
+    static func checkMSIX(_ msix: Int, request: SRIOVRequest, pf: PCIAddress, vfs: [PCIDevice], changesCount: Bool, total: Int?) throws(VFIOError) {
+        guard let total else {
+            throw .refused(
+                "--msix: \(pf)'s driver does not offer sriov_vf_msix_count (no sriov_vf_total_msix)", target: "--msix",
+                remedy: "leave --msix out; the VFs get what the device gives them")
+        }
+        guard msix > 0, msix * max(request.numVFs, 1) <= total else {
+            throw .usage(
+                "--msix \(msix): \(pf) has \(total) MSI-X vectors for its VFs (sriov_vf_total_msix), \(request.numVFs) VFs can have at most \(total / max(request.numVFs, 1)) each",
+                target: "--msix")
+        }
+        let bound = changesCount ? [] : vfs.filter { $0.driver != nil }.map(\.address.description)
+        guard bound.isEmpty else {
+            throw .refused(
+                "--msix: the VFs \(bound.joined(separator: " ")) have a driver, and the kernel changes sriov_vf_msix_count only on a VF without one",
+                target: "--msix", remedy: "vfioctl unbind them first (--to none), then run again")
+        }
+    }
+
+    /// The `sriov_vf_msix_count` writes for `vfs`.
+    public static func msixSteps(_ vfs: [PCIAddress], count: Int?) -> [OperationStep] {
+        guard let count else { return [] }
+        return vfs.map { .write(.setMSIXCount($0, to: count)) }
     }
 
     /// The writes that put a PF back as a record says it was, through 0 when both counts are

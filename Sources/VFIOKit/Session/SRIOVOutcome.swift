@@ -21,6 +21,9 @@ public struct SRIOVOutcome: Sendable {
     /// Whether anything was written.
     public var changed: Bool
 
+    /// The PF's writes, then each VF's `sriov_vf_msix_count` (`--msix`).
+    public var writeSteps: [OperationStep] { plan.steps + SRIOVPlanner.msixSteps(vfs, count: plan.msix) }
+
     /// A bind plan or predicted bind that would move VFs.
     public static func pendingBinds(_ bind: SRIOVBind) -> Bool {
         switch bind {

@@ -79,7 +79,9 @@ struct SRIOVFlow {
         let vfs = inventory.devices.filter { $0.physicalFunction == pf.address }
         let dir = session.root.device(pf.address)
         let layout = Sysfs.readInt(dir + "/sriov_offset").flatMap { offset in Sysfs.readInt(dir + "/sriov_stride").map { VFLayout(offset: offset, stride: $0) } }
-        return try SRIOVPlanner.plan(request, pf: pf, vfs: vfs, layout: layout, record: try session.store.load().sriovRecord(pf.address))
+        return try SRIOVPlanner.plan(
+            request, pf: pf, vfs: vfs, layout: layout, record: try session.store.load().sriovRecord(pf.address),
+            vfTotalMSIX: Sysfs.readInt(session.root.path(SysfsPaths.vfTotalMSIX(pf.address))))
     }
 
     /// The VFs that would be removed: refused while held or on a VFIO driver without
@@ -182,6 +184,17 @@ struct SRIOVFlow {
             changed = true
         }
         let vfs = currentVFs(plan.pf)
+        if plan.msix != nil {
+            do throws(StepFailure) {
+                try session.executor().run(SRIOVPlanner.msixSteps(vfs, count: plan.msix))
+                changed = true
+            } catch {
+                let back = plan.changesCount ? "; " + putBack(plan) : ""
+                return SRIOVOutcome(
+                    result: .failed(.failed("cannot set the VFs' MSI-X vectors: \(error.message)" + back)), plan: plan, bind: .none, vfs: currentVFs(plan.pf),
+                    changed: true)
+            }
+        }
         let binding = vfs.filter { !request.exclude.contains($0) }
         guard let driver = request.vfDriver, !binding.isEmpty else {
             let autoprobe = self.autoprobe(plan.pf)

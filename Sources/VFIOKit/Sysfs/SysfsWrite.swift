@@ -20,6 +20,8 @@ public struct SysfsWrite: Sendable, Hashable, CustomStringConvertible {
         case setNumVFs(PCIAddress, count: Int)
         /// `devices/<pf>/sriov_drivers_autoprobe` ← 1 or 0: whether host drivers probe new VFs.
         case setAutoprobe(PCIAddress, enabled: Bool)
+        /// `devices/<vf>/sriov_vf_msix_count` ← the count (the VF must have no driver).
+        case setMSIXCount(PCIAddress, count: Int)
     }
 
     public var kind: Kind
@@ -34,12 +36,13 @@ public struct SysfsWrite: Sendable, Hashable, CustomStringConvertible {
     public static func probe(_ address: PCIAddress) -> SysfsWrite { SysfsWrite(.probe(address)) }
     public static func setNumVFs(_ pf: PCIAddress, to count: Int) -> SysfsWrite { SysfsWrite(.setNumVFs(pf, count: count)) }
     public static func setAutoprobe(_ pf: PCIAddress, to enabled: Bool) -> SysfsWrite { SysfsWrite(.setAutoprobe(pf, enabled: enabled)) }
+    public static func setMSIXCount(_ vf: PCIAddress, to count: Int) -> SysfsWrite { SysfsWrite(.setMSIXCount(vf, count: count)) }
 
     /// The device the write is about.
     public var address: PCIAddress {
         switch kind {
         case .setOverride(let address, _), .unbind(let address, _), .bind(let address, _), .probe(let address): address
-        case .setNumVFs(let address, _), .setAutoprobe(let address, _): address
+        case .setNumVFs(let address, _), .setAutoprobe(let address, _), .setMSIXCount(let address, _): address
         }
     }
 
@@ -49,7 +52,7 @@ public struct SysfsWrite: Sendable, Hashable, CustomStringConvertible {
         switch kind {
         case .setOverride(_, let driver): driver
         case .unbind(_, let driver), .bind(_, let driver): driver
-        case .probe, .setNumVFs, .setAutoprobe: nil
+        case .probe, .setNumVFs, .setAutoprobe, .setMSIXCount: nil
         }
     }
 
@@ -62,6 +65,7 @@ public struct SysfsWrite: Sendable, Hashable, CustomStringConvertible {
         case .probe: SysfsPaths.driversProbe
         case .setNumVFs(let pf, _): SysfsPaths.numVFs(pf)
         case .setAutoprobe(let pf, _): SysfsPaths.driversAutoprobe(pf)
+        case .setMSIXCount(let vf, _): SysfsPaths.vfMSIXCount(vf)
         }
     }
 
@@ -71,7 +75,7 @@ public struct SysfsWrite: Sendable, Hashable, CustomStringConvertible {
         switch kind {
         case .setOverride(_, let driver): (driver ?? "") + "\n"
         case .unbind(let address, _), .bind(let address, _), .probe(let address): address.description + "\n"
-        case .setNumVFs(_, let count): String(count) + "\n"
+        case .setNumVFs(_, let count), .setMSIXCount(_, let count): String(count) + "\n"
         case .setAutoprobe(_, let enabled): (enabled ? "1" : "0") + "\n"
         }
     }

@@ -40,7 +40,7 @@ struct SRIOVDocument: Encodable {
         autoprobeBefore = plan.currentAutoprobe
         vfs = outcome.vfs.map(\.description)
         vfDriver = plan.request.vfDriver
-        steps = plan.steps.map { StepEntry($0, root: root) }
+        steps = outcome.writeSteps.map { StepEntry($0, root: root) }
         bindSteps = SRIOVRendering.bindSteps(outcome.bind).map { StepEntry($0, root: root) }
         holders = []
         errors = []
@@ -82,11 +82,11 @@ enum SRIOVRendering {
     static func dryRun(_ outcome: SRIOVOutcome, root: HostRoot) -> String {
         let plan = outcome.plan
         var out = "# vfioctl sriov --dry-run: nothing was changed. The writes it would make, in order:\n"
-        if plan.steps.isEmpty && bindSteps(outcome.bind).isEmpty {
+        if outcome.writeSteps.isEmpty && bindSteps(outcome.bind).isEmpty {
             return out + "# nothing to do: \(plan.pf) has \(plan.currentNumVFs) VFs\(boundText(outcome))\n"
         }
         out += "# (first: take \(HostLock.hostPath), record sriov_numvfs \(plan.currentNumVFs) and autoprobe in \(StateStore.hostPath))\n"
-        for step in plan.steps { out += step.shellLine(root: root) + "\n" }
+        for step in outcome.writeSteps { out += step.shellLine(root: root) + "\n" }
         switch outcome.bind {
         case .none: break
         case .predicted(let driver, let steps):
@@ -114,6 +114,7 @@ enum SRIOVRendering {
         } else {
             out += "\(plan.pf) already has \(plan.currentNumVFs) VFs\n"
         }
+        if let msix = plan.msix { out += "each VF has \(msix) MSI-X vectors (sriov_vf_msix_count)\n" }
         if case .plan(let bind) = outcome.bind {
             for move in bind.moves { out += "bound \(move.address) to \(move.to.driver ?? "") (was \(move.from.driver ?? "unbound"))\n" }
             for kept in bind.kept where kept.reason == .alreadyBound { out += "\(kept.address) was already bound to \(bind.request.driver)\n" }
