@@ -11,6 +11,6 @@ public enum ModuleAliasReader {
     /// The aliases; empty when the file is missing (a kernel without modules: only vfio-pci).
     public static func read(root: HostRoot) -> [VFIOAlias] {
         guard let path = path(root: root), let bytes = Sysfs.readBytes(root.path(path), limit: 64 << 20) else { return [] }
-        return VFIOAlias.parse(String(decoding: bytes, as: UTF8.self))
+        return VFIOAlias.parse(bytes: bytes)
     }
 }

@@ -35,7 +35,24 @@ public struct VFIOAlias: Sendable, Equatable {
 
     /// Every `alias vfio_pci:` line of a modules.alias text; other lines and malformed ones are skipped.
     public static func parse(_ text: String) -> [VFIOAlias] {
-        text.split(separator: "\n").compactMap { line in
+        parse(bytes: Array(text.utf8))
+    }
+
+    /// The same on the file's bytes: a modules.alias has tens of thousands of lines and only a
+    /// few are `vfio_pci:` ones, so lines are picked by their first bytes before any string is made.
+    public static func parse(bytes: [UInt8]) -> [VFIOAlias] {
+        let prefix = Array("alias vfio_pci:".utf8)
+        var lines: [Substring] = []
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != 0x0a { end += 1 }
+            if end - start > prefix.count && bytes[start..<(start + prefix.count)].elementsEqual(prefix) {
+                lines.append(Substring(String(decoding: bytes[start..<end], as: UTF8.self)))
+            }
+            start = end + 1
+        }
+        return lines.compactMap { line in
             let words = line.split(separator: " ", omittingEmptySubsequences: true)
             guard words.count == 3, words[0] == "alias", words[1].hasPrefix("vfio_pci:") else { return nil }
             let module = String(words[2])
