@@ -104,6 +104,27 @@ public final class FixtureHost: @unchecked Sendable {
         return self
     }
 
+    /// Takes a function off the bus as `pci_stop_and_remove_bus_device()` leaves sysfs: its
+    /// directory, bus link, group link (and the group once empty) and a VF's `virtfnN` link go.
+    public func remove(_ address: PCIAddress) {
+        guard let dir = devicePaths[address] else { return }
+        detachDriver(address)
+        if let group = Sysfs.linkName(dir + "/iommu_group") {
+            let groupDir = path + "/sys/kernel/iommu_groups/" + group
+            unlink(groupDir + "/devices/" + address.description)
+            if (Sysfs.list(groupDir + "/devices") ?? []).isEmpty { removeTree(groupDir) }
+        }
+        if let pf = Sysfs.linkName(dir + "/physfn").flatMap({ PCIAddress($0) }), let pfDir = devicePaths[pf] {
+            for entry in Sysfs.list(pfDir) ?? [] where entry.hasPrefix("virtfn") && Sysfs.linkName(pfDir + "/" + entry) == address.description {
+                unlink(pfDir + "/" + entry)
+            }
+        }
+        unlink(path + "/sys/bus/pci/devices/" + address.description)
+        removeTree(dir)
+        devicePaths[address] = nil
+        specs[address] = nil
+    }
+
     /// Creates `/sys/bus/pci/drivers/NAME` with its `bind`/`unbind`/`new_id`/`remove_id` files.
     public func ensureDriver(_ name: String) {
         let dir = path + "/sys/bus/pci/drivers/" + name

@@ -28,6 +28,7 @@ import Glibc
 ///   creates `vfio-dev/vfioN`, `/sys/class/vfio/N/dev` (510:N) and `/dev/vfio/N` (a regular
 ///   file unless a test made a char node; `noiommu-N` in no-IOMMU mode). The group's last VFIO
 ///   unbind removes the class device and the node.
+/// - `sriov_numvfs` ← N: creates or removes VF directories as the kernel does (see `setNumVFs`).
 /// - A 0-byte write is recorded and ignored, as sysfs ignores it.
 /// - Failures can be injected per path, per probe and per unbind.
 ///
@@ -64,6 +65,7 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @un
     private var _writes: [RecordedWrite] = []
     private var _loads: [String] = []
     private var naturalDrivers: [PCIAddress: String] = [:]
+    private var vfDrivers: [PCIAddress: String] = [:]
     private var loadable: Set<String> = []
     private var injected: [Injected] = []
     private var userOwnedGroups: Set<Int> = []
@@ -213,6 +215,17 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @un
         if parts.count == 6, parts[0...3] == ["sys", "bus", "pci", "drivers"], parts[5] == "bind" || parts[5] == "unbind" {
             guard let address = PCIAddress(value.trimmingWhitespace), host.devicePath(address) != nil else { return Errno(rawValue: ENODEV) }
             return parts[5] == "bind" ? bind(address, to: parts[4]) : unbind(address, from: parts[4])
+        }
+        // /sys/bus/pci/devices/<pf>/sriov_numvfs
+        if parts.count == 6, parts[0...3] == ["sys", "bus", "pci", "devices"], parts[5] == "sriov_numvfs", let pf = PCIAddress(parts[4]) {
+            return setNumVFs(value, pf)
+        }
+        // /sys/bus/pci/devices/<vf>/sriov_vf_msix_count: EBUSY while the VF has a driver.
+        if parts.count == 6, parts[0...3] == ["sys", "bus", "pci", "devices"], parts[5] == "sriov_vf_msix_count", let vf = PCIAddress(parts[4]) {
+            guard currentDriver(vf) == nil else { return Errno(rawValue: EBUSY) }
+            guard let n = Int(value.trimmingWhitespace), n >= 0 else { return Errno(rawValue: EINVAL) }
+            writeFile(host.path + path, String(n) + "\n")
+            return nil
         }
         // Anything else behaves as a plain attribute.
         writeFile(host.path + path, value)
@@ -373,6 +386,59 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @un
         host.attachDriver(address, driver)
         writeFile(dir + "/enable", "1\n")
         return .none
+    }
+
+    // MARK: - SR-IOV
+
+    /// `sriov_numvfs_store()`: ERANGE above sriov_totalvfs, nothing for the same count, ENOENT
+    /// without a PF driver, EBUSY from one non-zero count to another. Enabling adds the VFs at
+    /// offset + n × stride, each in a group of its own, and probes them unless autoprobe is
+    /// off; disabling unbinds and removes them.
+    private func setNumVFs(_ value: String, _ pf: PCIAddress) -> Errno? {
+        let dir = deviceDir(pf)
+        guard let count = Int(value.trimmingWhitespace), count >= 0 else { return Errno(rawValue: EINVAL) }
+        guard let total = Sysfs.readInt(dir + "/sriov_totalvfs"), count <= total else { return Errno(rawValue: ERANGE) }
+        let current = Sysfs.readInt(dir + "/sriov_numvfs") ?? 0
+        if count == current { return nil }
+        guard currentDriver(pf) != nil else { return Errno(rawValue: ENOENT) }
+        if count == 0 {
+            let vfs = (Sysfs.list(dir) ?? []).filter { $0.hasPrefix("virtfn") }.compactMap { Sysfs.linkName(dir + "/" + $0).flatMap { PCIAddress($0) } }
+            for vf in vfs {
+                if let driver = currentDriver(vf) { _ = unbind(vf, from: driver) }
+                host.remove(vf)
+            }
+            writeFile(dir + "/sriov_numvfs", "0\n")
+            return nil
+        }
+        guard current == 0 else { return Errno(rawValue: EBUSY) }
+        let offset = Sysfs.readInt(dir + "/sriov_offset") ?? 1
+        let stride = Sysfs.readInt(dir + "/sriov_stride") ?? 1
+        guard let addresses = VFLayout(offset: offset, stride: stride).addresses(of: pf, count: count), let spec = host.specs[pf] else {
+            return Errno(rawValue: EINVAL)
+        }
+        let vfDevice = Sysfs.readHex(dir + "/sriov_vf_device").map { UInt16(truncatingIfNeeded: $0) } ?? spec.device
+        var nextGroup = ((Sysfs.list(host.path + "/sys/kernel/iommu_groups") ?? []).compactMap { Int($0) }.max() ?? -1) + 1
+        writeFile(dir + "/sriov_numvfs", String(count) + "\n")
+        for vf in addresses {
+            var device = FixtureDevice(
+                vf.description, vendor: spec.vendor, device: vfDevice, classCode: spec.classCode, group: nextGroup, parent: spec.parent?.description)
+            device.physicalFunction = pf
+            device.resetMethods = ["flr"]
+            nextGroup += 1
+            host.add(device)
+            // sriov_vf_msix_count exists where the PF's driver can set it (sriov_vf_total_msix).
+            if Sysfs.exists(dir + "/sriov_vf_total_msix") { writeFile(deviceDir(vf) + "/sriov_vf_msix_count", "0\n") }
+            if !autoprobeBlocked(vf), let driver = vfDrivers[pf], Sysfs.isDirectory(host.path + SysfsPaths.driverDirectory(driver)) {
+                naturalDrivers[vf] = driver
+                _ = attach(vf, driver)
+            }
+        }
+        return nil
+    }
+
+    /// The host driver that probes `pf`'s new VFs when autoprobe is on (e.g. `iavf`, `nvme`).
+    public func setVFDriver(_ driver: String?, for pf: PCIAddress) {
+        mutex.withLock { _ in vfDrivers[pf] = driver }
     }
 
     private func nextVFIOIndex() -> Int {

@@ -24,6 +24,7 @@ struct BindCommand: VfioctlCommand {
               vfioctl bind --group 01:00.0
               vfioctl bind group:12 --json
               vfioctl bind 15b3:101e --driver mlx5_vfio_pci
+              vfioctl bind 41:00.1 --driver auto
               vfioctl bind 05:00.0 --owner dpdk:dpdk
               systemctl stop display-manager; vfioctl bind --group 01:00.0 --wait --timeout 20s
             """
@@ -37,7 +38,11 @@ struct BindCommand: VfioctlCommand {
     @Flag(name: .long, help: "Also move every other endpoint of each group that would keep it from being viable.")
     var group = false
 
-    @Option(name: .long, help: ArgumentHelp("The VFIO driver to bind to (default vfio-pci).", valueName: "NAME"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The VFIO driver to bind to (default vfio-pci); 'auto' takes the variant driver whose vfio_pci: alias in modules.alias matches best, else vfio-pci.",
+            valueName: "NAME"))
     var driver: String = DriverName.vfioPCI
 
     @Flag(name: .long, help: "Bind even when the host is using the device (never for the root filesystem's device).")

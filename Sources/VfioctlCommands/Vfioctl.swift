@@ -22,7 +22,7 @@ public struct Vfioctl: ParsableCommand {
         version: vfioctlVersion,
         subcommands: [
             ListCommand.self, ShowCommand.self, DoctorCommand.self, BindCommand.self, UnbindCommand.self, HoldersCommand.self, WaitCommand.self,
-            CycleCommand.self, RestoreCommand.self, ApplyCommand.self, HookCommand.self, CDICommand.self,
+            CycleCommand.self, RestoreCommand.self, ApplyCommand.self, HookCommand.self, CDICommand.self, SRIOVCommand.self,
         ]
     )
 

@@ -17,6 +17,9 @@
 ///     [group 12]
 ///     driver = vfio-pci
 ///
+///     [device 0000:04:00.0]
+///     vfs = 2
+///     vf-driver = vfio-pci
 /// `[hooks]` (see `HookSettings`) is read by `vfioctl hook`, not by `apply`.
 public struct DesiredState: Sendable, Equatable {
     public var timeout: Duration?
@@ -26,6 +29,17 @@ public struct DesiredState: Sendable, Equatable {
     /// rewrites after each run to list the VFIO-bound groups (host-absolute, under the root prefix).
     public var cdi: String?
     public var entries: [Entry]
+    /// `vfs =` on a `[device PF]` section: the PF's VF count and what its VFs are bound to.
+    public var sriov: [SRIOVEntry] = []
+
+    public struct SRIOVEntry: Sendable, Equatable {
+        public var pf: PCIAddress
+        public var numVFs: Int
+        /// `vf-driver =`: a VFIO driver or `auto`; nil (`none`) leaves the VFs unbound.
+        public var vfDriver: String?
+        public var timeout: Duration?
+        public var source: String
+    }
 
     public init(timeout: Duration? = nil, cdi: String? = nil, entries: [Entry] = []) {
         self.timeout = timeout
@@ -108,6 +122,11 @@ public struct DesiredState: Sendable, Equatable {
         if let hooks = other.hooks { self.hooks = hooks }
         if let cdi = other.cdi { self.cdi = cdi }
         entries += other.entries
+        // A later file's count for the same PF replaces an earlier one.
+        for entry in other.sriov {
+            sriov.removeAll { $0.pf == entry.pf }
+            sriov.append(entry)
+        }
     }
 
     /// Reads `<root>/etc/vfioctl.conf` and `<root>/etc/vfioctl.conf.d/*.conf` (sorted), or one

@@ -6,6 +6,9 @@ struct DesiredStateParser {
     private var inDefaults = false
     private var inHooks = false
     private var sawDriver = false
+    /// `vfs =` and `vf-driver =` of the section being read.
+    private var vfs: Int?
+    private var vfDriver: String?? = nil
 
     /// One line; `here` is its `file:line`.
     mutating func take(_ rawLine: Substring, at here: String) throws(VFIOError) {
@@ -28,11 +31,18 @@ struct DesiredStateParser {
     /// - Throws: `.usage` for a device section without `driver =`.
     mutating func finishSection() throws(VFIOError) {
         if let entry = current {
-            guard sawDriver else { throw .usage("\(entry.source): [\(entry.selector)] has no 'driver ='") }
-            state.entries.append(entry)
+            if vfDriver != nil && vfs == nil { throw .usage("\(entry.source): 'vf-driver =' needs 'vfs ='") }
+            if let vfs, case .address(let pf) = entry.selector {
+                state.sriov.append(
+                    DesiredState.SRIOVEntry(pf: pf, numVFs: vfs, vfDriver: vfDriver ?? nil, timeout: entry.timeout, source: entry.source))
+            }
+            guard sawDriver || vfs != nil else { throw .usage("\(entry.source): [\(entry.selector)] has no 'driver =' (or 'vfs =')") }
+            if sawDriver { state.entries.append(entry) }
         }
         current = nil
         sawDriver = false
+        vfs = nil
+        vfDriver = nil
     }
 
     /// `[defaults]`, `[device ADDRESS]`, `[ids VENDOR:DEVICE]` or `[group N]`.
@@ -134,6 +144,19 @@ struct DesiredStateParser {
         case "timeout":
             let duration = try DesiredState.located(here) { () throws(VFIOError) in try DurationText.parse(value, name: "timeout") }
             entry.timeout = duration
+        case "vfs":
+            guard case .address = entry.selector else { throw .usage("\(here): vfs applies to [device PF] sections only") }
+            guard let n = Int(value), n >= 0 else { throw .usage("\(here): vfs must be a number of VFs (0 or more)") }
+            vfs = n
+        case "vf-driver":
+            if value == "none" {
+                vfDriver = .some(nil)
+            } else {
+                if value != DriverName.auto {
+                    try DesiredState.located(here) { () throws(VFIOError) in try BindPlanner.validate(driver: value) }
+                }
+                vfDriver = .some(value)
+            }
         case "owner":
             let owner = try DesiredState.located(here) { () throws(VFIOError) in try OwnerSpec.parse(value) }
             entry.owner = owner

@@ -35,7 +35,21 @@ public enum Doctor {
         findings.append(contentsOf: groupShapes(facts))
         if let state = stateFile(facts) { findings.append(state) }
         findings.append(contentsOf: lockedMemory(facts))
+        findings.append(contentsOf: variantDrivers(facts))
         return findings
+    }
+
+    /// A device on plain vfio-pci although a variant driver's alias matches it: the variant
+    /// adds what vfio-pci lacks (live migration state, device-specific regions).
+    static func variantDrivers(_ facts: DoctorFacts) -> [Finding] {
+        guard !facts.vfioAliases.isEmpty, let inventory = facts.inventory else { return [] }
+        return inventory.devices.filter { $0.driver == DriverName.vfioPCI }.compactMap { device in
+            let choice = VFIODriverChoice.choose(for: device, aliases: facts.vfioAliases)
+            guard choice.hasVariant else { return nil }
+            return Finding(
+                "variant-driver", .warn, "\(device.address) is on vfio-pci, but \(choice.driver) fits it: \(choice.reason)",
+                fix: "vfioctl bind \(device.address) --driver auto while no process holds it")
+        }
     }
 
     /// Each owner of VFIO nodes needs a locked-memory limit that covers its DMA mappings; the

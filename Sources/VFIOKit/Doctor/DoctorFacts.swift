@@ -39,6 +39,8 @@ public struct DoctorFacts: Sendable {
     /// For each owner of VFIO nodes in the state file, the pam_limits `memlock` entry that
     /// applies to it (nil: none, the default applies).
     public var memlock: [(owner: NodeOwner, entry: MemlockLimits.Entry?)] = []
+    /// The running kernel's `vfio_pci:` aliases (modules.alias).
+    public var vfioAliases: [VFIOAlias] = []
 
     public init() {}
 
@@ -101,6 +103,7 @@ public struct DoctorFactsReader {
             facts.stateError = error.message
         }
         facts.memlock = readMemlock(facts.recorded)
+        facts.vfioAliases = ModuleAliasReader.read(root: root)
         return facts
     }
 

@@ -113,6 +113,8 @@ public struct PCIDevice: Sendable, Equatable, Codable {
 /// Facts about driver names that the kernel does not expose in sysfs.
 public enum DriverName {
     public static let vfioPCI = "vfio-pci"
+    /// `--driver auto`: the VFIO driver whose `vfio_pci:` alias matches best (`VFIODriverChoice`).
+    public static let auto = "auto"
     /// Drivers that set `driver_managed_dma` and so never block group viability besides vfio ones
     /// (docs/kernel-notes.md, "Group viability"). `pci-pf-stub` and `shpchp` are deliberately absent.
     public static let dmaManagedHostDrivers: Set<String> = ["pci-stub", "pcieport"]

@@ -176,6 +176,8 @@ public struct Executor: Sendable {
     /// event — docs/kernel-notes.md), and EINVAL from `drivers_probe`, which is how it reports any
     /// negative probe result, EBUSY from DMA ownership included (`drivers_probe_store()` in drivers/base/bus.c).
     static func isRetryable(_ errno: Errno, _ write: SysfsWrite) -> Bool {
+        // sriov_numvfs says EBUSY when VFs are enabled already: a fact, not a transient state.
+        if case .setNumVFs = write.kind { return false }
         if errno == .resourceBusy || errno == .resourceTemporarilyUnavailable { return true }
         if case .probe = write.kind { return errno == .invalidArgument }
         return false

@@ -17,6 +17,10 @@ public struct ApplyOutcome: Sendable {
         case release(ReleaseOutcome, to: String?)
         /// Its release stopped before it was planned.
         case releaseError(VFIOError, to: String?)
+        /// A PF's VF count (and the VFs' bind), through the same flow as `sriov`.
+        case sriov(SRIOVOutcome)
+        /// Its `sriov` stopped before it was planned.
+        case sriovError(VFIOError)
 
         /// The exit status of the service call behind it (success when there was none).
         public var exitStatus: ExitStatus {
@@ -24,7 +28,8 @@ public struct ApplyOutcome: Sendable {
             case .none, .notPossible: .success
             case .bind(let outcome, _): outcome.exitStatus
             case .release(let outcome, _): outcome.exitStatus
-            case .releaseError(let error, _): error.exitStatus
+            case .releaseError(let error, _), .sriovError(let error): error.exitStatus
+            case .sriov(let outcome): outcome.exitStatus
             }
         }
     }

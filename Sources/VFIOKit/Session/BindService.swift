@@ -5,7 +5,7 @@ extension HostSession {
     /// - Throws: what stops it before a plan exists: a bad driver name or target (`.usage`),
     ///   no such device or module (`.unavailable`), not root, the lock.
     public func bind(_ request: BindRequest) throws(VFIOError) -> BindOutcome {
-        try BindPlanner.validate(driver: request.driver)
+        if request.driver != DriverName.auto { try BindPlanner.validate(driver: request.driver) }
         let owner = try resolveOwner(request.owner)
         return try changingHost("bind") { () throws(VFIOError) -> BindOutcome in
             let clock = ContinuousClock()
@@ -13,7 +13,8 @@ extension HostSession {
             var waited = false
             while true {
                 let inventory = try inventory()
-                switch try planBind(request, inventory: inventory, owner: owner) {
+                let (resolved, notes) = try resolveDriver(request, inventory: inventory)
+                switch try planBind(resolved, inventory: inventory, owner: owner) {
                 case .refused(let refusal):
                     // --wait: only host processes stand in the way, and they may let go (a display
                     // manager being stopped). Anything else is refused at once.
@@ -31,7 +32,8 @@ extension HostSession {
                     // Free now: plan again from a fresh snapshot (the wait may have taken long, and
                     // a holder that came back means waiting again, within the same bound).
                     waited = true
-                case .plan(let plan):
+                case .plan(var plan):
+                    plan.notes = notes + plan.notes
                     if dryRun { return BindOutcome(result: .planned(plan), inventory: inventory) }
                     do throws(VFIOError) {
                         let report = try BindOperation(root: root, executor: executor()).execute(plan)
@@ -71,6 +73,38 @@ extension HostSession {
         let conflicts = OwnershipPlanner.conflicts(
             owner: owner, groups: plan.groups, addresses: Set(plan.ownedAddresses), state: try store.load())
         return conflicts.isEmpty ? .plan(plan) : .refused(BindRefusal(reasons: conflicts))
+    }
+
+    /// `--driver auto`: the VFIO driver whose `vfio_pci:` alias in modules.alias matches the
+    /// named devices best, its module loaded if its driver is not registered yet, and vfio-pci
+    /// when there is none or it cannot be loaded. Returns the request with that driver and a
+    /// note saying which and why.
+    /// - Throws: `.usage` when the devices would get different drivers (bind them separately).
+    func resolveDriver(_ request: BindRequest, inventory: HostInventory) throws(VFIOError) -> (BindRequest, [String]) {
+        guard request.driver == DriverName.auto else { return (request, []) }
+        var named = request
+        named.wholeGroup = false
+        named.driver = DriverName.vfioPCI
+        let devices = try BindPlanner.affectedDevices(named, inventory: inventory)
+        let aliases = ModuleAliasReader.read(root: root)
+        let choices = devices.map { VFIODriverChoice.choose(for: $0, aliases: aliases) }
+        let drivers = Set(choices.map(\.driver))
+        guard drivers.count <= 1 else {
+            let list = zip(devices, choices).map { "\($0.address) \($1.driver)" }.joined(separator: ", ")
+            throw .usage("--driver auto picks different drivers for these devices (\(list)); bind them separately", target: "--driver")
+        }
+        var resolved = request
+        resolved.driver = drivers.first ?? DriverName.vfioPCI
+        var notes = choices.first.map { ["--driver auto: \($0.driver): \($0.reason)"] } ?? []
+        if resolved.driver != DriverName.vfioPCI && !Sysfs.isDirectory(root.path(SysfsPaths.driverDirectory(resolved.driver))) && !dryRun {
+            do {
+                try kernel.modules.load(resolved.driver)
+            } catch {
+                notes.append("--driver auto: \(resolved.driver) cannot be loaded (\(error.message)); using vfio-pci")
+                resolved.driver = DriverName.vfioPCI
+            }
+        }
+        return (resolved, notes)
     }
 
     /// `--owner` looked up in the passwd and group files under the root prefix.

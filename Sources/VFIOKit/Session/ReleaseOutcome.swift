@@ -45,6 +45,8 @@ public struct ReleaseRun: Sendable {
     public var refusals: [ReleaseRefusal.Reason] = []
     /// What became of each device whose writes ran.
     public var report: ReleaseOperation.Report?
+    /// restore: the PFs whose VF count and autoprobe were put back (or why not).
+    public var sriov: [SRIOVRestoreResult] = []
 
     public init(plan: ReleasePlan, wait: ReleaseWait) {
         self.plan = plan
@@ -70,7 +72,8 @@ public struct ReleaseRun: Sendable {
     public var exitStatus: ExitStatus {
         if gaveUp { return .timedOut }
         if let error = report?.error { return error.exitStatus }
-        if !refused.isEmpty { return .refused }
+        if let error = sriov.compactMap(\.error).first(where: { $0.kind != .refused }) { return error.exitStatus }
+        if !refused.isEmpty || sriov.contains(where: { $0.error != nil }) { return .refused }
         if !timedOut.isEmpty { return .timedOut }
         return .success
     }

@@ -18,9 +18,17 @@ extension HostSession {
 
     /// Every device in the state file (or, with `domain`, every device recorded as bound for
     /// that VM) back to its original driver and override. Groups are released independently:
-    /// one whose holders stay past the timeout does not keep the others.
+    /// one whose holders stay past the timeout does not keep the others. On a whole restore, PFs
+    /// whose VF count vfioctl changed get their count and autoprobe back last, once their VFs
+    /// are released.
     public func restore(wait: ReleaseWait, domain: String? = nil) throws(VFIOError) -> ReleaseOutcome {
-        try release(ReleaseRequest(kind: .restore, targets: [], domain: domain), wait: wait)
+        try changingHost("restore") { () throws(VFIOError) -> ReleaseOutcome in
+            let outcome = try release(ReleaseRequest(kind: .restore, targets: [], domain: domain), wait: wait)
+            // One VM's devices: the PFs' VF counts are the host's, not the VM's.
+            guard domain == nil, case .finished(var run) = outcome else { return outcome }
+            run.sriov = restoreSRIOV()
+            return .finished(run)
+        }
     }
 
     /// Unbinds and re-probes the same VFIO driver once the devices are free, so the kernel

@@ -5,6 +5,9 @@ public struct HostState: Sendable, Equatable, Codable {
     public var schemaVersion: Int
     /// Sorted by address.
     public var devices: [DeviceRecord]
+    /// PFs whose VFs vfioctl created, sorted by address; absent when there are none (files
+    /// written before it existed decode unchanged).
+    public var sriov: [SRIOVRecord]?
 
     public init(devices: [DeviceRecord] = []) {
         self.schemaVersion = Self.currentSchemaVersion

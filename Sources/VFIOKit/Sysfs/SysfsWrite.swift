@@ -16,6 +16,12 @@ public struct SysfsWrite: Sendable, Hashable, CustomStringConvertible {
         case bind(PCIAddress, to: String)
         /// `drivers_probe` ← the address: the kernel picks the driver (`driver_override` decides).
         case probe(PCIAddress)
+        /// `devices/<pf>/sriov_numvfs` ← the count: creates or removes the PF's VFs.
+        case setNumVFs(PCIAddress, count: Int)
+        /// `devices/<pf>/sriov_drivers_autoprobe` ← 1 or 0: whether host drivers probe new VFs.
+        case setAutoprobe(PCIAddress, enabled: Bool)
+        /// `devices/<vf>/sriov_vf_msix_count` ← the count (the VF must have no driver).
+        case setMSIXCount(PCIAddress, count: Int)
     }
 
     public var kind: Kind
@@ -28,11 +34,15 @@ public struct SysfsWrite: Sendable, Hashable, CustomStringConvertible {
     public static func unbind(_ address: PCIAddress, from driver: String) -> SysfsWrite { SysfsWrite(.unbind(address, from: driver)) }
     public static func bind(_ address: PCIAddress, to driver: String) -> SysfsWrite { SysfsWrite(.bind(address, to: driver)) }
     public static func probe(_ address: PCIAddress) -> SysfsWrite { SysfsWrite(.probe(address)) }
+    public static func setNumVFs(_ pf: PCIAddress, to count: Int) -> SysfsWrite { SysfsWrite(.setNumVFs(pf, count: count)) }
+    public static func setAutoprobe(_ pf: PCIAddress, to enabled: Bool) -> SysfsWrite { SysfsWrite(.setAutoprobe(pf, enabled: enabled)) }
+    public static func setMSIXCount(_ vf: PCIAddress, to count: Int) -> SysfsWrite { SysfsWrite(.setMSIXCount(vf, count: count)) }
 
     /// The device the write is about.
     public var address: PCIAddress {
         switch kind {
         case .setOverride(let address, _), .unbind(let address, _), .bind(let address, _), .probe(let address): address
+        case .setNumVFs(let address, _), .setAutoprobe(let address, _), .setMSIXCount(let address, _): address
         }
     }
 
@@ -42,7 +52,7 @@ public struct SysfsWrite: Sendable, Hashable, CustomStringConvertible {
         switch kind {
         case .setOverride(_, let driver): driver
         case .unbind(_, let driver), .bind(_, let driver): driver
-        case .probe: nil
+        case .probe, .setNumVFs, .setAutoprobe, .setMSIXCount: nil
         }
     }
 
@@ -53,6 +63,9 @@ public struct SysfsWrite: Sendable, Hashable, CustomStringConvertible {
         case .unbind(_, let driver): SysfsPaths.unbind(driver)
         case .bind(_, let driver): SysfsPaths.bind(driver)
         case .probe: SysfsPaths.driversProbe
+        case .setNumVFs(let pf, _): SysfsPaths.numVFs(pf)
+        case .setAutoprobe(let pf, _): SysfsPaths.driversAutoprobe(pf)
+        case .setMSIXCount(let vf, _): SysfsPaths.vfMSIXCount(vf)
         }
     }
 
@@ -62,6 +75,8 @@ public struct SysfsWrite: Sendable, Hashable, CustomStringConvertible {
         switch kind {
         case .setOverride(_, let driver): (driver ?? "") + "\n"
         case .unbind(let address, _), .bind(let address, _), .probe(let address): address.description + "\n"
+        case .setNumVFs(_, let count), .setMSIXCount(_, let count): String(count) + "\n"
+        case .setAutoprobe(_, let enabled): (enabled ? "1" : "0") + "\n"
         }
     }
 

@@ -98,8 +98,16 @@ enum ApplyRendering {
             case .planned: return "would give back to " + (to ?? "its original driver")
             default: return ReleaseRendering.errorLines(outcome).last
             }
-        case .releaseError(let error, _):
+        case .releaseError(let error, _), .sriovError(let error):
             return error.message
+        case .sriov(let outcome):
+            switch outcome.result {
+            case .done: return entry.status == .unchanged ? nil : "\(outcome.vfs.count) VFs" + (outcome.plan.request.vfDriver.map { " on " + $0 } ?? "")
+            case .planned: return "would set sriov_numvfs to \(outcome.plan.request.numVFs)"
+            case .refused(let reasons): return reasons.map(\.message).joined(separator: "; ")
+            case .timedOut: return SRIOVRendering.timeoutMessage(outcome)
+            case .failed(let error): return error.message
+            }
         }
     }
 
@@ -110,6 +118,8 @@ enum ApplyRendering {
             switch step {
             case .bind(let bind, _):
                 if case .planned(let plan) = bind.result { out += BindRendering.dryRun(plan, root: root) }
+            case .sriov(let sriov):
+                if case .planned = sriov.result { out += SRIOVRendering.dryRun(sriov, root: root) }
             case .release(.planned(let plan, let holders, let wait), _):
                 out += ReleaseRendering.dryRun(plan, root: root, holders: holders, timeout: wait.timeout, noWait: wait.noWait)
             default:

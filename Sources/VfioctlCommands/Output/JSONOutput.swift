@@ -74,6 +74,8 @@ struct ErrorDocument: Encodable {
 struct DeviceJSON: Encodable {
     let device: PCIDevice
     let root: HostRoot
+    /// The running kernel's `vfio_pci:` aliases, read once per document (nil: not reported).
+    var aliases: [VFIOAlias]? = nil
 
     /// The document's fields, computed for `Encodable` (`show`, `bind`); `list --json` streams
     /// the same keys without building them (see the streaming extension below).
@@ -110,6 +112,32 @@ struct DeviceJSON: Encodable {
         @Nullable var parent: String?
         @Nullable var physicalFunction: String?
         @Nullable var sriov: SRIOVJSON?
+        /// Which VFIO drivers fit and which `--driver auto` takes (null for a bridge).
+        @Nullable var vfioDrivers: VFIODriversJSON?
+    }
+
+    struct VFIODriversJSON: Encodable {
+        var auto: String
+        var reason: String
+        var candidates: [Candidate]
+
+        struct Candidate: Encodable {
+            var module: String
+            var driver: String
+            var alias: String
+            var specificity: Int
+        }
+
+        init(_ choice: VFIODriverChoice) {
+            auto = choice.driver
+            reason = choice.reason
+            candidates = choice.candidates.map { Candidate(module: $0.module, driver: $0.driver, alias: "vfio_pci:" + $0.pattern, specificity: $0.specificity) }
+        }
+    }
+
+    var vfioDrivers: VFIODriversJSON? {
+        guard let aliases, !device.isBridge else { return nil }
+        return VFIODriversJSON(VFIODriverChoice.choose(for: device, aliases: aliases))
     }
 
     struct NodeAccessJSON: Encodable {
@@ -157,7 +185,7 @@ struct DeviceJSON: Encodable {
                 SRIOVJSON(
                     totalVFs: $0.totalVFs, numVFs: $0.numVFs, driversAutoprobe: $0.driversAutoprobe, vfDeviceID: Self.hex16($0.vfDeviceID),
                     virtualFunctions: $0.virtualFunctions.map(\.description))
-            })
+            }, vfioDrivers: vfioDrivers)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -271,6 +299,27 @@ extension DeviceJSON: JSONStreamable {
         w.field("vendorName", d.names.vendor)
         w.field("vfioBound", d.isVFIOBound)
         w.field("vfioDevice", d.vfioDeviceName)
+        w.key("vfioDrivers")
+        if let drivers = vfioDrivers {
+            w.beginObject()
+            w.field("auto", drivers.auto)
+            w.key("candidates")
+            w.beginArray()
+            for c in drivers.candidates {
+                w.arrayElement()
+                w.beginObject()
+                w.field("alias", c.alias)
+                w.field("driver", c.driver)
+                w.field("module", c.module)
+                w.field("specificity", c.specificity)
+                w.endObject()
+            }
+            w.endArray()
+            w.field("reason", drivers.reason)
+            w.endObject()
+        } else {
+            w.null()
+        }
         w.endObject()
     }
 }

@@ -253,6 +253,13 @@ extension Renderer {
             console.write(run.report == nil ? ReleaseRendering.nothingToDo(run.plan) : ReleaseRendering.done(run))
         }
         for line in ReleaseRendering.closingLines(run) { console.error("vfioctl: " + line) }
+        for pf in run.sriov {
+            if let error = pf.error {
+                console.error("vfioctl: " + error.message)
+            } else if isText {
+                console.write("\(pf.pf): sriov_numvfs back to \(pf.numVFs)" + (pf.autoprobe.map { ", sriov_drivers_autoprobe to \($0 ? 1 : 0)" } ?? "") + "\n")
+            }
+        }
     }
 
     static func now() -> Int64 { Int64(time(nil)) }

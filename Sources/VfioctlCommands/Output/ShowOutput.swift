@@ -191,17 +191,20 @@ extension Renderer {
             let viability = inventory.viability(of: group)
             if mode == .json {
                 console.emitJSON(
-                    GroupShowDocument(group: GroupJSON(group, viability: viability), devices: view.devices.map { DeviceJSON(device: $0, root: root) }))
+                    GroupShowDocument(
+                        group: GroupJSON(group, viability: viability),
+                        devices: view.devices.map { [aliases = ModuleAliasReader.read(root: root)] in DeviceJSON(device: $0, root: root, aliases: aliases) }))
             } else {
                 console.write(ShowRendering.group(group, viability: viability, inventory: inventory, color: color))
             }
             return .success
         }
         let shown = Array(zip(view.devices, view.holders))
+        let aliases = ModuleAliasReader.read(root: root)
         if mode == .json {
             let documents = shown.map { device, report in
                 DeviceShowDocument(
-                    device: DeviceJSON(device: device, root: root),
+                    device: DeviceJSON(device: device, root: root, aliases: aliases),
                     group: device.iommuGroup.flatMap { inventory.groups[$0] }.map { GroupJSON($0, viability: inventory.viability(of: $0)) },
                     config: view.config.report(for: device),
                     holders: report.map { $0.holders.map(ShowHolders.JSON.init) }, boundForDomain: view.domains[device.address])
@@ -212,6 +215,12 @@ extension Renderer {
         let text = shown.map { device, report in
             var out = ShowRendering.device(device, inventory: inventory, root: root, color: color)
             if let domain = view.domains[device.address] { out += ShowRendering.field("Bound for", "domain " + UntrustedText.printable(domain)) }
+            if !device.isBridge {
+                let choice = VFIODriverChoice.choose(for: device, aliases: aliases)
+                let fits = choice.candidates.map(\.driver)
+                out += ShowRendering.field(
+                    "VFIO drivers", (fits.isEmpty ? "vfio-pci" : fits.joined(separator: ", ")) + "; --driver auto: " + choice.driver + " (" + choice.reason + ")")
+            }
             if let report {
                 let summary = report.summary
                 out += ShowRendering.field("Holders", summary.isEmpty ? "none (no process has it open)" : summary)

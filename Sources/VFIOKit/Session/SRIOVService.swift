@@ -1,0 +1,266 @@
+extension HostSession {
+    /// Brings a PF to `request.numVFs` VFs and, with a driver, binds them as one transaction.
+    ///
+    /// Autoprobe goes off before `sriov_numvfs` is written, so no host driver ever probes a new
+    /// VF. A change of the count removes every current VF, and removing a held VF blocks the
+    /// writer in the kernel like a held unbind: so while any VF that would go is held or on a
+    /// VFIO driver it is refused, or with `--timeout` waited for (holders looked up once more
+    /// right before the write). The PF's first count and autoprobe are recorded before the first
+    /// write, so `restore` puts them back; a bind that fails puts the count back too.
+    /// - Throws: what stops it before a plan exists: bad input, no such device, not root, the lock.
+    public func sriov(_ request: SRIOVRequest) throws(VFIOError) -> SRIOVOutcome {
+        if let driver = request.vfDriver, driver != DriverName.auto { try BindPlanner.validate(driver: driver) }
+        return try changingHost("sriov") { () throws(VFIOError) -> SRIOVOutcome in
+            var flow = SRIOVFlow(session: self, request: request)
+            return try flow.run()
+        }
+    }
+
+    /// `restore`'s last part: every PF in the state file gets its original VF count and
+    /// autoprobe back, unless one of its VFs is still held or on a VFIO driver.
+    func restoreSRIOV() -> [SRIOVRestoreResult] {
+        guard let state = try? store.load(), let records = state.sriov, !records.isEmpty else { return [] }
+        guard let inventory = try? inventory() else { return [] }
+        var results: [SRIOVRestoreResult] = []
+        for record in records {
+            results.append(restore(record, inventory: inventory))
+        }
+        return results
+    }
+
+    private func restore(_ record: SRIOVRecord, inventory: HostInventory) -> SRIOVRestoreResult {
+        var result = SRIOVRestoreResult(pf: record.address, numVFs: record.originalNumVFs, autoprobe: record.originalAutoprobe)
+        guard let pf = inventory.device(record.address), let sriov = pf.sriov else {
+            _ = try? store.update { $0.removeSRIOV(record.address) }
+            return result
+        }
+        let steps = SRIOVPlanner.restoreSteps(record, currentNumVFs: sriov.numVFs, currentAutoprobe: sriov.driversAutoprobe)
+        let removing = sriov.numVFs != record.originalNumVFs ? sriov.virtualFunctions : []
+        let onVFIO = removing.filter { inventory.device($0)?.isVFIOBound ?? false }
+        let held = (try? holderFinder().find(removing)).map { !$0.isFree } ?? true
+        if !onVFIO.isEmpty || held {
+            result.error = .refused(
+                "\(record.address)'s VFs are still in use or on a VFIO driver (\(onVFIO.map(\.description).joined(separator: " "))): its sriov_numvfs stays \(sriov.numVFs)",
+                target: record.address.description, remedy: "release them, then run vfioctl restore again")
+            return result
+        }
+        if dryRun { return result }
+        do throws(StepFailure) {
+            try executor().run(steps)
+            _ = try? store.update { $0.removeSRIOV(record.address) }
+        } catch {
+            result.error = .failed("cannot put \(record.address)'s VFs back: \(error.message)", target: record.address.description)
+        }
+        return result
+    }
+}
+
+/// The steps of one `sriov` run: plan, guard the VFs that would go, write, bind.
+struct SRIOVFlow {
+    let session: HostSession
+    let request: SRIOVRequest
+
+    mutating func run() throws(VFIOError) -> SRIOVOutcome {
+        var plan = try makePlan()
+        if plan.changesCount && !plan.removed.isEmpty {
+            if let early = try guardRemoved(&plan) { return early }
+        }
+        if session.dryRun {
+            return SRIOVOutcome(result: .planned, plan: plan, bind: try dryRunBind(plan), vfs: plan.created ?? plan.currentVFs, changed: false)
+        }
+        return try execute(plan)
+    }
+
+    func makePlan() throws(VFIOError) -> SRIOVPlan {
+        let inventory = try session.inventory()
+        guard let pf = inventory.device(request.pf) else {
+            throw .unavailable("no PCI device \(request.pf)", target: request.pf.description, remedy: "vfioctl list")
+        }
+        let vfs = inventory.devices.filter { $0.physicalFunction == pf.address }
+        let dir = session.root.device(pf.address)
+        let layout = Sysfs.readInt(dir + "/sriov_offset").flatMap { offset in Sysfs.readInt(dir + "/sriov_stride").map { VFLayout(offset: offset, stride: $0) } }
+        return try SRIOVPlanner.plan(
+            request, pf: pf, vfs: vfs, layout: layout, record: try session.store.load().sriovRecord(pf.address),
+            vfTotalMSIX: Sysfs.readInt(session.root.path(SysfsPaths.vfTotalMSIX(pf.address))))
+    }
+
+    /// The VFs that would be removed: refused while held or on a VFIO driver without
+    /// `--timeout`; with it, waited for and planned again. Returns an outcome to end with.
+    mutating func guardRemoved(_ plan: inout SRIOVPlan) throws(VFIOError) -> SRIOVOutcome? {
+        let report = try session.holderFinder().find(plan.removed)
+        guard let timeout = request.wait else {
+            var reasons: [VFIOError] = []
+            if !report.isFree { reasons.append(Self.heldError(plan, report: report)) }
+            if !plan.removedOnVFIO.isEmpty && report.isFree {
+                let list = plan.removedOnVFIO.map(\.description).joined(separator: " ")
+                reasons.append(
+                    .refused(
+                        "\(plan.pf): changing sriov_numvfs from \(plan.currentNumVFs) to \(request.numVFs) removes VFs on a VFIO driver (\(list))",
+                        target: plan.pf.description, remedy: "pass --timeout D to wait until they are free and remove them, or vfioctl unbind \(list) first"))
+            }
+            return reasons.isEmpty ? nil : SRIOVOutcome(result: .refused(reasons), plan: plan, bind: .none, vfs: plan.currentVFs, changed: false)
+        }
+        if report.isFree || session.dryRun { return nil }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let session = self.session
+        let result = try session.holderWaiter().waitUntilFree(devices: plan.removed, timeout: timeout) { progress in
+            guard !progress.report.isFree else { return }
+            session.emit(.waitingForHolders(WaitProgress(elapsed: clock.now - started, timeout: timeout, report: progress.report)))
+        }
+        session.emit(.waitEnded)
+        guard result.isFree else {
+            return SRIOVOutcome(result: .timedOut(result.report, waited: clock.now - started), plan: plan, bind: .none, vfs: plan.currentVFs, changed: false)
+        }
+        // It waited: the world may have moved on.
+        plan = try makePlan()
+        return nil
+    }
+
+    static func heldError(_ plan: SRIOVPlan, report: HolderReport) -> VFIOError {
+        let held = report.targets.filter { !$0.state.isFree }.map(\.target.address.description).joined(separator: " ")
+        return .refused(
+            "\(plan.pf): changing sriov_numvfs from \(plan.currentNumVFs) to \(plan.request.numVFs) removes VFs that are in use (\(report.summary)): the write would block until they are released",
+            target: plan.pf.description, remedy: "stop the VFs' users (vfioctl holders \(held)), or pass --timeout D to wait for them")
+    }
+
+    func dryRunBind(_ plan: SRIOVPlan) throws(VFIOError) -> SRIOVBind {
+        guard let driver = request.vfDriver, request.numVFs > 0 else { return .none }
+        if plan.changesCount {
+            var chosen = driver
+            if driver == DriverName.auto, var vf = try session.inventory().device(plan.pf) {
+                // What auto would pick for a VF: the PF's ids with the VF device ID.
+                vf.deviceID = vf.sriov?.vfDeviceID ?? vf.deviceID
+                vf.physicalFunction = plan.pf
+                chosen = VFIODriverChoice.choose(for: vf, aliases: ModuleAliasReader.read(root: session.root)).driver
+            }
+            return .predicted(driver: chosen, steps: SRIOVPlanner.predictedBindSteps(plan.created ?? [], driver: chosen))
+        }
+        let binding = plan.currentVFs.filter { !request.exclude.contains($0) }
+        return binding.isEmpty ? .none : try bindDecision(binding, driver: driver)
+    }
+
+    func bindDecision(_ vfs: [PCIAddress], driver: String) throws(VFIOError) -> SRIOVBind {
+        let inventory = try session.inventory()
+        let (request, notes) = try session.resolveDriver(BindRequest(targets: vfs.map { .address($0) }, driver: driver), inventory: inventory)
+        switch try session.planBind(request, inventory: inventory) {
+        case .plan(var plan):
+            plan.notes = notes + plan.notes
+            return .plan(plan)
+        case .refused(let refusal): throw .refused(refusal.reasons.map(\.line).joined(separator: "; "), target: vfs.first?.description)
+        }
+    }
+
+    // MARK: - Writes
+
+    func execute(_ initial: SRIOVPlan) throws(VFIOError) -> SRIOVOutcome {
+        var plan = initial
+        var changed = false
+        if plan.changesCount {
+            if !plan.removed.isEmpty {
+                // Right before the write: a holder that came back would make it block.
+                let recheck = try session.holderFinder().find(plan.removed)
+                if !recheck.isFree {
+                    return SRIOVOutcome(result: .refused([Self.heldError(plan, report: recheck)]), plan: plan, bind: .none, vfs: plan.currentVFs, changed: false)
+                }
+            }
+            do {
+                try session.store.update { state in
+                    state.upsert(plan.record)
+                    // The VFs go away with the write; their records with them.
+                    for vf in plan.removed { state.remove(vf) }
+                }
+            } catch {
+                throw .failed("cannot record \(plan.pf)'s VF count in \(StateStore.hostPath) (\(error.message)); nothing was changed")
+            }
+            do throws(StepFailure) {
+                try session.executor().run(plan.steps)
+            } catch {
+                let back = putBack(plan)
+                return SRIOVOutcome(
+                    result: .failed(.failed("cannot set \(plan.pf)'s VFs to \(request.numVFs): \(error.message); \(back)")), plan: plan, bind: .none,
+                    vfs: currentVFs(plan.pf), changed: true)
+            }
+            changed = true
+        }
+        let vfs = currentVFs(plan.pf)
+        if plan.msix != nil {
+            do throws(StepFailure) {
+                try session.executor().run(SRIOVPlanner.msixSteps(vfs, count: plan.msix))
+                changed = true
+            } catch {
+                let back = plan.changesCount ? "; " + putBack(plan) : ""
+                return SRIOVOutcome(
+                    result: .failed(.failed("cannot set the VFs' MSI-X vectors: \(error.message)" + back)), plan: plan, bind: .none, vfs: currentVFs(plan.pf),
+                    changed: true)
+            }
+        }
+        let binding = vfs.filter { !request.exclude.contains($0) }
+        guard let driver = request.vfDriver, !binding.isEmpty else {
+            let autoprobe = self.autoprobe(plan.pf)
+            _ = try? session.store.update { state in Self.settle(&state, plan: plan, autoprobe: autoprobe) }
+            return SRIOVOutcome(result: .done, plan: plan, bind: .none, vfs: vfs, changed: changed)
+        }
+        let bind: SRIOVBind
+        do {
+            bind = try bindDecision(binding, driver: driver)
+        } catch {
+            let back = changed ? "; " + putBack(plan) : ""
+            return SRIOVOutcome(result: .refused([error.appending(back)]), plan: plan, bind: .none, vfs: currentVFs(plan.pf), changed: changed)
+        }
+        guard case .plan(let bindPlan) = bind else { return SRIOVOutcome(result: .done, plan: plan, bind: bind, vfs: vfs, changed: changed) }
+        do throws(VFIOError) {
+            _ = try BindOperation(root: session.root, executor: session.executor()).execute(bindPlan)
+        } catch {
+            let back = changed ? "; " + putBack(plan) : ""
+            return SRIOVOutcome(result: .failed(error.appending(back)), plan: plan, bind: bind, vfs: currentVFs(plan.pf), changed: changed)
+        }
+        plan.record.vfDriver = driver
+        let record = plan.record
+        _ = try? session.store.update { state in state.upsert(record) }
+        return SRIOVOutcome(result: .done, plan: plan, bind: bind, vfs: vfs, changed: changed || !bindPlan.isNoOp)
+    }
+
+    /// A PF back exactly as it was needs no record.
+    static func settle(_ state: inout HostState, plan: SRIOVPlan, autoprobe: Bool?) {
+        guard let record = state.sriovRecord(plan.pf) else { return }
+        if record.numVFs == record.originalNumVFs && record.vfDriver == nil && (autoprobe == nil || autoprobe == record.originalAutoprobe) {
+            state.removeSRIOV(plan.pf)
+        }
+    }
+
+    func autoprobe(_ pf: PCIAddress) -> Bool? {
+        Sysfs.readInt(session.root.path(SysfsPaths.driversAutoprobe(pf))).map { $0 != 0 }
+    }
+
+    func currentVFs(_ pf: PCIAddress) -> [PCIAddress] {
+        (try? session.inventory())?.device(pf)?.sriov?.virtualFunctions ?? []
+    }
+
+    /// After a failure: the PF's count and autoprobe as they were before this run.
+    func putBack(_ plan: SRIOVPlan) -> String {
+        let current = Sysfs.readInt(session.root.path(SysfsPaths.numVFs(plan.pf))) ?? 0
+        let autoprobe = self.autoprobe(plan.pf)
+        let before = SRIOVRecord(
+            address: plan.pf, originalNumVFs: plan.currentNumVFs, originalAutoprobe: plan.currentAutoprobe, numVFs: current, vfDriver: nil)
+        do throws(StepFailure) {
+            try session.executor().run(SRIOVPlanner.restoreSteps(before, currentNumVFs: current, currentAutoprobe: autoprobe))
+            _ = try? session.store.update { state in
+                if plan.record.originalNumVFs == plan.currentNumVFs && plan.record.originalAutoprobe == plan.currentAutoprobe {
+                    state.removeSRIOV(plan.pf)
+                }
+            }
+            return "sriov_numvfs put back to \(plan.currentNumVFs)"
+        } catch {
+            return "putting sriov_numvfs back to \(plan.currentNumVFs) failed too (\(error.message)); \(StateStore.hostPath) records the original"
+        }
+    }
+}
+
+extension VFIOError {
+    func appending(_ text: String) -> VFIOError {
+        var copy = self
+        copy.reason += text
+        return copy
+    }
+}
