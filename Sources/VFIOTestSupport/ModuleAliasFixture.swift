@@ -12,7 +12,6 @@ extension FixtureHost {
         alias pci:v00008086d000010D3sv*sd*bc*sc*i* e1000e
         alias vfio_pci:v*d*sv*sd*bc*sc*i* vfio_pci
         alias vfio_pci:v000015B3d0000101Esv*sd*bc*sc*i* mlx5_vfio_pci
-        alias vfio_pci:v000015B3d00001021sv*sd*bc*sc*i* mlx5_vfio_pci
         alias vfio_pci:v000019E5d0000A256sv*sd*bc*sc*i* hisi_acc_vfio_pci
         alias vfio_pci:v000019E5d0000A259sv*sd*bc*sc*i* hisi_acc_vfio_pci
         alias vfio_pci:v000019E5d0000A251sv*sd*bc*sc*i* hisi_acc_vfio_pci
