@@ -97,9 +97,16 @@ Description: manage VFIO and IOMMU groups and PCI passthrough bindings
  change that fails.
  .
  A desired-state file (/etc/vfioctl.conf) and the vfioctl-apply service make
- a host's bindings true at boot.
+ a host's bindings true at boot; vfioctl-watch keeps them true as a node
+ agent. A libvirt qemu hook and a Proxmox hookscript give devices back only
+ once QEMU has closed them.
 CTRL
+# Files under /etc (the libvirt hook) are the admin's once installed: conffiles, so an upgrade
+# asks before replacing one that was edited.
+(cd "$pkg" && find etc -type f 2>/dev/null | LC_ALL=C sort | sed 's|^|/|') >"$pkg/DEBIAN/conffiles"
+[ -s "$pkg/DEBIAN/conffiles" ] || rm -f "$pkg/DEBIAN/conffiles"
 chmod 0644 "$pkg/DEBIAN/control" "$pkg/DEBIAN/md5sums"
+[ ! -e "$pkg/DEBIAN/conffiles" ] || chmod 0644 "$pkg/DEBIAN/conffiles"
 
 mkdir -p "$out"
 deb=$out/vfioctl_${version}_$arch.deb

@@ -22,10 +22,16 @@ arch=$(dpkg --print-architecture)
 dpkg-deb -c "$deb" | awk '{ print $1, $2, $6 }' | LC_ALL=C sort -k3 >"$work/list"
 LC_ALL=C sort -k3 >"$work/expected" <<LIST
 drwxr-xr-x root/root ./
+drwxr-xr-x root/root ./etc/
+drwxr-xr-x root/root ./etc/libvirt/
+drwxr-xr-x root/root ./etc/libvirt/hooks/
+drwxr-xr-x root/root ./etc/libvirt/hooks/qemu.d/
+-rwxr-xr-x root/root ./etc/libvirt/hooks/qemu.d/vfioctl
 drwxr-xr-x root/root ./lib/
 drwxr-xr-x root/root ./lib/systemd/
 drwxr-xr-x root/root ./lib/systemd/system/
 -rw-r--r-- root/root ./lib/systemd/system/vfioctl-apply.service
+-rw-r--r-- root/root ./lib/systemd/system/vfioctl-watch.service
 drwxr-xr-x root/root ./usr/
 drwxr-xr-x root/root ./usr/sbin/
 -rwxr-xr-x root/root ./usr/sbin/vfioctl
@@ -38,6 +44,7 @@ drwxr-xr-x root/root ./usr/share/doc/vfioctl/
 -rw-r--r-- root/root ./usr/share/doc/vfioctl/changelog.gz
 -rw-r--r-- root/root ./usr/share/doc/vfioctl/copyright
 drwxr-xr-x root/root ./usr/share/doc/vfioctl/examples/
+-rwxr-xr-x root/root ./usr/share/doc/vfioctl/examples/proxmox-hookscript.sh
 -rw-r--r-- root/root ./usr/share/doc/vfioctl/examples/vfioctl.conf.example
 drwxr-xr-x root/root ./usr/share/fish/
 drwxr-xr-x root/root ./usr/share/fish/vendor_completions.d/
@@ -73,7 +80,7 @@ case $depends in *swift* | *Swift*) fail "Depends names Swift: $depends" ;; esac
 root=$work/root
 dpkg-deb -x "$deb" "$root"
 dpkg-deb -e "$deb" "$work/DEBIAN"
-[ "$(ls "$work/DEBIAN" | tr '\n' ' ')" = "control md5sums " ] || fail "control members: $(ls "$work/DEBIAN")"
+[ "$(ls "$work/DEBIAN" | tr '\n' ' ')" = "conffiles control md5sums " ] || fail "control members: $(ls "$work/DEBIAN")"
 (cd "$root" && md5sum --quiet -c "$work/DEBIAN/md5sums") || fail "md5sums do not match the files"
 [ "$(wc -l <"$work/DEBIAN/md5sums")" -eq "$(grep -c '^-' "$work/list")" ] || fail "md5sums does not list every file"
 "$root/usr/sbin/vfioctl" --version | grep -qx "$version" || fail "the packaged binary does not run"
@@ -81,6 +88,9 @@ readelf -S "$root/usr/sbin/vfioctl" | grep -q '\.symtab' && fail "binary not str
 readelf -S "$root/usr/sbin/vfioctl" | grep -q '\.debug_' && fail "binary has debug sections"
 readelf -d "$root/usr/sbin/vfioctl" | grep -q 'RUNPATH\|RPATH' && fail "binary has a run path"
 grep -qx 'ExecStart=/usr/sbin/vfioctl apply' "$root/lib/systemd/system/vfioctl-apply.service" || fail "unit ExecStart"
+grep -q '^ExecStart=/usr/sbin/vfioctl apply --watch' "$root/lib/systemd/system/vfioctl-watch.service" || fail "watch unit ExecStart"
+grep -qx 'exec /usr/sbin/vfioctl hook libvirt "$@"' "$root/etc/libvirt/hooks/qemu.d/vfioctl" || fail "libvirt hook"
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/libvirt/hooks/qemu.d/vfioctl || fail "the libvirt hook is not a conffile"
 gzip -t "$root/usr/share/man/man8/vfioctl.8.gz" "$root/usr/share/doc/vfioctl/changelog.gz" || fail "gzip"
 zcat "$root/usr/share/man/man8/vfioctl.8.gz" | mandoc -Tlint -Wwarning || fail "man page lint"
 zcat "$root/usr/share/doc/vfioctl/changelog.gz" | head -n 1 | grep -q "^vfioctl ($version) " || fail "changelog does not start with this version"
