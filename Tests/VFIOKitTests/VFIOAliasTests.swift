@@ -15,7 +15,7 @@ struct VFIOAliasTests {
 
     @Test("only vfio_pci: lines are read, every field as hex or any")
     func parse() {
-        #expect(Self.aliases.count == 9)
+        #expect(Self.aliases.count == 8)
         #expect(!Self.aliases.contains { $0.module == "e1000e" || $0.module == "mlx5_core" })
         let mlx = Self.aliases.first { $0.module == "mlx5_vfio_pci" }!
         #expect(mlx.vendor == 0x15b3 && mlx.device == 0x101e && mlx.subvendor == nil && mlx.baseClass == nil)
@@ -71,7 +71,7 @@ struct VFIOAliasTests {
         let host = FixtureHost()
         #expect(ModuleAliasReader.read(root: host.root).isEmpty)
         host.writeModulesAlias()
-        #expect(ModuleAliasReader.read(root: host.root).count == 9)
+        #expect(ModuleAliasReader.read(root: host.root).count == 8)
     }
 
     @Test("doctor warns about a device on vfio-pci that a variant fits")
