@@ -77,9 +77,7 @@ extension ApplyCommand {
         // rather than an error line per pass.
         if let file, Sysfs.readBytes(file, limit: 1 << 22) == nil { throw VFIOError.usage("cannot read \(file)") }
         try Privilege.requireRoot(for: "apply --watch", root: context.root, effectiveUID: context.services.effectiveUID)
-        let session = HostSession(
-            root: context.root, kernel: context.services.kernel(context.root), executorOptions: context.services.executorOptions,
-            effectiveUID: context.services.effectiveUID, lockTimeout: mutation.lockTimeoutDuration, deviceNumbers: context.services.deviceNumbers)
+        let session = context.session(lockTimeout: mutation.lockTimeoutDuration)
         var source = try ConfigWatchSource(root: context.root, file: file)
         let root = context.root
         let file = self.file

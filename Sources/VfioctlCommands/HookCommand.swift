@@ -35,9 +35,7 @@ struct HookOptions: ParsableArguments {
     var lockTimeout: Double = 60
 
     func validate() throws {
-        guard lockTimeout.isFinite, lockTimeout >= 0, lockTimeout <= 3600 else {
-            throw ValidationError("--lock-timeout must be a number of seconds from 0 to 3600")
-        }
+        try MutationOptions.validate(lockTimeout: lockTimeout, atMost: 3600)
     }
 
     /// `[hooks]` of /etc/vfioctl.conf under the root prefix, with --timeout over it.
@@ -48,10 +46,7 @@ struct HookOptions: ParsableArguments {
     }
 
     func session(_ context: CommandContext) -> HostSession {
-        HostSession(
-            root: context.root, kernel: context.services.kernel(context.root), executorOptions: context.services.executorOptions,
-            effectiveUID: context.services.effectiveUID, lockTimeout: .milliseconds(Int64((lockTimeout * 1000).rounded())),
-            deviceNumbers: context.services.deviceNumbers)
+        context.session(lockTimeout: MutationOptions.duration(lockTimeout: lockTimeout))
     }
 
     /// Runs one phase: logs what it did, or why not (a thrown error too, before it is printed).
@@ -131,15 +126,9 @@ struct LibvirtHookCommand: VfioctlCommand {
             guard let bytes = Sysfs.readBytes(xmlFile, limit: limit) else { throw .usage("cannot read \(xmlFile)") }
             return String(decoding: bytes, as: UTF8.self)
         }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while bytes.count < limit {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(STDIN_FILENO, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes += chunk[0..<n]
+        guard let bytes = Sysfs.readBytes(fd: STDIN_FILENO, limit: limit), !bytes.isEmpty else {
+            throw .usage("no domain XML on standard input")
         }
-        guard !bytes.isEmpty else { throw .usage("no domain XML on standard input") }
         return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -14,21 +14,34 @@ struct MutationOptions: ParsableArguments {
     var lockTimeout: Double = 30
 
     func validate() throws {
-        guard lockTimeout.isFinite, lockTimeout >= 0, lockTimeout <= 86_400 else {
-            throw ValidationError("--lock-timeout must be a number of seconds from 0 to 86400")
+        try Self.validate(lockTimeout: lockTimeout, atMost: 86_400)
+    }
+
+    var lockTimeoutDuration: Duration { Self.duration(lockTimeout: lockTimeout) }
+
+    /// `--lock-timeout` is a finite number of seconds from 0 to `limit` (commands that a VM
+    /// manager calls allow less).
+    static func validate(lockTimeout seconds: Double, atMost limit: Double) throws {
+        guard seconds.isFinite, seconds >= 0, seconds <= limit else {
+            throw ValidationError("--lock-timeout must be a number of seconds from 0 to \(Int(limit))")
         }
     }
 
-    var lockTimeoutDuration: Duration { .milliseconds(Int64((lockTimeout * 1000).rounded())) }
+    static func duration(lockTimeout seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1000).rounded())) }
 }
 
 extension CommandContext {
     /// The session a changing command runs its one service in: this root, the kernel seams,
     /// `--dry-run` and `--lock-timeout`, and the renderer's live output.
     func session(_ mutation: MutationOptions, renderer: Renderer) -> HostSession {
+        session(dryRun: mutation.dryRun, lockTimeout: mutation.lockTimeoutDuration, observer: renderer.sessionObserver())
+    }
+
+    /// A session on this root with the kernel seams, for front ends that report progress their
+    /// own way (a hook logs, the agent prints a line a pass).
+    func session(dryRun: Bool = false, lockTimeout: Duration, observer: (@Sendable (SessionEvent) -> Void)? = nil) -> HostSession {
         HostSession(
-            root: root, kernel: services.kernel(root), executorOptions: services.executorOptions, dryRun: mutation.dryRun,
-            effectiveUID: services.effectiveUID, lockTimeout: mutation.lockTimeoutDuration, deviceNumbers: services.deviceNumbers,
-            observer: renderer.sessionObserver())
+            root: root, kernel: services.kernel(root), executorOptions: services.executorOptions, dryRun: dryRun,
+            effectiveUID: services.effectiveUID, lockTimeout: lockTimeout, deviceNumbers: services.deviceNumbers, observer: observer)
     }
 }

@@ -19,6 +19,12 @@ public enum Sysfs {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        return readBytes(fd: fd, limit: limit)
+    }
+
+    /// Reads up to `limit` bytes from an open descriptor (a file, or standard input), until end
+    /// of file; nil when the first read fails.
+    public static func readBytes(fd: Int32, limit: Int) -> [UInt8]? {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: min(limit, 4096))
         while result.count < limit {
