@@ -25,7 +25,7 @@ extension HostSession {
                     if waited && elapsed >= timeout {
                         return BindOutcome(result: .gaveUp(refusal, report: nil, waited: elapsed), inventory: inventory)
                     }
-                    let result = try waitForHostHolders(held, timeout: timeout, started: started, clock: clock)
+                    let result = try waitForHolders(held, timeout: timeout, since: started, finderOptions: .init(hostNodes: true))
                     if !result.isFree {
                         return BindOutcome(result: .gaveUp(refusal, report: result.report, waited: clock.now - started), inventory: inventory)
                     }
@@ -44,20 +44,6 @@ extension HostSession {
                 }
             }
         }
-    }
-
-    /// One bounded wait, event-driven as `wait` is, for host processes holding `devices`' nodes;
-    /// progress counts from the start of the whole bind.
-    func waitForHostHolders(
-        _ devices: [PCIAddress], timeout: Duration, started: ContinuousClock.Instant, clock: ContinuousClock
-    ) throws(VFIOError) -> WaitOutcome {
-        let remaining = max(.zero, timeout - (clock.now - started))
-        let result = try holderWaiter(finderOptions: .init(hostNodes: true)).waitUntilFree(devices: devices, timeout: remaining) { progress in
-            guard !progress.report.isFree else { return }
-            self.emit(.waitingForHolders(WaitProgress(elapsed: clock.now - started, timeout: timeout, report: progress.report)))
-        }
-        emit(.waitEnded)
-        return result
     }
 
     /// The pure planner, fed with what it needs from the host: the kernel's facts and who uses

@@ -74,6 +74,22 @@ public final class HostSession {
         HolderWaiter(root: root, finderOptions: finderOptions, deviceNumbers: deviceNumbers)
     }
 
+    /// One bounded, event-driven wait until no process holds `devices`, within what is left of
+    /// `timeout` since `started` (a service may wait in rounds, planning again in between): the
+    /// live progress is reported as `SessionEvent`s that count the whole wait.
+    func waitForHolders(
+        _ devices: [PCIAddress], timeout: Duration, since started: ContinuousClock.Instant, finderOptions: HolderFinder.Options = .init()
+    ) throws(VFIOError) -> WaitOutcome {
+        let clock = ContinuousClock()
+        let remaining = max(.zero, timeout - (clock.now - started))
+        let result = try holderWaiter(finderOptions: finderOptions).waitUntilFree(devices: devices, timeout: remaining) { progress in
+            guard !progress.report.isFree else { return }
+            self.emit(.waitingForHolders(WaitProgress(elapsed: clock.now - started, timeout: timeout, report: progress.report)))
+        }
+        emit(.waitEnded)
+        return result
+    }
+
     func executor() -> Executor {
         var onEvent: (@Sendable (ExecutorEvent) -> Void)?
         if let observer { onEvent = { observer(.step($0)) } }

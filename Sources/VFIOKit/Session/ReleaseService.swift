@@ -129,16 +129,7 @@ struct ReleaseFlow {
 
     /// One bounded wait for the units' devices; progress counts the whole wait, not this round.
     func waitUntilFree(_ units: [ReleaseUnit], started: ContinuousClock.Instant) throws(VFIOError) -> WaitOutcome {
-        let remaining = max(.zero, wait.timeout - (clock.now - started))
-        let session = self.session
-        let clock = self.clock
-        let timeout = wait.timeout
-        let result = try session.holderWaiter().waitUntilFree(devices: ReleasePlan.unique(units.flatMap(\.waitFor)), timeout: remaining) { progress in
-            guard !progress.report.isFree else { return }
-            session.emit(.waitingForHolders(WaitProgress(elapsed: clock.now - started, timeout: timeout, report: progress.report)))
-        }
-        session.emit(.waitEnded)
-        return result
+        try session.waitForHolders(ReleasePlan.unique(units.flatMap(\.waitFor)), timeout: wait.timeout, since: started)
     }
 
     func gaveUp(_ run: ReleaseRun, plan: ReleasePlan, candidates: [ReleaseUnit], held: HeldVirtualFunctions) -> ReleaseRun {

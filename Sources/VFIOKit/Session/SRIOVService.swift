@@ -103,12 +103,7 @@ struct SRIOVFlow {
         if report.isFree || session.dryRun { return nil }
         let clock = ContinuousClock()
         let started = clock.now
-        let session = self.session
-        let result = try session.holderWaiter().waitUntilFree(devices: plan.removed, timeout: timeout) { progress in
-            guard !progress.report.isFree else { return }
-            session.emit(.waitingForHolders(WaitProgress(elapsed: clock.now - started, timeout: timeout, report: progress.report)))
-        }
-        session.emit(.waitEnded)
+        let result = try session.waitForHolders(plan.removed, timeout: timeout, since: started)
         guard result.isFree else {
             return SRIOVOutcome(result: .timedOut(result.report, waited: clock.now - started), plan: plan, bind: .none, vfs: plan.currentVFs, changed: false)
         }
