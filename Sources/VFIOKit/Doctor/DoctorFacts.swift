@@ -103,7 +103,8 @@ public struct DoctorFactsReader {
             facts.stateError = error.message
         }
         facts.memlock = readMemlock(facts.recorded)
-        facts.vfioAliases = ModuleAliasReader.read(root: root)
+        // Read with the inventory when it was (one pass over modules.alias per run).
+        facts.vfioAliases = inventory?.vfioAliases ?? ModuleAliasReader.read(root: root)
         return facts
     }
 

@@ -5,6 +5,9 @@ public struct HostInventory: Sendable {
     public var groups: [Int: IOMMUGroup]
     /// `/sys/kernel/iommu_groups` has at least one group.
     public var iommuEnabled: Bool
+    /// The running kernel's `vfio_pci:` module aliases (which VFIO variant drivers fit which
+    /// device); nil when the snapshot was read without them (`InventoryReader.Fields.vfioDrivers`).
+    public var vfioAliases: [VFIOAlias]?
 
     public init(devices: [PCIDevice], groups: [Int: IOMMUGroup], iommuEnabled: Bool) {
         self.devices = devices.sorted { $0.address < $1.address }

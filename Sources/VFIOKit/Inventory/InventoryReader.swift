@@ -22,7 +22,9 @@ public struct InventoryReader {
         /// a group's PCI members come from its members' `iommu_group` links (the kernel makes
         /// those and the group's `devices/` entries together), so no group directory is read.
         public static let groupDetails = Fields(rawValue: 1 << 2)
-        public static let all: Fields = [.attributes, .topology, .groupDetails]
+        /// The running kernel's `vfio_pci:` aliases from `modules.alias` (`HostInventory.vfioAliases`).
+        public static let vfioDrivers = Fields(rawValue: 1 << 3)
+        public static let all: Fields = [.attributes, .topology, .groupDetails, .vfioDrivers]
         /// What binding, releasing and waiting decide from: every device's attributes and
         /// topology, and each group's members, not its reserved regions or domain type.
         public static let forChanges: Fields = [.attributes, .topology]
@@ -82,7 +84,9 @@ public struct InventoryReader {
         } else {
             groups = groupsFromLinks(groupIDs, devices)
         }
-        return HostInventory(devices: devices, groups: groups, iommuEnabled: !groups.isEmpty)
+        var inventory = HostInventory(devices: devices, groups: groups, iommuEnabled: !groups.isEmpty)
+        if fields.contains(.vfioDrivers) { inventory.vfioAliases = ModuleAliasReader.read(root: root) }
+        return inventory
     }
 
     /// The groups `/sys/kernel/iommu_groups` lists, with the PCI members whose `iommu_group`

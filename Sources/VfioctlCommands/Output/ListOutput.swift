@@ -105,7 +105,7 @@ extension Renderer {
             console.emitJSON(
                 ListDocument(
                     iommuEnabled: inventory.iommuEnabled,
-                    devices: shown.map { [aliases = ModuleAliasReader.read(root: root)] in DeviceJSON(device: $0, root: root, aliases: aliases) },
+                    devices: shown.map { DeviceJSON(device: $0, root: root, aliases: inventory.vfioAliases) },
                     groups: groups.filter { shownGroups.contains($0.id) }.map { GroupJSON($0, viability: inventory.viability(of: $0)) }))
             return .success
         }

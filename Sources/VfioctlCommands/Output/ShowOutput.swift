@@ -193,14 +193,14 @@ extension Renderer {
                 console.emitJSON(
                     GroupShowDocument(
                         group: GroupJSON(group, viability: viability),
-                        devices: view.devices.map { [aliases = ModuleAliasReader.read(root: root)] in DeviceJSON(device: $0, root: root, aliases: aliases) }))
+                        devices: view.devices.map { DeviceJSON(device: $0, root: root, aliases: inventory.vfioAliases) }))
             } else {
                 console.write(ShowRendering.group(group, viability: viability, inventory: inventory, color: color))
             }
             return .success
         }
         let shown = Array(zip(view.devices, view.holders))
-        let aliases = ModuleAliasReader.read(root: root)
+        let aliases = inventory.vfioAliases
         if mode == .json {
             let documents = shown.map { device, report in
                 DeviceShowDocument(
@@ -215,7 +215,7 @@ extension Renderer {
         let text = shown.map { device, report in
             var out = ShowRendering.device(device, inventory: inventory, root: root, color: color)
             if let domain = view.domains[device.address] { out += ShowRendering.field("Bound for", "domain " + UntrustedText.printable(domain)) }
-            if !device.isBridge {
+            if !device.isBridge, let aliases {
                 let choice = VFIODriverChoice.choose(for: device, aliases: aliases)
                 let fits = choice.candidates.map(\.driver)
                 out += ShowRendering.field(
