@@ -37,11 +37,6 @@ options:
       - How long to wait for holders when the file does not say (C(--timeout)); vfioctl's
         default is 30 seconds.
     type: str
-  binary:
-    description:
-      - The vfioctl executable - a path, or a name looked up on E(PATH) and in the sbin directories.
-    type: path
-    default: vfioctl
   root:
     description:
       - Read and write C(/sys), C(/proc), C(/dev), C(/run) and C(/etc) under this directory
@@ -50,17 +45,11 @@ options:
 notes:
   - Check mode runs C(vfioctl apply --dry-run) and reports what would move.
   - Diff mode shows the driver of each device the file names before and after.
-requirements:
-  - vfioctl on the managed host
 seealso:
   - module: vfioctl.vfio.vfioctl_device
-attributes:
-  check_mode:
-    description: Runs vfioctl with C(--dry-run), which changes nothing and reports what would move.
-    support: full
-  diff_mode:
-    description: Shows each device's driver before and after.
-    support: full
+extends_documentation_fragment:
+  - vfioctl.vfio.vfioctl
+  - vfioctl.vfio.vfioctl.changes
 """
 
 EXAMPLES = r"""

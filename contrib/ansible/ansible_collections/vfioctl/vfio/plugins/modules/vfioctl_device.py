@@ -67,11 +67,6 @@ options:
       - With O(state=vfio), give the group node and device nodes to C(USER) or C(USER:GROUP)
         (C(--owner)).
     type: str
-  binary:
-    description:
-      - The vfioctl executable - a path, or a name looked up on E(PATH) and in the sbin directories.
-    type: path
-    default: vfioctl
   root:
     description:
       - Read and write C(/sys), C(/proc), C(/dev), C(/run) and C(/etc) under this directory
@@ -80,18 +75,12 @@ options:
 notes:
   - Check mode runs vfioctl with C(--dry-run) and reports what would move.
   - Diff mode shows the driver of each named device before and after.
-requirements:
-  - vfioctl on the managed host
 seealso:
   - module: vfioctl.vfio.vfioctl_apply
   - module: vfioctl.vfio.vfioctl_facts
-attributes:
-  check_mode:
-    description: Runs vfioctl with C(--dry-run), which changes nothing and reports what would move.
-    support: full
-  diff_mode:
-    description: Shows each device's driver before and after.
-    support: full
+extends_documentation_fragment:
+  - vfioctl.vfio.vfioctl
+  - vfioctl.vfio.vfioctl.changes
 """
 
 EXAMPLES = r"""

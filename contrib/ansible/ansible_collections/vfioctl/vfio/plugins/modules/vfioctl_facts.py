@@ -23,18 +23,11 @@ options:
         which reads every process's descriptors).
     type: bool
     default: true
-  binary:
-    description:
-      - The vfioctl executable - a path, or a name looked up on E(PATH) and in the sbin directories.
-    type: path
-    default: vfioctl
   root:
     description:
       - Read C(/sys), C(/proc) and C(/dev) under this directory (C(--root)), for fixture trees
         and rescue systems.
     type: path
-requirements:
-  - vfioctl on the managed host
 seealso:
   - module: vfioctl.vfio.vfioctl_device
 attributes:
@@ -47,6 +40,8 @@ attributes:
   facts:
     description: Sets the fact C(vfioctl).
     support: full
+extends_documentation_fragment:
+  - vfioctl.vfio.vfioctl
 """
 
 EXAMPLES = r"""
