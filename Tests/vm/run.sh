@@ -10,7 +10,8 @@
 #   VM_TIMEOUT    default per-scenario time limit in seconds inside the guest (default 180);
 #                 a scenario may set its own with a line "# vm-timeout: N"
 #                 (add QEMU devices with "# vm-qemu-extra: -device ...", and keep it to
-#                 some kernels with "# vm-kernels: 6.12")
+#                 some kernels with "# vm-kernels: 6.12"; "# vm-iommu: none|intel|virtio"
+#                 picks the emulated IOMMU, default intel)
 #   VM_JOBS       guests run in parallel (default: number of CPUs, at most 2)
 #   VM_CACHE      cache directory (default Tests/vm/cache)
 #   VM_SCENARIO_DIR  where scenarios live (default Tests/vm/scenarios; Tests/vm/selftest holds
@@ -150,6 +151,10 @@ prepare_kernel() {
 # Initramfs: busybox, guest/init, and the modules needed to mount the host (decompressed,
 # in load order). Everything else is loaded later by the host's modprobe inside the guest.
 INITRD_MODULES="virtio_pci 9pnet_virtio 9p overlay"
+# Loaded too where the kernel has them: with a virtio-iommu ("# vm-iommu: virtio") every PCI
+# device behind it, the 9p ones included, waits for its driver before it probes (6.1 does not
+# build it; such scenarios say "# vm-kernels: 6.12").
+INITRD_OPTIONAL_MODULES="virtio_iommu"
 build_initramfs() { # KDIR KVER
     local kdir=$1 kver=$2 out=$1/initramfs.gz tmp m line path name
     if [ -e "$out" ] && [ "$out" -nt "$HERE/guest/init" ] && [ "$out" -nt "$0" ]; then return; fi
@@ -160,9 +165,12 @@ build_initramfs() { # KDIR KVER
     cp "$HERE/guest/init" "$tmp/init"
     chmod 755 "$tmp/init"
     : >"$tmp/modules/order"
+    for m in $INITRD_OPTIONAL_MODULES; do
+        modprobe -d "$kdir/root" -S "$kver" --show-depends "$m" 2>/dev/null || true
+    done >"$tmp/optional"
     for m in $INITRD_MODULES; do
         modprobe -d "$kdir/root" -S "$kver" --show-depends "$m" || die "module $m not found for $kver"
-    done | while read -r line; do
+    done | cat - "$tmp/optional" | while read -r line; do
         set -- $line
         [ "$1" = insmod ] || continue
         path=$2
@@ -317,15 +325,30 @@ run_job() { # SERIES SCENARIO
         fi
         read -r -a extra <<<"${extra_line//@DISK@/$job/extra.img}"
     fi
+    # The emulated IOMMU ("# vm-iommu: intel|virtio|none", default intel): intel-iommu with
+    # interrupt remapping (caching-mode so that VFIO's maps reach QEMU), virtio-iommu (no
+    # interrupt remapping on x86), or none at all (for no-IOMMU mode).
+    local iommu kargs="console=ttyS0 panic=-1 quiet no_timer_check"
+    local -a iommu_dev=()
+    iommu=$(header "$sc" vm-iommu)
+    case ${iommu:-intel} in
+    intel)
+        iommu_dev=(-device intel-iommu,intremap=on,caching-mode=on)
+        kargs="$kargs intel_iommu=on iommu=pt"
+        ;;
+    virtio) iommu_dev=(-device virtio-iommu-pci,bus=pcie.0,addr=0x1e) ;;
+    none) ;;
+    *) die "$sc: unknown vm-iommu '$iommu' (intel, virtio or none)" ;;
+    esac
     start=$(date +%s)
     set +e
     timeout -k 10 $((t + allowance)) qemu-system-x86_64 \
         -machine q35,accel=tcg -cpu max -smp 1 -m 1024 \
         -nodefaults -no-user-config -display none -no-reboot \
         -kernel "$kdir/root/boot/vmlinuz-$kver" -initrd "$kdir/initramfs.gz" \
-        -append "console=ttyS0 intel_iommu=on iommu=pt panic=-1 quiet no_timer_check" \
+        -append "$kargs" \
         -serial "file:$job/console.log" -monitor none -pidfile "$job/qemu.pid" \
-        -device intel-iommu,intremap=on,caching-mode=on \
+        "${iommu_dev[@]}" \
         -fsdev local,id=fshost,path=/,security_model=none,readonly=on,multidevs=remap \
         -device virtio-9p-pci,fsdev=fshost,mount_tag=host,bus=pcie.0,addr=0x10 \
         -fsdev local,id=fsvm,path="$job/share",security_model=none,multidevs=remap \
