@@ -78,6 +78,35 @@ struct SRIOVCommandTests {
         #expect(restored.stdout.contains("0000:04:00.0: sriov_numvfs back to 0, sriov_drivers_autoprobe to 1"), "\(restored.stdout)")
     }
 
+    @Test("restore --dry-run and --json show the SR-IOV part: the VFs first, then the count and autoprobe")
+    func restoreDryRunShowsSRIOV() throws {
+        #expect(run(["sriov", "04:00.0", "--vfs", "2", "--bind"]).status == 0)
+        let written = kernel.writes.count
+        let text = run(["restore", "--dry-run"])
+        #expect(text.status == 0, "\(text.stderr)")
+        let lines = text.stdout.split(separator: "\n").map(String.init)
+        let unbind = lines.firstIndex { $0.hasPrefix("echo 0000:04:00.1 >") && $0.hasSuffix("/unbind") }
+        let last = lines.firstIndex { $0.contains("SR-IOV PFs") }
+        let count = lines.firstIndex { $0.hasPrefix("echo 0 >") && $0.hasSuffix("0000:04:00.0/sriov_numvfs") }
+        let autoprobe = lines.firstIndex { $0.hasPrefix("echo 1 >") && $0.hasSuffix("0000:04:00.0/sriov_drivers_autoprobe") }
+        #expect(unbind != nil && last != nil && count != nil && autoprobe != nil, "\(text.stdout)")
+        if let unbind, let last, let count, let autoprobe { #expect(unbind < last && last < count && last < autoprobe) }
+        let json = try run(["restore", "--dry-run", "--json"]).json()
+        let sriov = json["sriov"] as? [[String: Any]] ?? []
+        #expect(sriov.count == 1)
+        #expect(sriov.first?["pf"] as? String == "0000:04:00.0")
+        #expect(sriov.first?["result"] as? String == "planned")
+        #expect(sriov.first?["numVFs"] as? Int == 0)
+        let shells = (sriov.first?["steps"] as? [[String: Any]])?.compactMap { $0["shell"] as? String } ?? []
+        #expect(shells.contains { $0.hasSuffix("0000:04:00.0/sriov_numvfs") }, "\(shells)")
+        #expect(kernel.writes.count == written)
+        let done = try run(["restore", "--json"]).json()
+        #expect(done["changed"] as? Bool == true)
+        #expect((done["sriov"] as? [[String: Any]])?.first?["result"] as? String == "restored")
+        let unbindJSON = try run(["unbind", "04:00.0", "--json", "--dry-run"]).json()
+        #expect(unbindJSON["sriov"] as? [Any] != nil)
+    }
+
     @Test(
         "sriov and show documents validate against the schema", .enabled(if: JSONSchemaTests.validatorAvailable),
         arguments: [
@@ -86,6 +115,7 @@ struct SRIOVCommandTests {
             (["sriov", "04:00.0", "--vfs", "9", "--json"], "errorDocument"),
             (["show", "04:00.0", "--json"], "deviceShowDocument"),
             (["list", "--json"], "listDocument"),
+            (["restore", "--dry-run", "--json"], "releaseDocument"),
         ])
     func schema(_ args: [String], _ definition: String) throws {
         host.writeModulesAlias()

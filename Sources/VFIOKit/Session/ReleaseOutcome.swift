@@ -15,8 +15,9 @@ public struct ReleaseWait: Sendable, Equatable {
 public enum ReleaseOutcome: Sendable {
     /// Refused before anything was written: by the planner, or because a PF's VFs are held.
     case refused(ReleaseRefusal)
-    /// A dry run: the plan, and who holds its devices now (nil when the scan failed).
-    case planned(ReleasePlan, holders: HolderReport?, wait: ReleaseWait)
+    /// A dry run: the plan, who holds its devices now (nil when the scan failed), and for a
+    /// whole restore the PFs whose VF count and autoprobe it would put back last.
+    case planned(ReleasePlan, holders: HolderReport?, wait: ReleaseWait, sriov: [SRIOVRestoreResult] = [])
     /// It ran: nothing to do, gave up waiting (nothing changed), or released what was free.
     case finished(ReleaseRun)
 

@@ -25,9 +25,15 @@ extension HostSession {
         try changingHost("restore") { () throws(VFIOError) -> ReleaseOutcome in
             let outcome = try release(ReleaseRequest(kind: .restore, targets: [], domain: domain), wait: wait)
             // One VM's devices: the PFs' VF counts are the host's, not the VM's.
-            guard domain == nil, case .finished(var run) = outcome else { return outcome }
-            run.sriov = restoreSRIOV()
-            return .finished(run)
+            guard domain == nil else { return outcome }
+            switch outcome {
+            case .refused: return outcome
+            case .planned(let plan, let holders, let wait, _):
+                return .planned(plan, holders: holders, wait: wait, sriov: restoreSRIOV(releasing: Set(plan.moves.map(\.address))))
+            case .finished(var run):
+                run.sriov = restoreSRIOV()
+                return .finished(run)
+            }
         }
     }
 

@@ -48,6 +48,8 @@ public struct SRIOVRestoreResult: Sendable, Equatable {
     public var pf: PCIAddress
     public var numVFs: Int
     public var autoprobe: Bool?
-    /// nil: put back; else why not (the record is kept).
+    /// The writes that put the PF back: made, or for a dry run, that would be made.
+    public var steps: [OperationStep] = []
+    /// nil: put back (or would be); else why not (the record is kept).
     public var error: VFIOError?
 }

@@ -17,25 +17,28 @@ extension HostSession {
     }
 
     /// `restore`'s last part: every PF in the state file gets its original VF count and
-    /// autoprobe back, unless one of its VFs is still held or on a VFIO driver.
-    func restoreSRIOV() -> [SRIOVRestoreResult] {
+    /// autoprobe back, unless one of its VFs is still held or on a VFIO driver. A dry run says
+    /// what it would write, counting the VFs in `releasing` (which the same restore gives back
+    /// first, once free) as given back already.
+    func restoreSRIOV(releasing: Set<PCIAddress> = []) -> [SRIOVRestoreResult] {
         guard let state = try? store.load(), let records = state.sriov, !records.isEmpty else { return [] }
         guard let inventory = try? inventory() else { return [] }
         var results: [SRIOVRestoreResult] = []
         for record in records {
-            results.append(restore(record, inventory: inventory))
+            results.append(restore(record, inventory: inventory, releasing: releasing))
         }
         return results
     }
 
-    private func restore(_ record: SRIOVRecord, inventory: HostInventory) -> SRIOVRestoreResult {
+    private func restore(_ record: SRIOVRecord, inventory: HostInventory, releasing: Set<PCIAddress>) -> SRIOVRestoreResult {
         var result = SRIOVRestoreResult(pf: record.address, numVFs: record.originalNumVFs, autoprobe: record.originalAutoprobe)
         guard let pf = inventory.device(record.address), let sriov = pf.sriov else {
-            _ = try? store.update { $0.removeSRIOV(record.address) }
+            if !dryRun { _ = try? store.update { $0.removeSRIOV(record.address) } }
             return result
         }
         let steps = SRIOVPlanner.restoreSteps(record, currentNumVFs: sriov.numVFs, currentAutoprobe: sriov.driversAutoprobe)
-        let removing = sriov.numVFs != record.originalNumVFs ? sriov.virtualFunctions : []
+        result.steps = steps
+        let removing = (sriov.numVFs != record.originalNumVFs ? sriov.virtualFunctions : []).filter { !(dryRun && releasing.contains($0)) }
         let onVFIO = removing.filter { inventory.device($0)?.isVFIOBound ?? false }
         let held = (try? holderFinder().find(removing)).map { !$0.isFree } ?? true
         if !onVFIO.isEmpty || held {

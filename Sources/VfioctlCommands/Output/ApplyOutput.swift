@@ -120,7 +120,7 @@ enum ApplyRendering {
                 if case .planned(let plan) = bind.result { out += BindRendering.dryRun(plan, root: root) }
             case .sriov(let sriov):
                 if case .planned = sriov.result { out += SRIOVRendering.dryRun(sriov, root: root) }
-            case .release(.planned(let plan, let holders, let wait), _):
+            case .release(.planned(let plan, let holders, let wait, _), _):
                 out += ReleaseRendering.dryRun(plan, root: root, holders: holders, timeout: wait.timeout, noWait: wait.noWait)
             default:
                 break

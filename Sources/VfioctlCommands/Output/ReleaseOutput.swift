@@ -32,6 +32,22 @@ enum ReleaseRendering {
         return out
     }
 
+    /// A whole restore's last part: the PFs whose VF count and autoprobe it puts back.
+    static func sriovDryRun(_ results: [SRIOVRestoreResult], root: HostRoot) -> String {
+        guard !results.isEmpty else { return "" }
+        var out = "# (last: the SR-IOV PFs vfioctl changed, back as they were, once their VFs are released)\n"
+        for pf in results {
+            if let error = pf.error {
+                out += "# \(pf.pf): would be refused: \(error.message)\n"
+            } else if pf.steps.isEmpty {
+                out += "# \(pf.pf): already as it was (\(pf.numVFs) VFs); its record goes\n"
+            } else {
+                for step in pf.steps { out += step.shellLine(root: root) + "\n" }
+            }
+        }
+        return out
+    }
+
     static func nothingToDo(_ plan: ReleasePlan) -> String {
         if plan.request.kind == .restore && plan.kept.isEmpty {
             if let domain = plan.request.domain {
@@ -142,7 +158,33 @@ struct ReleaseDocument: Encodable {
     var steps: [StepEntry]
     var holders: [HolderProcessJSON]
     var warnings: [String]
+    /// restore: the SR-IOV PFs put back last (empty for unbind and cycle).
+    var sriov: [SRIOVEntry]
     var stateFile = StateStore.hostPath
+
+    struct SRIOVEntry: Encodable {
+        var pf: String
+        var numVFs: Int
+        @Nullable var autoprobe: Bool?
+        /// planned / restored / refused / failed
+        var result: String
+        @Nullable var message: String?
+        var steps: [StepEntry]
+
+        init(_ result: SRIOVRestoreResult, root: HostRoot, dryRun: Bool) {
+            pf = result.pf.description
+            numVFs = result.numVFs
+            autoprobe = result.autoprobe
+            if let error = result.error {
+                self.result = error.kind == .refused ? "refused" : "failed"
+                message = error.message
+            } else {
+                self.result = dryRun ? "planned" : "restored"
+                message = nil
+            }
+            steps = result.steps.map { StepEntry($0, root: root) }
+        }
+    }
 
     struct DeviceEntry: Encodable {
         var address: String
@@ -161,15 +203,20 @@ struct ReleaseDocument: Encodable {
     }
 
     /// A dry run.
-    init(plan: ReleasePlan, root: HostRoot) {
-        self.init(run: ReleaseRun(plan: plan, wait: ReleaseWait(timeout: .zero)), root: root, dryRun: true, now: 0)
+    init(plan: ReleasePlan, root: HostRoot, sriov: [SRIOVRestoreResult] = []) {
+        var run = ReleaseRun(plan: plan, wait: ReleaseWait(timeout: .zero))
+        run.sriov = sriov
+        self.init(run: run, root: root, dryRun: true, now: 0)
     }
 
     init(run: ReleaseRun, root: HostRoot, dryRun: Bool, now: Int64) {
         let plan = run.plan
         command = plan.request.kind.rawValue
         self.dryRun = dryRun
-        changed = !dryRun && (run.report?.results.values.contains { if case .done = $0 { true } else { false } } ?? false)
+        changed =
+            !dryRun
+            && ((run.report?.results.values.contains { if case .done = $0 { true } else { false } } ?? false)
+                || run.sriov.contains { $0.error == nil && !$0.steps.isEmpty })
         timedOut = !run.timedOut.isEmpty
         waitedSeconds = WaitDocument.seconds(run.waited)
         devices =
@@ -183,6 +230,7 @@ struct ReleaseDocument: Encodable {
         let processes = (run.lastReport?.holders ?? []) + (run.lastReport?.likelyHolders ?? [])
         holders = processes.map { HolderProcessJSON(process: $0, now: now) }
         warnings = plan.warnings + (run.report?.warnings ?? [])
+        sriov = run.sriov.map { SRIOVEntry($0, root: root, dryRun: dryRun) }
     }
 
     static func entry(_ move: ReleaseMove, run: ReleaseRun, dryRun: Bool) -> DeviceEntry {
@@ -225,12 +273,14 @@ extension Renderer {
         switch outcome {
         case .refused(let refusal):
             refused(refusal.reasons.map(\.line), document: RefusalDocument(refusal))
-        case .planned(let plan, let holders, let wait):
+        case .planned(let plan, let holders, let wait, let sriov):
             if isText { for text in plan.warnings { warning(text) } }
             if mode == .json {
-                console.emitJSON(ReleaseDocument(plan: plan, root: root))
+                console.emitJSON(ReleaseDocument(plan: plan, root: root, sriov: sriov))
             } else if isText {
-                console.write(ReleaseRendering.dryRun(plan, root: root, holders: holders, timeout: wait.timeout, noWait: wait.noWait))
+                console.write(
+                    ReleaseRendering.dryRun(plan, root: root, holders: holders, timeout: wait.timeout, noWait: wait.noWait)
+                        + ReleaseRendering.sriovDryRun(sriov, root: root))
             }
         case .finished(let run):
             renderFinished(run, outcome: outcome)
