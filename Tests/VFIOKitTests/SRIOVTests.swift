@@ -215,6 +215,61 @@ struct SRIOVServiceTests {
         #expect(try StateStore(root: host.root).load()[vf1] == nil)
     }
 
+    /// Two VFs created with autoprobe on, so nvme probes them as the host would.
+    func hostDriverVFs() throws {
+        try kernel.write("2\n", to: SysfsPaths.numVFs(pf))
+        #expect(host.driver(of: vf1) == "nvme" && host.driver(of: vf2) == "nvme")
+    }
+
+    @Test("--vfs 0 while a VF on its host driver has a mounted namespace: refused at once, even with --timeout; nothing written")
+    func teardownGuardHostMount() throws {
+        try hostDriverVFs()
+        host.addDisk("nvme1n1", on: vf1, subpath: "nvme/nvme1", dev: "259:7")
+        host.mount(dev: "259:7", source: "/dev/nvme1n1", at: "/srv/vf")
+        let written = kernel.writes.count
+        for wait in [nil, Duration.seconds(5)] {
+            let clock = ContinuousClock()
+            let started = clock.now
+            let outcome = try sriov(0, bind: false, wait: wait)
+            guard case .refused(let reasons) = outcome.result else {
+                Issue.record("\(outcome.result)")
+                return
+            }
+            #expect(clock.now - started < .seconds(4), "waited for a mount")
+            #expect(reasons.first?.message.contains("removes \(vf1), which the host uses") == true, "\(reasons)")
+            #expect(reasons.first?.message.contains("/srv/vf") == true)
+            #expect(reasons.first?.remedy?.contains("umount") == true, "\(String(describing: reasons.first?.remedy))")
+        }
+        #expect(kernel.writes.count == written)
+        #expect(numVFs == 2)
+    }
+
+    @Test("--vfs 0 while a process holds a host-driver VF's own node: refused, exit 3 after --timeout, done once it exits")
+    func teardownGuardHostNode() throws {
+        try hostDriverVFs()
+        if let btime = Sysfs.read("/proc/stat")?.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }), let seconds = Int64(btime.dropFirst(6)) {
+            host.setBootTime(seconds)
+        }
+        try host.addCharDevice(on: vf2, subpath: "nvme/nvme2", dev: "241:2", devName: "nvme2")
+        let holder = try NodeHolder(holding: host.path + "/dev/nvme2")
+        host.linkRealProcess(holder.pid)
+        let written = kernel.writes.count
+        let refused = try sriov(0, bind: false)
+        guard case .refused(let reasons) = refused.result else {
+            Issue.record("\(refused.result)")
+            return
+        }
+        #expect(reasons.first?.message.contains("pid \(holder.pid)") == true, "\(reasons)")
+        let timedOut = try sriov(0, bind: false, wait: .milliseconds(200))
+        #expect(timedOut.exitStatus == .timedOut, "\(timedOut.result)")
+        #expect(kernel.writes.count == written)
+        holder.kill()
+        holder.reap()
+        let done = try sriov(0, bind: false, wait: .seconds(5))
+        #expect(done.exitStatus == .success, "\(done.result)")
+        #expect(numVFs == 0)
+    }
+
     @Test("restore gives the VFs back, then puts sriov_numvfs and autoprobe back")
     func restore() throws {
         _ = try sriov(2)

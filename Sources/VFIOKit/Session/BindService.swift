@@ -106,7 +106,6 @@ extension HostSession {
     func hostHolderUses(_ devices: [PCIDevice]) throws(VFIOError) -> [DeviceUse] {
         let onHost = devices.filter { !$0.isVFIOBound }.map(\.address)
         guard !onHost.isEmpty else { return [] }
-        let finder = HolderFinder(root: root, options: .init(hostNodes: true), deviceNumbers: deviceNumbers)
-        return InUseClassifier.holderUses(try finder.find(onHost))
+        return InUseClassifier.holderUses(try holderFinder(options: .init(hostNodes: true)).find(onHost))
     }
 }

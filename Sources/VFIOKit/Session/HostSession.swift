@@ -66,8 +66,8 @@ public final class HostSession {
         try InventoryReader(root: root, database: nil, fields: .forChanges).read()
     }
 
-    func holderFinder() -> HolderFinder {
-        HolderFinder(root: root, deviceNumbers: deviceNumbers)
+    func holderFinder(options: HolderFinder.Options = .init()) -> HolderFinder {
+        HolderFinder(root: root, options: options, deviceNumbers: deviceNumbers)
     }
 
     func holderWaiter(finderOptions: HolderFinder.Options = .init()) -> HolderWaiter {

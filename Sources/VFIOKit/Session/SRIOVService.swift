@@ -40,10 +40,14 @@ extension HostSession {
         result.steps = steps
         let removing = (sriov.numVFs != record.originalNumVFs ? sriov.virtualFunctions : []).filter { !(dryRun && releasing.contains($0)) }
         let onVFIO = removing.filter { inventory.device($0)?.isVFIOBound ?? false }
-        let held = (try? holderFinder().find(removing)).map { !$0.isFree } ?? true
-        if !onVFIO.isEmpty || held {
+        let blockers = try? vfRemovalBlockers(removing, inventory: inventory)
+        if !onVFIO.isEmpty || blockers.map({ !$0.isFree }) ?? true {
+            var why = onVFIO.isEmpty ? [] : ["on a VFIO driver: " + onVFIO.map(\.description).joined(separator: " ")]
+            why += blockers?.uses.map(\.what) ?? []
+            if let report = blockers?.report, !report.isFree { why.append(report.summary) }
+            if blockers == nil { why.append("cannot tell who holds them") }
             result.error = .refused(
-                "\(record.address)'s VFs are still in use or on a VFIO driver (\(onVFIO.map(\.description).joined(separator: " "))): its sriov_numvfs stays \(sriov.numVFs)",
+                "\(record.address)'s VFs are still in use (\(why.joined(separator: "; "))): its sriov_numvfs stays \(sriov.numVFs)",
                 target: record.address.description, remedy: "release them, then run vfioctl restore again")
             return result
         }
@@ -55,6 +59,30 @@ extension HostSession {
             result.error = .failed("cannot put \(record.address)'s VFs back: \(error.message)", target: record.address.description)
         }
         return result
+    }
+}
+
+/// What stands in the way of removing VFs: processes holding them (their VFIO nodes, or on a
+/// host driver its own nodes, such as an NVMe VF's `/dev/nvme2`), and host uses of VFs on host
+/// drivers (a mounted namespace, an interface that is up with an address, a bridge port...).
+/// Removing a VF unbinds its driver in the kernel: a held VFIO VF blocks the writer, and a
+/// host driver's VF is simply torn away from whoever uses it.
+struct VFRemovalBlockers {
+    var report: HolderReport
+    var uses: [DeviceUse]
+    var isFree: Bool { report.isFree && uses.isEmpty }
+}
+
+extension HostSession {
+    /// Holder scan options for VFs about to be removed: host nodes too, for VFs on host drivers.
+    static let removalScan = HolderFinder.Options(hostNodes: true)
+
+    func vfRemovalBlockers(_ vfs: [PCIAddress], inventory: HostInventory) throws(VFIOError) -> VFRemovalBlockers {
+        guard !vfs.isEmpty else { return VFRemovalBlockers(report: HolderReport(targets: [], holders: [], likelyHolders: [], stats: ScanStats()), uses: []) }
+        let onHost = vfs.compactMap { inventory.device($0) }.filter { !$0.isVFIOBound && $0.driver != nil }
+        // A process on a host node is a holder (waitable); the other uses do not end by waiting.
+        let uses = InUseDetector(root: root).uses(of: onHost).filter { $0.kind != .openDeviceNode }
+        return VFRemovalBlockers(report: try holderFinder(options: Self.removalScan).find(vfs), uses: uses)
     }
 }
 
@@ -90,7 +118,13 @@ struct SRIOVFlow {
     /// The VFs that would be removed: refused while held or on a VFIO driver without
     /// `--timeout`; with it, waited for and planned again. Returns an outcome to end with.
     mutating func guardRemoved(_ plan: inout SRIOVPlan) throws(VFIOError) -> SRIOVOutcome? {
-        let report = try session.holderFinder().find(plan.removed)
+        let blockers = try session.vfRemovalBlockers(plan.removed, inventory: try session.inventory())
+        let report = blockers.report
+        if !blockers.uses.isEmpty {
+            // Waiting does not unmount a filesystem or take an address away: refused at once.
+            let reasons = blockers.uses.map { Self.inUseError(plan, use: $0) } + (report.isFree ? [] : [Self.heldError(plan, report: report)])
+            return SRIOVOutcome(result: .refused(reasons), plan: plan, bind: .none, vfs: plan.currentVFs, changed: false)
+        }
         guard let timeout = request.wait else {
             var reasons: [VFIOError] = []
             if !report.isFree { reasons.append(Self.heldError(plan, report: report)) }
@@ -106,13 +140,19 @@ struct SRIOVFlow {
         if report.isFree || session.dryRun { return nil }
         let clock = ContinuousClock()
         let started = clock.now
-        let result = try session.waitForHolders(plan.removed, timeout: timeout, since: started)
+        let result = try session.waitForHolders(plan.removed, timeout: timeout, since: started, finderOptions: HostSession.removalScan)
         guard result.isFree else {
             return SRIOVOutcome(result: .timedOut(result.report, waited: clock.now - started), plan: plan, bind: .none, vfs: plan.currentVFs, changed: false)
         }
         // It waited: the world may have moved on.
         plan = try makePlan()
         return nil
+    }
+
+    static func inUseError(_ plan: SRIOVPlan, use: DeviceUse) -> VFIOError {
+        .refused(
+            "\(plan.pf): changing sriov_numvfs from \(plan.currentNumVFs) to \(plan.request.numVFs) removes \(use.address), which the host uses: \(use.what)",
+            target: plan.pf.description, remedy: use.remedy)
     }
 
     static func heldError(_ plan: SRIOVPlan, report: HolderReport) -> VFIOError {
@@ -157,7 +197,7 @@ struct SRIOVFlow {
         if plan.changesCount {
             if !plan.removed.isEmpty {
                 // Right before the write: a holder that came back would make it block.
-                let recheck = try session.holderFinder().find(plan.removed)
+                let recheck = try session.holderFinder(options: HostSession.removalScan).find(plan.removed)
                 if !recheck.isFree {
                     return SRIOVOutcome(result: .refused([Self.heldError(plan, report: recheck)]), plan: plan, bind: .none, vfs: plan.currentVFs, changed: false)
                 }
