@@ -365,11 +365,45 @@ struct SRIOVServiceTests {
         #expect(Array(writePaths.prefix(4)) == ["sriov_drivers_autoprobe=0", "sriov_numvfs=2", "sriov_vf_msix_count=8", "sriov_vf_msix_count=8"])
         #expect(Sysfs.readInt(host.root.path(SysfsPaths.vfMSIXCount(vf2))) == 8)
         #expect(host.driver(of: vf2) == "vfio-pci")
-        // Same count, VFs bound: the kernel would say EBUSY, so it is refused first.
-        do {
-            _ = try session().sriov(request(2, 4))
-            Issue.record("--msix on bound VFs accepted")
-        } catch { #expect(error.kind == .refused) }
+        // Same count, VFs on vfio-pci: each off its driver (the override stays), written, probed back.
+        let before = kernel.writes.count
+        let again = try session().sriov(request(2, 4))
+        #expect(again.exitStatus == .success, "\(again.result)")
+        #expect(
+            Array(writePaths.dropFirst(before)) == [
+                "unbind=\(vf1)", "sriov_vf_msix_count=4", "drivers_probe=\(vf1)", "unbind=\(vf2)", "sriov_vf_msix_count=4", "drivers_probe=\(vf2)",
+            ])
+        #expect(Sysfs.readInt(host.root.path(SysfsPaths.vfMSIXCount(vf1))) == 4)
+        #expect(host.driver(of: vf1) == "vfio-pci" && host.driver(of: vf2) == "vfio-pci")
+        // Held: it would block in the unbind, so it is refused with nothing written.
+        try hold(vf2)
+        let written = kernel.writes.count
+        let held = try session().sriov(request(2, 2))
+        guard case .refused(let reasons) = held.result else {
+            Issue.record("\(held.result)")
+            return
+        }
+        #expect(reasons.first?.message.contains("pid 4242") == true, "\(reasons)")
+        #expect(kernel.writes.count == written)
+    }
+
+    @Test("--msix on VFs on a host driver with autoprobe off: back on it through a passing override, the override as it was")
+    func msixHostDriverVFs() throws {
+        host.write(SysfsPaths.vfTotalMSIX(pf), "64\n")
+        try hostDriverVFs()
+        try kernel.write("0\n", to: SysfsPaths.driversAutoprobe(pf))
+        var r = SRIOVRequest(pf: pf, numVFs: 2)
+        r.msix = 16
+        let dry = try session(dryRun: true).sriov(r)
+        #expect(dry.writeSteps.contains(.write(.setOverride(vf1, to: "nvme"))))
+        let before = kernel.writes.count
+        let outcome = try session().sriov(r)
+        #expect(outcome.exitStatus == .success, "\(outcome.result)")
+        #expect(
+            Array(writePaths.dropFirst(before).prefix(5)) == ["unbind=\(vf1)", "sriov_vf_msix_count=16", "driver_override=nvme", "drivers_probe=\(vf1)", "driver_override="])
+        #expect(host.driver(of: vf1) == "nvme" && host.driver(of: vf2) == "nvme")
+        #expect(host.read(SysfsPaths.driverOverride(vf1))?.hasPrefix("(null)") == true || host.read(SysfsPaths.driverOverride(vf1)) == "\n")
+        #expect(Sysfs.readInt(host.root.path(SysfsPaths.vfMSIXCount(vf2))) == 16)
     }
 
     @Test("old state files decode; one without SR-IOV records writes no sriov field")

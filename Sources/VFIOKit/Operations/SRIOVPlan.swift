@@ -69,9 +69,23 @@ public struct SRIOVPlan: Sendable, Equatable {
     public var record: SRIOVRecord
     /// `--msix`: the vectors each VF gets before it is bound.
     public var msix: Int?
+    /// `--msix` with the same count: the VFs that have a driver now, which lose it for the
+    /// write and get it back after (the kernel changes the count only on a VF without one).
+    public var msixRebind: [MSIXRebind] = []
 
     /// The count changes, so VFs are created or removed.
     public var changesCount: Bool { currentNumVFs != request.numVFs }
+}
+
+/// A VF that has a driver while its `sriov_vf_msix_count` is written: how it was, to put back.
+public struct MSIXRebind: Sendable, Equatable {
+    public var address: PCIAddress
+    public var state: DriverState
+
+    public init(address: PCIAddress, state: DriverState) {
+        self.address = address
+        self.state = state
+    }
 }
 
 /// How the VFs' bind went (or would go), once the count is right.

@@ -22,8 +22,9 @@ public enum SRIOVPlanner {
         }
         if let driver = request.vfDriver, driver != DriverName.auto { try BindPlanner.validate(driver: driver) }
         let current = sriov.numVFs
+        var rebind: [MSIXRebind] = []
         if let msix = request.msix {
-            try checkMSIX(msix, request: request, pf: address, vfs: vfs, changesCount: current != request.numVFs, total: vfTotalMSIX)
+            rebind = try checkMSIX(msix, request: request, pf: address, vfs: vfs, changesCount: current != request.numVFs, total: vfTotalMSIX)
         }
         var steps: [OperationStep] = []
         var removed: [PCIAddress] = []
@@ -47,13 +48,16 @@ public enum SRIOVPlanner {
         return SRIOVPlan(
             request: request, pf: address, pfDriver: pf.driver, totalVFs: sriov.totalVFs, currentNumVFs: current,
             currentAutoprobe: sriov.driversAutoprobe, currentVFs: sriov.virtualFunctions, removed: removed, removedOnVFIO: onVFIO,
-            created: created, steps: steps, record: newRecord, msix: request.msix)
+            created: created, steps: steps, record: newRecord, msix: request.msix, msixRebind: rebind)
     }
 
-    /// `--msix`: the PF's driver must offer it (`sriov_vf_total_msix` exists only then), the
-    /// VFs must be able to share the total, and VFs that stay must have no driver (the kernel
-    /// returns EBUSY for a bound VF).
-    static func checkMSIX(_ msix: Int, request: SRIOVRequest, pf: PCIAddress, vfs: [PCIDevice], changesCount: Bool, total: Int?) throws(VFIOError) {
+    /// `--msix`: the PF's driver must offer it (`sriov_vf_total_msix` exists only then) and the
+    /// VFs must be able to share the total. VFs that stay and have a driver are returned: the
+    /// kernel returns EBUSY for a bound VF, so each loses its driver for the write and gets it
+    /// back after (new VFs have none: autoprobe is off).
+    static func checkMSIX(
+        _ msix: Int, request: SRIOVRequest, pf: PCIAddress, vfs: [PCIDevice], changesCount: Bool, total: Int?
+    ) throws(VFIOError) -> [MSIXRebind] {
         guard let total else {
             throw .refused(
                 "--msix: \(pf)'s driver does not offer sriov_vf_msix_count (no sriov_vf_total_msix)", target: "--msix",
@@ -64,18 +68,37 @@ public enum SRIOVPlanner {
                 "--msix \(msix): \(pf) has \(total) MSI-X vectors for its VFs (sriov_vf_total_msix), \(request.numVFs) VFs can have at most \(total / max(request.numVFs, 1)) each",
                 target: "--msix")
         }
-        let bound = changesCount ? [] : vfs.filter { $0.driver != nil }.map(\.address.description)
-        guard bound.isEmpty else {
-            throw .refused(
-                "--msix: the VFs \(bound.joined(separator: " ")) have a driver, and the kernel changes sriov_vf_msix_count only on a VF without one",
-                target: "--msix", remedy: "vfioctl unbind them first (--to none), then run again")
+        guard !changesCount else { return [] }
+        return vfs.filter { $0.driver != nil }.map { MSIXRebind(address: $0.address, state: DriverState(driver: $0.driver, override: $0.driverOverride)) }
+    }
+
+    /// The `sriov_vf_msix_count` writes for `vfs`, each VF in `rebind` unbound before its write
+    /// and given its driver back after it (`rebindSteps`).
+    public static func msixSteps(_ vfs: [PCIAddress], count: Int?, rebind: [MSIXRebind] = []) -> [OperationStep] {
+        guard let count else { return [] }
+        return vfs.flatMap { vf -> [OperationStep] in
+            let write = OperationStep.write(.setMSIXCount(vf, to: count))
+            guard let bound = rebind.first(where: { $0.address == vf }) else { return [write] }
+            return unbindSteps(bound) + [write] + rebindSteps(bound)
         }
     }
 
-    /// The `sriov_vf_msix_count` writes for `vfs`.
-    public static func msixSteps(_ vfs: [PCIAddress], count: Int?) -> [OperationStep] {
-        guard let count else { return [] }
-        return vfs.map { .write(.setMSIXCount($0, to: count)) }
+    /// Off its driver for the write; the override stays, so nothing else probes it meanwhile.
+    public static func unbindSteps(_ vf: MSIXRebind) -> [OperationStep] {
+        DriverTransition.steps(for: vf.address, from: vf.state, to: DriverState(driver: nil, override: vf.state.override))
+    }
+
+    /// Its driver back. Through an override naming that driver, then the override as it was:
+    /// with autoprobe off the kernel probes a VF only when `driver_override` is set
+    /// (`pci_device_can_probe()`), so a plain `bind` of a VF without one fails with ENODEV.
+    public static func rebindSteps(_ vf: MSIXRebind) -> [OperationStep] {
+        guard let driver = vf.state.driver else { return [] }
+        let unbound = DriverState(driver: nil, override: vf.state.override)
+        var steps = DriverTransition.steps(for: vf.address, from: unbound, to: DriverState(driver: driver, override: driver))
+        if vf.state.override != driver {
+            steps.insert(.write(.setOverride(vf.address, to: vf.state.override)), at: steps.count - 1)
+        }
+        return steps
     }
 
     /// The writes that put a PF back as a record says it was, through 0 when both counts are

@@ -22,7 +22,7 @@ public struct SRIOVOutcome: Sendable {
     public var changed: Bool
 
     /// The PF's writes, then each VF's `sriov_vf_msix_count` (`--msix`).
-    public var writeSteps: [OperationStep] { plan.steps + SRIOVPlanner.msixSteps(vfs, count: plan.msix) }
+    public var writeSteps: [OperationStep] { plan.steps + SRIOVPlanner.msixSteps(vfs, count: plan.msix, rebind: plan.msixRebind) }
 
     /// A bind plan or predicted bind that would move VFs.
     public static func pendingBinds(_ bind: SRIOVBind) -> Bool {

@@ -222,7 +222,22 @@ struct SRIOVFlow {
             changed = true
         }
         let vfs = currentVFs(plan.pf)
-        if plan.msix != nil {
+        if !plan.msixRebind.isEmpty {
+            // Each loses its driver for the write: a held VFIO VF would block the unbind, and a
+            // host driver's VF would be taken from its users.
+            let blockers = try session.vfRemovalBlockers(plan.msixRebind.map(\.address), inventory: try session.inventory())
+            if !blockers.isFree {
+                let what = blockers.uses.map(\.what) + (blockers.report.isFree ? [] : [blockers.report.summary])
+                let error = VFIOError.refused(
+                    "--msix: the VFs lose their driver while sriov_vf_msix_count is written, and they are in use (\(what.joined(separator: "; ")))",
+                    target: plan.pf.description, remedy: "stop their users (vfioctl holders \(plan.msixRebind.map(\.address.description).joined(separator: " "))), then run again")
+                return SRIOVOutcome(result: .refused([error]), plan: plan, bind: .none, vfs: vfs, changed: false)
+            }
+            if let failure = rebindingMSIX(plan) {
+                return SRIOVOutcome(result: .failed(failure), plan: plan, bind: .none, vfs: vfs, changed: true)
+            }
+            changed = true
+        } else if plan.msix != nil {
             do throws(StepFailure) {
                 try session.executor().run(SRIOVPlanner.msixSteps(vfs, count: plan.msix))
                 changed = true
@@ -257,6 +272,34 @@ struct SRIOVFlow {
         let record = plan.record
         _ = try? session.store.update { state in state.upsert(record) }
         return SRIOVOutcome(result: .done, plan: plan, bind: bind, vfs: vfs, changed: changed || !bindPlan.isNoOp)
+    }
+
+    /// `--msix` on VFs that have drivers: each VF off its driver, its count written, and its
+    /// driver back whatever the write did. Returns what failed, if anything.
+    func rebindingMSIX(_ plan: SRIOVPlan) -> VFIOError? {
+        guard let count = plan.msix else { return nil }
+        var failures: [String] = []
+        for vf in plan.msixRebind {
+            do throws(StepFailure) {
+                try session.executor().run(SRIOVPlanner.unbindSteps(vf))
+            } catch {
+                failures.append("\(vf.address): cannot unbind it (\(error.message)); its count is unchanged")
+                continue
+            }
+            var wrote: String?
+            do throws(StepFailure) {
+                try session.executor().run([.write(.setMSIXCount(vf.address, to: count))])
+            } catch {
+                wrote = "\(vf.address): cannot set sriov_vf_msix_count (\(error.message))"
+            }
+            do throws(StepFailure) {
+                try session.executor().run(SRIOVPlanner.rebindSteps(vf))
+                if let wrote { failures.append(wrote + "; back on \(vf.state.driver ?? "no driver")") }
+            } catch {
+                failures.append((wrote.map { $0 + "; " } ?? "\(vf.address): ") + "cannot bind \(vf.state.driver ?? "it") again (\(error.message)); left unbound")
+            }
+        }
+        return failures.isEmpty ? nil : .failed("--msix: " + failures.joined(separator: "; "), target: plan.pf.description)
     }
 
     /// A PF back exactly as it was needs no record.
