@@ -4,7 +4,7 @@
 # fails with EPERM. With the parameter on, doctor warns instead and the same VMM maps memory.
 # vm-iommu: virtio
 # vm-kernels: 6.12
-# vm-timeout: 120
+# vm-timeout: 150
 . "$VM_LIB"
 
 bdf=$VM_E1000E
@@ -22,24 +22,14 @@ expect_contains "$(line iommu)" "virtio-iommu on (0000:00:1e.0 [virtio_iommu])" 
 expect_contains "$(line interrupt-remapping)" "fail" "interrupt remapping verdict"
 expect_contains "$(line interrupt-remapping)" "virtio-iommu remaps no interrupts on x86" "why"
 expect_contains "$LAST_OUT" "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts" "the fix names the parameter"
-expect_exit 1 "$VFIOCTL" doctor --json
-printf '%s\n' "$LAST_OUT" >"$VM_OUT/doctor-off.json"
-expect_eq "$(json_get '[f["status"] for f in j["findings"] if f["check"] == "interrupt-remapping"][0]' <<<"$LAST_OUT")" fail "doctor --json verdict"
 
 # --- bind: exit 0, with the warning ---------------------------------------------------
 expect_exit 0 "$VFIOCTL" bind "$bdf"
 expect_contains "$LAST_OUT" "group $g is $refusal: /dev/vfio/$g" "bind's group line"
 expect_contains "$LAST_ERR" "warning: group $g is $refusal" "bind's warning"
 expect_eq "$(pci_driver "$bdf")" vfio-pci "driver after bind"
-expect_exit 0 "$VFIOCTL" bind "$bdf" --json
-printf '%s\n' "$LAST_OUT" >"$VM_OUT/bind.json"
 expect_exit 0 "$VFIOCTL" show "$bdf"
 expect_contains "$LAST_OUT" "IOMMU group:       $g ($refusal)" "show's group line"
-expect_exit 0 "$VFIOCTL" show "$bdf" --json
-printf '%s\n' "$LAST_OUT" >"$VM_OUT/show-off.json"
-expect_eq "$(json_get 'j["attach"]["status"] + " " + j["attach"]["iommu"] + " " + j["attach"]["interruptIsolation"]' <<<"$LAST_OUT")" "refused virtio-iommu missing" "show --json attach"
-expect_exit 0 "$VFIOCTL" show "group:$g" --json
-printf '%s\n' "$LAST_OUT" >"$VM_OUT/show-group-off.json"
 
 # --- the VMM: refused, as announced ----------------------------------------------------
 expect_exit 1 "$VM_HOLDER" --map-dma "$bdf"
@@ -58,16 +48,11 @@ expect_contains "$(line unsafe-interrupts)" "warn" "unsafe-interrupts switch"
 expect_not_contains "$(line interrupt-remapping)" "fail" "no failure with the parameter on"
 expect_exit 0 "$VFIOCTL" show "$bdf" --json
 printf '%s\n' "$LAST_OUT" >"$VM_OUT/show-on.json"
-expect_eq "$(json_get 'j["attach"]["status"]' <<<"$LAST_OUT")" unsafe "show --json attach with the parameter on"
-expect_exit 0 "$VFIOCTL" show "$bdf"
-expect_contains "$LAST_OUT" "IOMMU group:       $g (viable)" "show's group line with the parameter on"
-expect_contains "$LAST_OUT" "only because vfio_iommu_type1.allow_unsafe_interrupts is on" "show's attach line"
+expect_eq "$(json_get 'j["attach"]["status"] + " " + j["attach"]["iommu"] + " " + j["attach"]["interruptIsolation"]' <<<"$LAST_OUT")" "unsafe virtio-iommu missing" "show --json attach with the parameter on"
 expect_exit 0 "$VM_HOLDER" --map-dma "$bdf"
 printf '%s\n' "$LAST_OUT"
 expect_contains "$LAST_OUT" "VFIO_SET_IOMMU: ok" "type1 attaches"
 expect_contains "$LAST_OUT" "VFIO_IOMMU_MAP_DMA: ok" "map"
 expect_contains "$LAST_OUT" "VFIO_IOMMU_UNMAP_DMA: ok" "unmap"
 
-expect_eq "$(python3 "$VM_REPO/schema/validate.py" "$VM_REPO/schema/vfioctl.schema.json" any "$VM_OUT"/*.json)" "" "documents validate"
-expect_exit 0 "$VFIOCTL" restore "$bdf"
-expect_eq "$(pci_driver "$bdf")" e1000e "driver after restore"
+expect_eq "$(python3 "$VM_REPO/schema/validate.py" "$VM_REPO/schema/vfioctl.schema.json" any "$VM_OUT"/show-*.json)" "" "show documents validate"
