@@ -11,7 +11,9 @@
 pf=$VM_NVME_SRIOV
 pfdev=/sys/bus/pci/devices/$pf
 expect_exit 0 modprobe vfio-pci
-expect_exit 0 modprobe vfio_iommu_type1 allow_unsafe_interrupts=1
+expect_exit 0 modprobe vfio_iommu_type1
+# vfio-pci loaded it already (a softdep of vfio), so set the parameter at run time.
+echo 1 >/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts
 expect_eq "$(cat /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts)" Y "allow_unsafe_interrupts"
 echo 0 >"$pfdev/sriov_drivers_autoprobe"
 : >"$VM_OUT/rounds.txt"
