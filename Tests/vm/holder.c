@@ -67,7 +67,8 @@ static void die(const char *fmt, ...)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: holder [--group-only | --mmap] [--ready FILE] [--seconds N] BDF\n");
+    fprintf(stderr, "usage: holder [--group-only | --mmap] [--ready FILE] [--seconds N] BDF\n"
+                    "       holder --map-dma BDF\n");
     exit(2);
 }
 

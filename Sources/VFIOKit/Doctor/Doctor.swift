@@ -156,7 +156,7 @@ public enum Doctor {
 
     /// Whether MSIs are isolated behind every unit, which VFIO checks at attach: without it
     /// type1's VFIO_SET_IOMMU and the iommufd bind fail with EPERM unless the module's
-    /// allow_unsafe_interrupts is on (docs/kernel-notes.md, "Interrupt remapping").
+    /// allow_unsafe_interrupts is on (docs/kernel-notes.md, "IOMMU units and interrupt remapping").
     static func interruptRemapping(_ facts: DoctorFacts) -> Finding {
         let platform = facts.platform
         guard !platform.units.isEmpty || facts.groupCount > 0 else {
@@ -185,14 +185,13 @@ public enum Doctor {
             if unit.kind == .intelVTd, unit.intelCanRemap == true {
                 fix = "remove intremap=off / nointremap from the kernel command line; or " + fix
             } else if unit.kind == .amdVi {
-                fix = "remove intremap=off / amd_iommu_intr=... from the kernel command line; or " + fix
+                fix = "remove intremap=off from the kernel command line; or " + fix
             }
-            let unsafeOn = platform.iommufdAllows ? "; iommufd accepts them (\(IOMMUPlatform.iommufdParameter) is on)" : ""
-            return Finding(
-                "interrupt-remapping", .fail,
-                "none (\(what)): VFIO refuses to attach its groups (VFIO_SET_IOMMU and the iommufd bind fail with EPERM) while \(IOMMUPlatform.type1Parameter) is off"
-                    + unsafeOn,
-                fix: fix)
+            let refusal =
+                platform.iommufdAllows
+                ? "VFIO containers refuse its groups (VFIO_SET_IOMMU fails with EPERM) while \(IOMMUPlatform.type1Parameter) is off; iommufd accepts them (\(IOMMUPlatform.iommufdParameter) is on)"
+                : "VFIO refuses to attach its groups (VFIO_SET_IOMMU and the iommufd bind fail with EPERM) while \(IOMMUPlatform.type1Parameter) is off"
+            return Finding("interrupt-remapping", .fail, "none (\(what)): " + refusal, fix: fix)
         }
         if let unknown = judged.first(where: { if case .unknown = $0.1 { true } else { false } }) {
             return Finding(

@@ -197,7 +197,8 @@ public struct IOMMUPlatform: Sendable, Equatable {
     public var type1Allows: Bool { effective(type1AllowUnsafe, Self.type1Parameter) }
     public var iommufdAllows: Bool { effective(iommufdAllowUnsafe, Self.iommufdParameter) }
 
-    /// Whether MSIs behind `unit` are isolated (docs/kernel-notes.md, "Interrupt remapping").
+    /// Whether MSIs behind `unit` are isolated (docs/kernel-notes.md, "IOMMU units and interrupt
+    /// remapping").
     public func isolation(of unit: IOMMUUnit) -> MSIIsolation {
         let chips = interrupts
         switch unit.kind {
