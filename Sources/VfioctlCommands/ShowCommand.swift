@@ -31,9 +31,12 @@ struct ShowCommand: VfioctlCommand {
         let holders = devices.map { device in
             report.flatMap { $0.covers(device.address) ? $0.restricted(to: device.address) : nil }
         }
-        let view = ShowView(
+        var groups = Set(devices.compactMap(\.iommuGroup))
+        if case .group(let id) = target { groups.insert(id) }
+        var view = ShowView(
             target: target, devices: devices, holders: holders, inventory: inventory, config: ConfigReport.Reader(database: database, inventory: inventory),
             domains: (try? StateStore(root: context.root).load())?.domains ?? [:])
+        view.attach = IOMMUPlatformReader(root: context.root).attachVerdicts(groups.sorted())
         return Renderer(context).render(view)
     }
 }

@@ -45,10 +45,10 @@ struct DoctorTests {
         #expect(Self.finding(findings, "unsafe-interrupts")?.status == .warn)
     }
 
-    @Test("capable but not enabled is a warning that names the fix")
+    @Test("capable but not enabled fails (VFIO refuses the attach) and names the fix")
     func notEnabled() throws {
         let finding = Self.finding(try Self.diagnose(Self.intelHost(remapped: false, cmdline: "intel_iommu=on intremap=off")), "interrupt-remapping")
-        #expect(finding?.status == .warn)
+        #expect(finding?.status == .fail)
         #expect(finding?.fix?.contains("intremap=off") == true)
     }
 

@@ -3,6 +3,7 @@
  *
  *   holder [--group-only | --mmap] [--ready FILE] [--seconds N] BDF
  *   holder --xdp-attach IFNAME | --xdp-detach IFNAME
+ *   holder --map-dma BDF
  *
  * default       container + group + device fd (vfio-pci enables the device)
  * --group-only  only the group fd, attached to a container (claims DMA ownership)
@@ -15,6 +16,11 @@
  * generic mode through rtnetlink, then exits: the program stays attached until
  * --xdp-detach (what `ip link set dev IFNAME xdpgeneric obj ...` would do, without a BPF
  * compiler).
+ * --map-dma does what a VMM does at start-up and then exits: container, group, SET_CONTAINER,
+ * VFIO_SET_IOMMU (TYPE1v2, else TYPE1), VFIO_IOMMU_MAP_DMA of 1 MiB of anonymous memory at
+ * IOVA 0x10000000, VFIO_IOMMU_UNMAP_DMA, close. It prints one line per step on stdout,
+ * "STEP: ok" or "STEP: ERRNO_NAME (message)", and exits 0 when every step succeeded, 1 when
+ * one failed (the steps after it are not tried).
  * Any failure prints "holder: ..." on stderr and exits 1 (2 for usage errors).
  */
 #define _GNU_SOURCE
@@ -61,7 +67,8 @@ static void die(const char *fmt, ...)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: holder [--group-only | --mmap] [--ready FILE] [--seconds N] BDF\n");
+    fprintf(stderr, "usage: holder [--group-only | --mmap] [--ready FILE] [--seconds N] BDF\n"
+                    "       holder --map-dma BDF\n");
     exit(2);
 }
 
@@ -177,8 +184,79 @@ static int xdp_main(const char *op, const char *ifname)
     return 0;
 }
 
+/* --map-dma: one VMM start-up (attach and map), each answer of the kernel on stdout. */
+static const char *errno_name(int e)
+{
+    switch (e) {
+    case EPERM: return "EPERM";
+    case EINVAL: return "EINVAL";
+    case EBUSY: return "EBUSY";
+    case ENOENT: return "ENOENT";
+    case ENOMEM: return "ENOMEM";
+    case EFAULT: return "EFAULT";
+    case EEXIST: return "EEXIST";
+    case ENODEV: return "ENODEV";
+    case ENOSPC: return "ENOSPC";
+    case EIO: return "EIO";
+    default: return "ERRNO";
+    }
+}
+
+static int map_step(const char *step, int rc)
+{
+    if (rc == 0) {
+        printf("%s: ok\n", step);
+        fflush(stdout);
+        return 0;
+    }
+    int e = errno;
+    printf("%s: %s (%s)\n", step, errno_name(e), strerror(e));
+    fflush(stdout);
+    return 1;
+}
+
+static int map_main(const char *bdf)
+{
+    int group_id = group_of(bdf);
+    int container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+    if (map_step("open /dev/vfio/vfio", container < 0 ? -1 : 0))
+        return 1;
+    char group_path[64];
+    snprintf(group_path, sizeof group_path, "/dev/vfio/%d", group_id);
+    int group = open(group_path, O_RDWR | O_CLOEXEC);
+    if (map_step("open group", group < 0 ? -1 : 0))
+        return 1;
+    if (map_step("VFIO_GROUP_SET_CONTAINER", ioctl(group, VFIO_GROUP_SET_CONTAINER, &container)))
+        return 1;
+    int type = ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) > 0 ? VFIO_TYPE1v2_IOMMU : VFIO_TYPE1_IOMMU;
+    if (map_step("VFIO_SET_IOMMU", ioctl(container, VFIO_SET_IOMMU, type)))
+        return 1;
+    size_t size = 1 << 20;
+    void *buffer = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buffer == MAP_FAILED)
+        die("mmap of %zu bytes: %s", size, strerror(errno));
+    struct vfio_iommu_type1_dma_map map = {
+        .argsz = sizeof map,
+        .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+        .vaddr = (unsigned long)buffer,
+        .iova = 0x10000000,
+        .size = size,
+    };
+    if (map_step("VFIO_IOMMU_MAP_DMA", ioctl(container, VFIO_IOMMU_MAP_DMA, &map)))
+        return 1;
+    struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof unmap, .iova = map.iova, .size = size };
+    if (map_step("VFIO_IOMMU_UNMAP_DMA", ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap)))
+        return 1;
+    munmap(buffer, size);
+    close(group);
+    close(container);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && !strcmp(argv[1], "--map-dma"))
+        return map_main(argv[2]);
     if (argc == 3 && (!strcmp(argv[1], "--xdp-attach") || !strcmp(argv[1], "--xdp-detach")))
         return xdp_main(argv[1], argv[2]);
 

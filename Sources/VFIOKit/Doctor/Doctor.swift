@@ -113,12 +113,9 @@ public enum Doctor {
         return Finding("state", .ok, "\(state.devices.count) device\(state.devices.count == 1 ? "" : "s") moved by vfioctl, all where it left them")
     }
 
-    static func kind(of unit: DoctorFacts.IOMMUUnit) -> String {
-        if unit.intelECAP != nil || unit.name.hasPrefix("dmar") { return "Intel VT-d" }
-        if unit.isAMD { return "AMD-Vi" }
-        if unit.name.contains("smmu") { return "ARM SMMU" }
-        if unit.name.hasPrefix("virtio") || unit.name.contains("viommu") { return "virtio-iommu" }
-        return "IOMMU"
+    /// The kind of a unit, from what it is (`IOMMUKind.identify`), not from its name.
+    static func kind(of unit: IOMMUUnit) -> String {
+        unit.kind == .other ? (unit.parentDriver ?? "IOMMU") : unit.kind.title
     }
 
     static func iommu(_ facts: DoctorFacts) -> Finding {
@@ -134,7 +131,9 @@ public enum Doctor {
             return Finding("iommu", .fail, "no IOMMU: /sys/class/iommu is empty and there are no IOMMU groups, so no device can be passed through", fix: fix)
         }
         let kinds = Set(facts.iommuUnits.map(kind)).sorted().joined(separator: ", ")
-        let units = facts.iommuUnits.map(\.name).joined(separator: " ")
+        // The driver that registered a unit is the evidence of its kind where the name is not
+        // (a virtio-iommu is named after its PCI function).
+        let units = facts.iommuUnits.map { unit in unit.parentDriver.map { unit.name + " [" + $0 + "]" } ?? unit.name }.joined(separator: " ")
         if facts.groupCount == 0 {
             return Finding("iommu", .fail, "\(kinds) present (\(units)) but no IOMMU groups were created", fix: "check dmesg for IOMMU errors; on Intel boot with intel_iommu=on")
         }
@@ -155,36 +154,52 @@ public enum Doctor {
         return Finding("translation", .ok, "DMA translation for host devices (\(summary))")
     }
 
+    /// Whether MSIs are isolated behind every unit, which VFIO checks at attach: without it
+    /// type1's VFIO_SET_IOMMU and the iommufd bind fail with EPERM unless the module's
+    /// allow_unsafe_interrupts is on (docs/kernel-notes.md, "IOMMU units and interrupt remapping").
     static func interruptRemapping(_ facts: DoctorFacts) -> Finding {
-        let unsafeAllowed = facts.allowUnsafeInterruptsType1 == true || facts.allowUnsafeInterruptsIOMMUFD == true
-        guard !facts.iommuUnits.isEmpty || facts.groupCount > 0 else {
+        let platform = facts.platform
+        guard !platform.units.isEmpty || facts.groupCount > 0 else {
             return Finding("interrupt-remapping", .warn, "cannot be known without an IOMMU")
         }
-        let intel = facts.iommuUnits.compactMap(\.intelECAP)
-        // ECAP bit 3 (IR) says whether the hardware can remap; the IR- chip prefix in
-        // /proc/interrupts says whether the kernel turned it on.
-        let capable: Bool? = intel.isEmpty ? nil : intel.allSatisfy { $0 & 0x8 != 0 }
-        if facts.interruptsRemapped {
-            return Finding("interrupt-remapping", .ok, "enabled (IR- interrupt chips in /proc/interrupts)")
+        guard !platform.units.isEmpty else {
+            if facts.interruptsRemapped { return Finding("interrupt-remapping", .ok, "enabled (IR- interrupt chips in /proc/interrupts)") }
+            return Finding(
+                "interrupt-remapping", .warn,
+                "cannot be known here (no IOMMU unit in /sys/class/iommu, no IR- chips in /proc/interrupts); VFIO reports EPERM at attach if it is missing")
         }
-        if capable == false {
-            if unsafeAllowed {
+        let judged = platform.units.map { ($0, platform.isolation(of: $0)) }
+        if let missing = judged.first(where: { $0.1.isMissing }) {
+            let unit = missing.0
+            let what = unit.label + ": " + missing.1.text
+            let iommufdRefuses = platform.iommufdAllowUnsafe != nil && !platform.iommufdAllows
+            if platform.type1Allows {
                 return Finding(
-                    "interrupt-remapping", .warn, "not supported by the IOMMU; VFIO runs only because allow_unsafe_interrupts is on (a guest can forge MSIs)",
-                    fix: "use a platform with interrupt remapping")
+                    "interrupt-remapping", .warn,
+                    "none (\(what)); VFIO attaches groups only because \(IOMMUPlatform.type1Parameter) is on, so a device passed through can forge MSIs"
+                        + (iommufdRefuses ? "; iommufd still refuses them (\(IOMMUPlatform.iommufdParameter) is off)" : ""),
+                    fix: "pass devices through only on a platform that remaps interrupts, or accept the risk knowingly")
             }
-            return Finding(
-                "interrupt-remapping", .fail, "not supported by the IOMMU (ECAP IR bit clear): VFIO refuses to attach groups (EPERM)",
-                fix: "use a platform with interrupt remapping, or accept the risk with vfio_iommu_type1.allow_unsafe_interrupts=1")
+            var fix =
+                "to accept the risk: echo 1 > /sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts, or \(IOMMUPlatform.type1Parameter)=1 on the kernel command line (\(IOMMUPlatform.iommufdParameter)=1 for iommufd); a device in a VFIO group can then raise any interrupt on the host by a DMA write to the MSI window"
+            if unit.kind == .intelVTd, unit.intelCanRemap == true {
+                fix = "remove intremap=off / nointremap from the kernel command line; or " + fix
+            } else if unit.kind == .amdVi {
+                fix = "remove intremap=off from the kernel command line; or " + fix
+            }
+            let refusal =
+                platform.iommufdAllows
+                ? "VFIO containers refuse its groups (VFIO_SET_IOMMU fails with EPERM) while \(IOMMUPlatform.type1Parameter) is off; iommufd accepts them (\(IOMMUPlatform.iommufdParameter) is on)"
+                : "VFIO refuses to attach its groups (VFIO_SET_IOMMU and the iommufd bind fail with EPERM) while \(IOMMUPlatform.type1Parameter) is off"
+            return Finding("interrupt-remapping", .fail, "none (\(what)): " + refusal, fix: fix)
         }
-        if facts.interruptsReadable && capable == true {
+        if let unknown = judged.first(where: { if case .unknown = $0.1 { true } else { false } }) {
             return Finding(
-                "interrupt-remapping", .warn, "the IOMMU supports it but no interrupt chip is remapped (no IR- in /proc/interrupts)",
-                fix: "remove intremap=off / nointremap from the kernel command line")
+                "interrupt-remapping", .warn,
+                "cannot be known here (\(unknown.0.label): \(unknown.1.text)); VFIO reports EPERM at attach if MSIs are not isolated")
         }
-        return Finding(
-            "interrupt-remapping", .warn,
-            "cannot be known here (no IR- chips in /proc/interrupts and no Intel ECAP); VFIO reports EPERM at attach if it is missing")
+        let how = Set(judged.map(\.1.text)).sorted().joined(separator: "; ")
+        return Finding("interrupt-remapping", .ok, "MSIs are isolated: " + how)
     }
 
     static func commandLine(_ facts: DoctorFacts) -> [Finding] {

@@ -1,26 +1,26 @@
 /// What `doctor` looks at, read once from the host. Reading is separate from judging so the
 /// verdicts are plain functions of these facts.
 public struct DoctorFacts: Sendable {
-    public struct IOMMUUnit: Sendable, Equatable {
-        public var name: String
-        /// Intel: the `intel-iommu/ecap` register; bit 3 is interrupt-remapping support.
-        public var intelECAP: UInt64?
-        public var isAMD: Bool
-        public init(name: String, intelECAP: UInt64? = nil, isAMD: Bool = false) {
-            self.name = name
-            self.intelECAP = intelECAP
-            self.isAMD = isAMD
-        }
+    /// The IOMMU units, interrupt chips and VFIO's unsafe-interrupt switches
+    /// (`IOMMUPlatformReader`); the fields below that say the same read through it.
+    public var platform = IOMMUPlatform()
+    public var iommuUnits: [IOMMUUnit] {
+        get { platform.units }
+        set { platform.units = newValue }
     }
-
-    public var iommuUnits: [IOMMUUnit] = []
     public var groupCount = 0
     /// Default domain type → number of groups with it.
     public var groupTypes: [String: Int] = [:]
     public var commandLine: [String] = []
     /// `/proc/interrupts` names interrupt chips with an `IR-` prefix when remapping is on (x86).
-    public var interruptsReadable = false
-    public var interruptsRemapped = false
+    public var interruptsReadable: Bool {
+        get { platform.interrupts.readable }
+        set { platform.interrupts.readable = newValue }
+    }
+    public var interruptsRemapped: Bool {
+        get { platform.interrupts.remapped }
+        set { platform.interrupts.remapped = newValue }
+    }
     public var kernelRelease: String?
     /// vfio-pci's driver directory exists (loaded or built in).
     public var vfioPCIDriverPresent = false
@@ -28,8 +28,14 @@ public struct DoctorFacts: Sendable {
     public var loadedModules: Set<String> = []
     /// vfio-pci is in modules.dep or modules.builtin for the running kernel; nil when unknown.
     public var vfioPCIAvailable: Bool?
-    public var allowUnsafeInterruptsType1: Bool?
-    public var allowUnsafeInterruptsIOMMUFD: Bool?
+    public var allowUnsafeInterruptsType1: Bool? {
+        get { platform.type1AllowUnsafe }
+        set { platform.type1AllowUnsafe = newValue }
+    }
+    public var allowUnsafeInterruptsIOMMUFD: Bool? {
+        get { platform.iommufdAllowUnsafe }
+        set { platform.iommufdAllowUnsafe = newValue }
+    }
     public var noIOMMUMode: Bool?
     public var inventory: HostInventory?
     /// What vfioctl recorded in its state file; nil when the file is unreadable.
@@ -63,23 +69,13 @@ public struct DoctorFactsReader {
 
     public func read(inventory: HostInventory?) -> DoctorFacts {
         var facts = DoctorFacts()
-        for name in (Sysfs.list(root.iommuClass) ?? []).sorted() where !name.contains("/") && name != "." && name != ".." {
-            let dir = root.iommuClass + "/" + name
-            var unit = DoctorFacts.IOMMUUnit(name: name)
-            if let ecap = Sysfs.read(dir + "/intel-iommu/ecap") { unit.intelECAP = UInt64(ecap.hasPrefix("0x") ? String(ecap.dropFirst(2)) : ecap, radix: 16) }
-            unit.isAMD = Sysfs.isDirectory(dir + "/amd-iommu") || name.hasPrefix("ivhd")
-            facts.iommuUnits.append(unit)
-        }
+        facts.platform = IOMMUPlatformReader(root: root).read(groups: inventory?.groups.keys.sorted() ?? [])
         if let inventory {
             facts.groupCount = inventory.groups.count
             for group in inventory.groups.values { facts.groupTypes[group.type ?? "unknown", default: 0] += 1 }
         }
         facts.inventory = inventory
         facts.commandLine = (Sysfs.read(root.path("/proc/cmdline")) ?? "").split(separator: " ").map(String.init)
-        if let interrupts = Sysfs.readBytes(root.path("/proc/interrupts"), limit: 1 << 22) {
-            facts.interruptsReadable = true
-            facts.interruptsRemapped = String(decoding: interrupts, as: UTF8.self).contains(" IR-")
-        }
         facts.kernelRelease = Sysfs.read(root.path("/proc/sys/kernel/osrelease"))
         facts.vfioPCIDriverPresent = Sysfs.isDirectory(root.pciDrivers + "/vfio-pci")
         for module in ["vfio", "vfio_pci", "vfio_pci_core", "vfio_iommu_type1", "iommufd"] where Sysfs.isDirectory(root.path("/sys/module/" + module)) {
@@ -94,8 +90,6 @@ public struct DoctorFactsReader {
             }
         }
         func flag(_ path: String) -> Bool? { Sysfs.read(root.path(path)).map { $0 == "Y" || $0 == "1" } }
-        facts.allowUnsafeInterruptsType1 = flag("/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts")
-        facts.allowUnsafeInterruptsIOMMUFD = flag("/sys/module/iommufd/parameters/allow_unsafe_interrupts")
         facts.noIOMMUMode = flag("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode")
         do {
             facts.recorded = try StateStore(root: root).load()

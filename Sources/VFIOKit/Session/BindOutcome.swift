@@ -17,6 +17,9 @@ public struct BindOutcome: Sendable {
     public var result: Result
     /// The snapshot the plan was made from (which groups end viable is read from it).
     public var inventory: HostInventory
+    /// Whether VFIO will attach each group of the plan on this host (interrupt isolation); a
+    /// group missing here was not judged.
+    public var attach: [Int: AttachVerdict] = [:]
 
     public var plan: BindPlan? {
         switch result {

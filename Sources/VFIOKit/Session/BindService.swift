@@ -7,7 +7,15 @@ extension HostSession {
     public func bind(_ request: BindRequest) throws(VFIOError) -> BindOutcome {
         if request.driver != DriverName.auto { try BindPlanner.validate(driver: request.driver) }
         let owner = try resolveOwner(request.owner)
-        return try changingHost("bind") { () throws(VFIOError) -> BindOutcome in
+        var outcome = try bindUnderLock(request, owner: owner)
+        // The bind is right either way; whether VFIO will then attach the groups is a
+        // property of the host, told with the outcome.
+        if let plan = outcome.plan { outcome.attach = attachVerdicts(plan.groups) }
+        return outcome
+    }
+
+    func bindUnderLock(_ request: BindRequest, owner: NodeOwner?) throws(VFIOError) -> BindOutcome {
+        try changingHost("bind") { () throws(VFIOError) -> BindOutcome in
             let clock = ContinuousClock()
             let started = clock.now
             var waited = false

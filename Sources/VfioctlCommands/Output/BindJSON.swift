@@ -52,6 +52,8 @@ struct BindDocument: Encodable {
         var id: Int
         var viable: Bool
         var node: String
+        /// Whether VFIO will attach it on this host (interrupt isolation); null when not judged.
+        @Nullable var attach: AttachJSON?
     }
 
     struct UseEntry: Encodable {
@@ -61,7 +63,10 @@ struct BindDocument: Encodable {
         var remedy: String
     }
 
-    init(plan: BindPlan, inventory: HostInventory, root: HostRoot, dryRun: Bool, changed: Bool, report: BindOperation.Report? = nil) {
+    init(
+        plan: BindPlan, inventory: HostInventory, root: HostRoot, dryRun: Bool, changed: Bool, report: BindOperation.Report? = nil,
+        attach: [Int: AttachVerdict] = [:]
+    ) {
         owner = plan.owner.map(OwnerEntry.init)
         ownedNodes = report?.ownedNodes ?? []
         rules = report?.rules ?? []
@@ -81,9 +86,12 @@ struct BindDocument: Encodable {
         }
         devices = entries.sorted { $0.address < $1.address }
         steps = plan.steps.map { StepEntry($0, root: root) }
-        groups = plan.groups.map { GroupEntry(id: $0, viable: BindRendering.groupViableAfter($0, plan: plan, inventory: inventory), node: "/dev/vfio/\($0)") }
+        groups = plan.groups.map {
+            GroupEntry(
+                id: $0, viable: BindRendering.groupViableAfter($0, plan: plan, inventory: inventory), node: "/dev/vfio/\($0)", attach: attach[$0].map(AttachJSON.init))
+        }
         forced = plan.forced.map { UseEntry(address: $0.address.description, kind: $0.kind.rawValue, what: $0.what, remedy: $0.remedy) }
-        warnings = plan.warnings
+        warnings = plan.warnings + BindRendering.attachWarnings(plan, inventory: inventory, attach: attach)
         notes = plan.notes
     }
 }

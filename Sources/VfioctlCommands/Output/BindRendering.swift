@@ -34,7 +34,7 @@ enum BindRendering {
         return bound.joined(separator: ", ") + (bound.count == 1 ? " is" : " are") + " already bound to " + plan.request.driver
     }
 
-    static func done(_ plan: BindPlan, report: BindOperation.Report, inventory: HostInventory) -> String {
+    static func done(_ plan: BindPlan, report: BindOperation.Report, inventory: HostInventory, attach: [Int: AttachVerdict] = [:]) -> String {
         var out = ""
         if plan.isNoOp { return alreadyBoundText(plan) + "\n" + ownerText(plan, report: report) }
         for move in plan.moves {
@@ -47,7 +47,7 @@ enum BindRendering {
         }
         for id in plan.groups {
             if groupViableAfter(id, plan: plan, inventory: inventory) {
-                out += "group \(id) is viable: /dev/vfio/\(id)\n"
+                out += "group \(id) is " + AttachRendering.viableText(attach[id]) + ": /dev/vfio/\(id)\n"
             }
         }
         return out + ownerText(plan, report: report)
@@ -75,6 +75,12 @@ enum BindRendering {
         case .rollingBack(let address, let state):
             console.error("vfioctl: rolling back \(address) to \(state)")
         }
+    }
+
+    /// For each group that ends viable but that VFIO will not attach safely here, the warning
+    /// (the bind itself is right; using the group is what fails).
+    static func attachWarnings(_ plan: BindPlan, inventory: HostInventory, attach: [Int: AttachVerdict]) -> [String] {
+        plan.groups.filter { groupViableAfter($0, plan: plan, inventory: inventory) }.compactMap { AttachRendering.warning(group: $0, attach[$0]) }
     }
 
     /// Whether group `id` is viable once the plan has run.

@@ -101,27 +101,35 @@ extension Renderer {
             if mode == .json { console.emitJSON(RefusalDocument(refusal, timeoutMessage: message)) }
         case .planned(let plan):
             planMessages(plan)
+            attachMessages(plan, outcome)
             if mode == .json {
-                console.emitJSON(BindDocument(plan: plan, inventory: outcome.inventory, root: root, dryRun: true, changed: false))
+                console.emitJSON(BindDocument(plan: plan, inventory: outcome.inventory, root: root, dryRun: true, changed: false, attach: outcome.attach))
             } else if isText {
                 console.write(BindRendering.dryRun(plan, root: root))
             }
         case .bound(let plan, let report):
             planMessages(plan)
             for text in report.warnings { warning(text) }
+            attachMessages(plan, outcome)
             if mode == .json {
                 console.emitJSON(
                     BindDocument(
                         plan: plan, inventory: outcome.inventory, root: root, dryRun: false, changed: !plan.isNoOp || !report.ownedNodes.isEmpty,
-                        report: report))
+                        report: report, attach: outcome.attach))
             } else if isText {
-                console.write(BindRendering.done(plan, report: report, inventory: outcome.inventory))
+                console.write(BindRendering.done(plan, report: report, inventory: outcome.inventory, attach: outcome.attach))
             }
         case .failed(let plan, let error):
             planMessages(plan)
             fail(error)
         }
         return outcome.exitStatus
+    }
+
+    /// Groups that end viable but that VFIO will refuse (or attach only unsafely) here.
+    func attachMessages(_ plan: BindPlan, _ outcome: BindOutcome) {
+        guard isText else { return }
+        for text in BindRendering.attachWarnings(plan, inventory: outcome.inventory, attach: outcome.attach) { warning(text) }
     }
 
     func planMessages(_ plan: BindPlan) {

@@ -10,6 +10,8 @@ struct DeviceShowDocument: Encodable {
     @Nullable var holders: [ShowHolders.JSON]?
     /// The VM `vfioctl hook` bound it for (the state file's record); null otherwise.
     @Nullable var boundForDomain: String?
+    /// Whether VFIO will attach the device's group on this host; null without a group.
+    @Nullable var attach: AttachJSON?
 }
 
 struct MultiShowDocument: Encodable {
@@ -21,6 +23,8 @@ struct GroupShowDocument: Encodable {
     var schemaVersion = jsonSchemaVersion
     let group: GroupJSON
     let devices: [DeviceJSON]
+    /// Whether VFIO will attach the group on this host.
+    @Nullable var attach: AttachJSON?
 }
 
 enum ShowRendering {
@@ -35,7 +39,7 @@ enum ShowRendering {
         return user + ":" + group + " " + status.modeText
     }
 
-    static func device(_ d: PCIDevice, inventory: HostInventory, root: HostRoot, color: Bool) -> String {
+    static func device(_ d: PCIDevice, inventory: HostInventory, root: HostRoot, color: Bool, attach: [Int: AttachVerdict] = [:]) -> String {
         var out = Paint.bold(d.address.description, color) + "  " + ListRendering.classCell(d) + ": " + ListRendering.nameCell(d) + " [" + d.idPair + "]"
         if let revision = d.revision { out += " (rev " + hexString(UInt32(revision), width: 2) + ")" }
         out += "\n"
@@ -90,20 +94,31 @@ enum ShowRendering {
             }
         }
         if let id = d.iommuGroup, let group = inventory.groups[id] {
-            out += groupSummary(group, inventory: inventory, highlight: d.address, color: color)
+            out += groupSummary(group, inventory: inventory, highlight: d.address, color: color, attach: attach[id])
         } else {
             out += field("IOMMU group", inventory.iommuEnabled ? "none (this device is not behind an IOMMU)" : "none (the IOMMU is off; run 'vfioctl doctor')")
         }
         return out
     }
 
-    static func verdictText(_ viability: Viability, color: Bool) -> String {
-        viability.viable ? Paint.green("viable", color) : Paint.red("not viable", color)
+    static func verdictText(_ viability: Viability, color: Bool, attach: AttachVerdict? = nil) -> String {
+        guard viability.viable else { return Paint.red("not viable", color) }
+        if attach?.status == .refused { return Paint.red(AttachRendering.viableText(attach), color) }
+        return Paint.green("viable", color)
     }
 
-    static func groupSummary(_ group: IOMMUGroup, inventory: HostInventory, highlight: PCIAddress?, color: Bool) -> String {
+    /// A group that VFIO will not attach here, or attaches only unsafely, not yet said by the
+    /// verdict (a non-viable group, or allow_unsafe_interrupts on).
+    static func attachField(_ viability: Viability, _ attach: AttachVerdict?) -> String {
+        guard let attach, let warning = attach.warning else { return "" }
+        if viability.viable && attach.status == .refused { return "" }
+        return field("VFIO attach", warning)
+    }
+
+    static func groupSummary(_ group: IOMMUGroup, inventory: HostInventory, highlight: PCIAddress?, color: Bool, attach: AttachVerdict? = nil) -> String {
         let viability = inventory.viability(of: group)
-        var out = field("IOMMU group", String(group.id) + " (" + verdictText(viability, color: color) + ")" + (group.type.map { ", default domain " + $0 } ?? ""))
+        var out = field("IOMMU group", String(group.id) + " (" + verdictText(viability, color: color, attach: attach) + ")" + (group.type.map { ", default domain " + $0 } ?? ""))
+        out += attachField(viability, attach)
         for member in inventory.members(of: group) {
             var line = "      " + member.address.description + "  " + ListRendering.driverCell(member)
             if member.address == highlight { line += "  (this device)" }
@@ -127,8 +142,9 @@ enum ShowRendering {
         return out
     }
 
-    static func group(_ group: IOMMUGroup, viability: Viability, inventory: HostInventory, color: Bool) -> String {
-        var out = Paint.bold("IOMMU group " + String(group.id), color) + ": " + verdictText(viability, color: color) + "\n"
+    static func group(_ group: IOMMUGroup, viability: Viability, inventory: HostInventory, color: Bool, attach: AttachVerdict? = nil) -> String {
+        var out = Paint.bold("IOMMU group " + String(group.id), color) + ": " + verdictText(viability, color: color, attach: attach) + "\n"
+        out += attachField(viability, attach)
         if let type = group.type { out += field("Default domain", type) }
         for member in inventory.members(of: group) {
             out +=
@@ -181,6 +197,8 @@ struct ShowView {
     var config: ConfigReport.Reader
     /// The VM each recorded device was bound for (`vfioctl hook`).
     var domains: [PCIAddress: String] = [:]
+    /// Whether VFIO will attach each group shown on this host.
+    var attach: [Int: AttachVerdict] = [:]
 }
 
 extension Renderer {
@@ -193,9 +211,9 @@ extension Renderer {
                 console.emitJSON(
                     GroupShowDocument(
                         group: GroupJSON(group, viability: viability),
-                        devices: view.devices.map { DeviceJSON(device: $0, root: root, aliases: inventory.vfioAliases) }))
+                        devices: view.devices.map { DeviceJSON(device: $0, root: root, aliases: inventory.vfioAliases) }, attach: view.attach[id].map(AttachJSON.init)))
             } else {
-                console.write(ShowRendering.group(group, viability: viability, inventory: inventory, color: color))
+                console.write(ShowRendering.group(group, viability: viability, inventory: inventory, color: color, attach: view.attach[id]))
             }
             return .success
         }
@@ -207,13 +225,14 @@ extension Renderer {
                     device: DeviceJSON(device: device, root: root, aliases: aliases),
                     group: device.iommuGroup.flatMap { inventory.groups[$0] }.map { GroupJSON($0, viability: inventory.viability(of: $0)) },
                     config: view.config.report(for: device),
-                    holders: report.map { $0.holders.map(ShowHolders.JSON.init) }, boundForDomain: view.domains[device.address])
+                    holders: report.map { $0.holders.map(ShowHolders.JSON.init) }, boundForDomain: view.domains[device.address],
+                    attach: device.iommuGroup.flatMap { view.attach[$0] }.map(AttachJSON.init))
             }
             if case .address = view.target { console.emitJSON(documents[0]) } else { console.emitJSON(MultiShowDocument(results: documents)) }
             return .success
         }
         let text = shown.map { device, report in
-            var out = ShowRendering.device(device, inventory: inventory, root: root, color: color)
+            var out = ShowRendering.device(device, inventory: inventory, root: root, color: color, attach: view.attach)
             if let domain = view.domains[device.address] { out += ShowRendering.field("Bound for", "domain " + UntrustedText.printable(domain)) }
             if !device.isBridge, let aliases {
                 let choice = VFIODriverChoice.choose(for: device, aliases: aliases)
