@@ -46,6 +46,16 @@ struct AttachVerdictCommandTests {
         #expect(host.driver("05:00.0") == "vfio-pci")
     }
 
+    @Test("apply says it as bind does, for each group it binds")
+    func apply() throws {
+        let file = host.path + "/etc/vfioctl/devices.conf"
+        host.write("/etc/vfioctl/devices.conf", "[device 0000:05:00.0]\ndriver = vfio-pci\n")
+        let run = vfioctl(["apply", file], host: host, kernel: kernel)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("vfioctl: warning: group 19 is \(Self.refusal)\n"), "\(run.stderr)")
+        #expect(host.driver("05:00.0") == "vfio-pci")
+    }
+
     @Test("show DEVICE and show group:N say the same; with the parameter on, the verdict is unsafe")
     func show() throws {
         // 07:02.1 is on vfio-pci, alone in group 24: viable.

@@ -137,6 +137,13 @@ extension Renderer {
         } else if isText {
             if outcome.dryRun { console.write(ApplyRendering.dryRun(outcome, root: root)) }
             console.write(ApplyRendering.table(outcome))
+            // The binds are right; whether VFIO will then attach their groups is said as bind says it.
+            for case .bind(let bind, _) in outcome.steps {
+                switch bind.result {
+                case .planned(let plan), .bound(let plan, _): attachMessages(plan, bind)
+                default: break
+                }
+            }
         }
         return outcome.exitStatus
     }
