@@ -33,6 +33,10 @@ public struct InventoryReader {
     /// Threads to read with; nil picks by host size and CPUs (`Parallel.threads(for:)`).
     public var threads: Int?
 
+    /// Whether a device directory's listing decides which optional attributes to read (false:
+    /// try to read every one, as without a listing; tests compare the two).
+    var listsDeviceDirectories = true
+
     public init(root: HostRoot, database: PCIDatabase?, fields: Fields = .all, threads: Int? = nil) {
         self.root = root
         self.database = database
@@ -137,7 +141,7 @@ public struct InventoryReader {
     ) -> (device: PCIDevice, groupLinkUnread: Bool)? {
         let name = address.description
         guard let dir = SysfsDirectory(name, in: devicesDir) else { return nil }
-        let entries = fields.isDisjoint(with: [.attributes, .topology]) ? nil : DeviceEntries(listing: dir)
+        let entries = !listsDeviceDirectories || fields.isDisjoint(with: [.attributes, .topology]) ? nil : DeviceEntries(listing: dir)
         /// Whether `entry` may exist: the listing says so, or there is no listing.
         func shown(_ entry: DeviceEntries.Name) -> Bool { entries?.has(entry) ?? true }
         // One read of `uevent` gives ids, class and driver; each attribute is the fallback
@@ -211,10 +215,7 @@ public struct InventoryReader {
     ) {
         // /sys/bus/pci/devices/BDF links to /sys/devices/pci0000:00/<upstream…>/BDF; the
         // component before the last is the upstream bridge when it is a PCI address.
-        if let target = devicesDir.readLink(name) {
-            let parts = target.split(separator: "/")
-            if parts.count >= 2 { device.parent = PCIAddress(parts[parts.count - 2]) }
-        }
+        if let target = devicesDir.readLink(name) { device.parent = Self.parentComponent(target).flatMap { PCIAddress($0) } }
         if entries?.has(.physfn) ?? true { device.physicalFunction = dir.linkName("physfn").flatMap { PCIAddress($0) } }
         guard entries?.has(.sriovTotalVFs) ?? true, let total = dir.readInt("sriov_totalvfs") else { return }
         var vfs: [(Int, PCIAddress)] = []
@@ -231,6 +232,19 @@ public struct InventoryReader {
             driversAutoprobe: shown(.sriovDriversAutoprobe) ? dir.readInt("sriov_drivers_autoprobe").map { $0 != 0 } : nil,
             vfDeviceID: shown(.sriovVFDevice) ? dir.readHex("sriov_vf_device").map { UInt16(truncatingIfNeeded: $0) } : nil,
             virtualFunctions: vfs.sorted { $0.0 < $1.0 }.map(\.1))
+    }
+
+    /// The component before the last of a link target (`../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0`
+    /// gives `0000:00:01.0`), empty components skipped; found without splitting the whole path.
+    static func parentComponent(_ target: String) -> Substring? {
+        var s = Substring(target)
+        while s.last == "/" { s = s.dropLast() }
+        guard let slash = s.lastIndex(of: "/") else { return nil }
+        s = s[..<slash]
+        while s.last == "/" { s = s.dropLast() }
+        guard !s.isEmpty else { return nil }
+        if let before = s.lastIndex(of: "/") { s = s[s.index(after: before)...] }
+        return s
     }
 
     /// driverctl's persisted overrides: `/etc/driverctl.d/pci-<address>` holds the driver name.
