@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 import VFIOTestSupport
 
 @testable import VFIOKit
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("Reading only the fields a view needs")
 struct InventoryFieldsTests {

@@ -219,10 +219,12 @@ public struct InventoryReader {
         if entries?.has(.physfn) ?? true { device.physicalFunction = dir.linkName("physfn").flatMap { PCIAddress($0) } }
         guard entries?.has(.sriovTotalVFs) ?? true, let total = dir.readInt("sriov_totalvfs") else { return }
         var vfs: [(Int, PCIAddress)] = []
-        let links = entries?.virtualFunctionLinks ?? (dir.list() ?? []).compactMap { entry -> (Int, String)? in
-            guard entry.hasPrefix("virtfn"), let n = Int(entry.dropFirst(6)) else { return nil }
-            return (n, entry)
-        }
+        let links =
+            entries?.virtualFunctionLinks
+            ?? (dir.list() ?? []).compactMap { entry -> (Int, String)? in
+                guard entry.hasPrefix("virtfn"), let n = Int(entry.dropFirst(6)) else { return nil }
+                return (n, entry)
+            }
         for (n, entry) in links {
             if let vf = dir.linkName(entry).flatMap({ PCIAddress($0) }) { vfs.append((n, vf)) }
         }
