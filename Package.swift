@@ -53,6 +53,12 @@ let package = Package(
             dependencies: ["VfioctlCommands", "VFIOKit", "VFIOTestSupport"],
             path: "bench/unbind-latency"
         ),
+        // `make bench` (part 1): sysfs trees of thousands of functions made of fixture-layout copies.
+        .executableTarget(
+            name: "fixture-tree",
+            dependencies: ["VFIOKit", "VFIOTestSupport"],
+            path: "bench/fixture-tree"
+        ),
         .testTarget(name: "VFIOKitTests", dependencies: ["VFIOKit", "VFIOTestSupport"], exclude: ["Dumps"]),
         .testTarget(
             name: "VfioctlCommandsTests",

@@ -12,6 +12,12 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
 fi
 
+# `make bench` counts the listing's system calls with strace (the tests do not need it).
+if ! dpkg-query -W -f='${Status}' strace 2>/dev/null | grep -q "install ok installed"; then
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends strace
+fi
+
 # The Ansible collection's tests and guest scenarios: ansible-core (pinned: the collection is
 # tested with this release, whose ansible-test supports Python 3.11) and pytest, for python3.
 ANSIBLE_CORE_VERSION=2.19.14

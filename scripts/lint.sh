@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SWIFT=${SWIFT:-swift}
-PATHS=(Package.swift Sources Tests bench/unbind-latency)
+PATHS=(Package.swift Sources Tests bench/unbind-latency bench/fixture-tree)
 
 fix=0 changed=0 ref=
 while [ $# -gt 0 ]; do

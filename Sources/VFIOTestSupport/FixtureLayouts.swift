@@ -18,20 +18,34 @@ public enum FixtureLayout: String, CaseIterable, Sendable {
         return builder.host
     }
 
+    /// Adds one more copy of this layout's functions to `host`, in PCI domain `domain` (the
+    /// layout's own addresses are in domain 0) with its group numbers raised by `groupBase`, so
+    /// that copies do not collide. The benchmarks build hosts of thousands of functions this way.
+    public func add(to host: FixtureHost, domain: UInt32, groupBase: Int) {
+        let builder = Builder(host: host, grouped: self == .desktop, domain: domain, groupBase: groupBase)
+        for part in [Self.platform, Self.gpu, Self.storage, Self.pcieSwitch, Self.sriov, Self.conventionalBridge, Self.chipset] { part(builder) }
+    }
+
     /// Adds devices to a host; `g(id)` is the group when the layout has groups.
     struct Builder {
         let host: FixtureHost
         let grouped: Bool
+        var domain: UInt32 = 0
+        var groupBase = 0
 
-        func g(_ id: Int) -> Int? { grouped ? id : nil }
+        func g(_ id: Int) -> Int? { grouped ? id + groupBase : nil }
+
+        /// A layout address (`0000:bb:dd.f`) in this copy's domain.
+        func at(_ a: String) -> String { domain == 0 ? a : hexString(domain, width: 4) + a.dropFirst(4) }
 
         func dev(
             _ a: String, _ v: UInt16, _ d: UInt16, _ cls: UInt32, driver: String? = nil, group: Int?, parent: String? = nil, acs: UInt16? = nil,
             configure: (inout FixtureDevice) -> Void = { _ in }
         ) {
-            var spec = FixtureDevice(a, vendor: v, device: d, classCode: cls, driver: driver, group: group, parent: parent)
+            var spec = FixtureDevice(at(a), vendor: v, device: d, classCode: cls, driver: driver, group: group, parent: parent.map(at))
             spec.acsControl = acs
             configure(&spec)
+            spec.physicalFunction = spec.physicalFunction.flatMap { PCIAddress(at($0.description)) }
             host.add(spec)
         }
     }

@@ -67,7 +67,7 @@ struct InventoryTests {
     @Test("uevent identity lines: parsed, and malformed lines left to the attributes")
     func ueventParsing() {
         let real = PCIUevent(Array("DRIVER=e1000e\nPCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_SUBSYS_ID=8086:0000\nPCI_SLOT_NAME=0000:01:00.0\n".utf8))
-        #expect(real == PCIUevent(vendor: 0x8086, device: 0x10d3, subsystemVendor: 0x8086, subsystemDevice: 0, classCode: 0x020000))
+        #expect(real == PCIUevent(vendor: 0x8086, device: 0x10d3, subsystemVendor: 0x8086, subsystemDevice: 0, classCode: 0x020000, driver: "e1000e"))
         let odd = PCIUevent(Array("PCI_ID=8086\nPCI_SUBSYS_ID=zz:00\nPCI_CLASS=\nPCI_IDX=1:2\nPCI_ID=12345:0001".utf8))
         #expect(odd == PCIUevent())
         #expect(PCIUevent(Array("PCI_CLASS=C0330".utf8)).classCode == 0x0c0330)

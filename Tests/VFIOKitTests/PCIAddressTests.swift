@@ -16,6 +16,21 @@ struct PCIAddressTests {
         #expect(PCIAddress(input)?.description == expected)
     }
 
+    @Test("hex strings and addresses are what String(radix:) with zero padding gives")
+    func hexForms() {
+        func reference(_ v: UInt32, _ width: Int) -> String {
+            let digits = String(v, radix: 16)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        for value: UInt32 in [0, 1, 9, 10, 15, 16, 0xff, 0x100, 0xabc, 0x10de, 0xffff, 0x1_0000, 0xdead_beef, .max] {
+            for width in [0, 1, 2, 4, 6, 8, 10] { #expect(hexString(value, width: width) == reference(value, width), "\(value) \(width)") }
+        }
+        for (domain, bus, device, function) in [(0, 0, 0, 0), (0xabcd, 0xff, 0x1f, 7), (0x1_0000, 3, 0x10, 5), (1, 0x0a, 0x09, 1)] as [(UInt32, UInt8, UInt8, UInt8)] {
+            let text = reference(domain, 4) + ":" + reference(UInt32(bus), 2) + ":" + reference(UInt32(device), 2) + "." + String(function)
+            #expect(PCIAddress(domain: domain, bus: bus, device: device, function: function).description == text, "\(text)")
+        }
+    }
+
     @Test(
         "rejected address forms",
         arguments: [

@@ -51,4 +51,22 @@ struct JSONWriterTests {
         let full = ListDocument(iommuEnabled: false, devices: [DeviceJSON(device: device, root: HostRoot())], groups: [])
         #expect(streamed(full) == (try encoded(full)))
     }
+
+    @Test("a writer that hands its bytes on in chunks writes the same document", arguments: [1, 100, 4096, 1 << 16])
+    func chunked(_ chunk: Int) throws {
+        let host = FixtureLayout.desktop.build()
+        let inventory = try InventoryReader(root: host.root, database: PCIDatabase(root: host.root)).read()
+        let document = ListDocument(
+            iommuEnabled: inventory.iommuEnabled, devices: inventory.devices.map { DeviceJSON(device: $0, root: host.root) },
+            groups: inventory.sortedGroups.map { GroupJSON($0, viability: inventory.viability(of: $0)) })
+        var chunks: [[UInt8]] = []
+        var writer = JSONWriter(chunk: chunk, sink: { chunks.append($0) })
+        document.write(to: &writer)
+        writer.finish()
+        #expect(writer.bytes.isEmpty)
+        #expect(String(decoding: chunks.joined(), as: UTF8.self) == (try encoded(document)))
+        // Every chunk but the last reached the size it was asked for.
+        #expect(chunks.dropLast().allSatisfy { $0.count >= chunk })
+        #expect(chunk >= 1 << 16 ? chunks.count == 1 : chunks.count > 1)
+    }
 }

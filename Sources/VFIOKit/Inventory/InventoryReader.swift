@@ -33,6 +33,10 @@ public struct InventoryReader {
     /// Threads to read with; nil picks by host size and CPUs (`Parallel.threads(for:)`).
     public var threads: Int?
 
+    /// Whether a device directory's listing decides which optional attributes to read (false:
+    /// try to read every one, as without a listing; tests compare the two).
+    var listsDeviceDirectories = true
+
     public init(root: HostRoot, database: PCIDatabase?, fields: Fields = .all, threads: Int? = nil) {
         self.root = root
         self.database = database
@@ -54,14 +58,14 @@ public struct InventoryReader {
         // Devices, then groups, as one list of independent reads spread over a few threads. Each
         // slot is written by exactly one thread; libpci (not thread-safe) is used afterwards.
         let items = addresses.count + (readsGroups ? groupIDs.count : 0)
-        var readDevices = [PCIDevice?](repeating: nil, count: addresses.count)
+        var readDevices = [(device: PCIDevice, groupLinkUnread: Bool)?](repeating: nil, count: addresses.count)
         var readGroups = [IOMMUGroup?](repeating: nil, count: readsGroups ? groupIDs.count : 0)
         readDevices.withUnsafeMutableBufferPointer { deviceSlots in
             readGroups.withUnsafeMutableBufferPointer { groupSlots in
                 Parallel.forEachSlice(items, threads: threads ?? Parallel.threads(for: items)) { range in
                     let deviceRange = range.clamped(to: 0..<addresses.count)
                     if !deviceRange.isEmpty, let devicesDir = SysfsDirectory(root.pciDevices) {
-                        for i in deviceRange { deviceSlots[i] = readSysfs(addresses[i], in: devicesDir) }
+                        for i in deviceRange { deviceSlots[i] = readSysfs(addresses[i], in: devicesDir, groupsListed: readsGroups) }
                     }
                     let groupRange = range.clamped(to: addresses.count..<items)
                     if !groupRange.isEmpty, let groupsDir = SysfsDirectory(root.iommuGroups) {
@@ -70,20 +74,32 @@ public struct InventoryReader {
                 }
             }
         }
+        var groups: [Int: IOMMUGroup] = [:]
+        // With the groups' listings read, a function's group is the one whose `devices/` names
+        // it (the kernel adds the `iommu_group` link and that entry together).
+        var groupOf: [PCIAddress: Int] = [:]
+        if readsGroups {
+            for case let group? in readGroups {
+                groups[group.id] = group
+                for member in group.members { groupOf[member] = group.id }
+            }
+        }
         var devices: [PCIDevice] = []
         devices.reserveCapacity(addresses.count)
         let persisted = driverctlOverrides()
-        for case var device? in readDevices {
+        for case (var device, let groupLinkUnread)? in readDevices {
+            if readsGroups {
+                device.iommuGroup = groupOf[device.address]
+                // Not in any listing (its group appeared or went mid-read): ask the link.
+                if device.iommuGroup == nil, groupLinkUnread {
+                    device.iommuGroup = Sysfs.linkName(root.device(device.address) + "/iommu_group").flatMap { Int($0) }
+                }
+            }
             if let database { device.names = database.names(for: device, subsystem: fields.contains(.attributes)) }
             device.driverctlOverride = persisted[device.address]
             devices.append(device)
         }
-        var groups: [Int: IOMMUGroup] = [:]
-        if readsGroups {
-            for case let group? in readGroups { groups[group.id] = group }
-        } else {
-            groups = groupsFromLinks(groupIDs, devices)
-        }
+        if !readsGroups { groups = groupsFromLinks(groupIDs, devices) }
         var inventory = HostInventory(devices: devices, groups: groups, iommuEnabled: !groups.isEmpty)
         if fields.contains(.vfioDrivers) { inventory.vfioAliases = ModuleAliasReader.read(root: root) }
         return inventory
@@ -104,7 +120,8 @@ public struct InventoryReader {
 
     /// Reads one function; nil if it vanished or is not a readable PCI device directory.
     public func readDevice(_ address: PCIAddress) -> PCIDevice? {
-        guard let devicesDir = SysfsDirectory(root.pciDevices), var device = readSysfs(address, in: devicesDir) else { return nil }
+        guard let devicesDir = SysfsDirectory(root.pciDevices), var device = readSysfs(address, in: devicesDir, groupsListed: false)?.device
+        else { return nil }
         if let database { device.names = database.names(for: device, subsystem: fields.contains(.attributes)) }
         return device
     }
@@ -112,73 +129,124 @@ public struct InventoryReader {
     /// Reads one function's sysfs attributes (no names) relative to an open
     /// `/sys/bus/pci/devices`: the device directory is opened once (through the bus symlink)
     /// and every attribute is read relative to it. Safe to call from several threads.
-    func readSysfs(_ address: PCIAddress, in devicesDir: borrowing SysfsDirectory) -> PCIDevice? {
+    ///
+    /// What it reads, per function: `uevent` (ids, class, subsystem ids and the driver) and the
+    /// `iommu_group` link for the table; with `.attributes` or `.topology`, one `getdents64` of
+    /// the directory first, so that attributes and links the kernel does not show for this
+    /// function are not tried, and no `iommu_group` link when the groups' `devices/` listings
+    /// are read anyway (`groupsListed`: the caller assigns groups from them and reads the link
+    /// only for a function no listing named, `groupLinkUnread`).
+    func readSysfs(
+        _ address: PCIAddress, in devicesDir: borrowing SysfsDirectory, groupsListed: Bool
+    ) -> (device: PCIDevice, groupLinkUnread: Bool)? {
         let name = address.description
         guard let dir = SysfsDirectory(name, in: devicesDir) else { return nil }
-        // One read of `uevent` gives ids and class; each attribute is the fallback (fixture trees
-        // without `uevent`, a line the kernel did not print).
-        let uevent = dir.withBytes("uevent") { $0.map { PCIUevent($0) } }
+        let entries = !listsDeviceDirectories || fields.isDisjoint(with: [.attributes, .topology]) ? nil : DeviceEntries(listing: dir)
+        /// Whether `entry` may exist: the listing says so, or there is no listing.
+        func shown(_ entry: DeviceEntries.Name) -> Bool { entries?.has(entry) ?? true }
+        // One read of `uevent` gives ids, class and driver; each attribute is the fallback
+        // (fixture trees without `uevent`, a line the kernel did not print).
+        let uevent = shown(.uevent) ? dir.withBytes("uevent") { $0.map { PCIUevent($0) } } : nil
         guard let vendor = uevent?.vendor.map(UInt32.init) ?? dir.readHex("vendor"),
             let deviceID = uevent?.device.map(UInt32.init) ?? dir.readHex("device")
         else { return nil }
-        let classCode = uevent?.classCode ?? dir.readHex("class") ?? 0
+        let classCode = uevent?.classCode ?? (shown(.classCode) ? dir.readHex("class") : nil) ?? 0
         var device = PCIDevice(
             address: address, vendorID: UInt16(truncatingIfNeeded: vendor), deviceID: UInt16(truncatingIfNeeded: deviceID),
             classCode: classCode & 0xff_ffff)
-        device.driver = dir.linkName("driver")
-        device.iommuGroup = dir.linkName("iommu_group").flatMap { Int($0) }
-        device.vfioDeviceName = dir.list("vfio-dev")?.sorted().first
-        if fields.contains(.attributes) { readAttributes(into: &device, from: dir, uevent: uevent) }
-        if fields.contains(.topology) { readTopology(into: &device, from: dir, name: name, in: devicesDir) }
-        return device
+        if !shown(.driver) {
+            device.driver = nil
+        } else if let uevent, uevent.vendor != nil {
+            // The kernel's uevent names the driver exactly while the `driver` link exists (both
+            // are made and removed with `dev->driver`), so no `DRIVER=` line means unbound.
+            device.driver = uevent.driver
+        } else {
+            device.driver = dir.linkName("driver")
+        }
+        var groupLinkUnread = false
+        if groupsListed {
+            groupLinkUnread = shown(.iommuGroup)
+        } else if shown(.iommuGroup) {
+            device.iommuGroup = dir.linkName("iommu_group").flatMap { Int($0) }
+        }
+        // `vfio-dev/` exists only while a VFIO driver is bound, so an unbound function has none.
+        if entries.map({ $0.has(.vfioDev) }) ?? (device.driver != nil) {
+            device.vfioDeviceName = dir.list("vfio-dev")?.sorted().first
+        }
+        if fields.contains(.attributes) { readAttributes(into: &device, from: dir, uevent: uevent, shown: shown) }
+        if fields.contains(.topology) { readTopology(into: &device, from: dir, name: name, in: devicesDir, entries: entries) }
+        return (device, groupLinkUnread)
     }
 
     /// The attributes beyond identity and binding (`.attributes`).
-    func readAttributes(into device: inout PCIDevice, from dir: borrowing SysfsDirectory, uevent: PCIUevent?) {
-        device.subsystemVendorID = uevent?.subsystemVendor ?? dir.readHex("subsystem_vendor").map { UInt16(truncatingIfNeeded: $0) }
-        device.subsystemDeviceID = uevent?.subsystemDevice ?? dir.readHex("subsystem_device").map { UInt16(truncatingIfNeeded: $0) }
-        device.revision = dir.readHex("revision").map { UInt8(truncatingIfNeeded: $0) }
+    func readAttributes(
+        into device: inout PCIDevice, from dir: borrowing SysfsDirectory, uevent: PCIUevent?, shown: (DeviceEntries.Name) -> Bool
+    ) {
+        device.subsystemVendorID =
+            uevent?.subsystemVendor ?? (shown(.subsystemVendor) ? dir.readHex("subsystem_vendor").map { UInt16(truncatingIfNeeded: $0) } : nil)
+        device.subsystemDeviceID =
+            uevent?.subsystemDevice ?? (shown(.subsystemDevice) ? dir.readHex("subsystem_device").map { UInt16(truncatingIfNeeded: $0) } : nil)
+        if shown(.revision) { device.revision = dir.readHex("revision").map { UInt8(truncatingIfNeeded: $0) } }
         // Byte 0x0E of config space is the header type, bit 7 the multi-function flag. The
         // first 64 bytes are readable without CAP_SYS_ADMIN; only 16 are read, because on a
         // real device each dword is a config cycle to the hardware.
-        dir.withBytes("config", limit: 16) { config in
-            guard let config, config.count > 0x0E else { return }
-            device.headerType = config[0x0E] & 0x7f
-            device.multiFunction = config[0x0E] & 0x80 != 0
+        if shown(.config) {
+            dir.withBytes("config", limit: 16) { config in
+                guard let config, config.count > 0x0E else { return }
+                device.headerType = config[0x0E] & 0x7f
+                device.multiFunction = config[0x0E] & 0x80 != 0
+            }
         }
-        if let override = dir.read("driver_override"), override != "(null)", !override.isEmpty {
+        if shown(.driverOverride), let override = dir.read("driver_override"), override != "(null)", !override.isEmpty {
             device.driverOverride = override
         }
-        device.numaNode = dir.readInt("numa_node")
-        if let methods = dir.read("reset_method") {
+        if shown(.numaNode) { device.numaNode = dir.readInt("numa_node") }
+        if shown(.resetMethod), let methods = dir.read("reset_method") {
             device.resetMethods = methods.split(separator: " ").map(String.init)
         }
-        device.bootVGA = dir.readInt("boot_vga").map { $0 != 0 }
-        device.enableCount = dir.readInt("enable")
+        if shown(.bootVGA) { device.bootVGA = dir.readInt("boot_vga").map { $0 != 0 } }
+        if shown(.enable) { device.enableCount = dir.readInt("enable") }
     }
 
     /// Where the function sits: its upstream bridge, its PF, its VFs (`.topology`).
-    func readTopology(into device: inout PCIDevice, from dir: borrowing SysfsDirectory, name: String, in devicesDir: borrowing SysfsDirectory) {
+    func readTopology(
+        into device: inout PCIDevice, from dir: borrowing SysfsDirectory, name: String, in devicesDir: borrowing SysfsDirectory,
+        entries: DeviceEntries?
+    ) {
         // /sys/bus/pci/devices/BDF links to /sys/devices/pci0000:00/<upstream…>/BDF; the
         // component before the last is the upstream bridge when it is a PCI address.
-        if let target = devicesDir.readLink(name) {
-            let parts = target.split(separator: "/")
-            if parts.count >= 2 { device.parent = PCIAddress(parts[parts.count - 2]) }
-        }
-        device.physicalFunction = dir.linkName("physfn").flatMap { PCIAddress($0) }
-        if let total = dir.readInt("sriov_totalvfs") {
-            var vfs: [(Int, PCIAddress)] = []
-            for entry in dir.list() ?? [] where entry.hasPrefix("virtfn") {
-                if let n = Int(entry.dropFirst(6)), let vf = dir.linkName(entry).flatMap({ PCIAddress($0) }) {
-                    vfs.append((n, vf))
-                }
+        if let target = devicesDir.readLink(name) { device.parent = Self.parentComponent(target).flatMap { PCIAddress($0) } }
+        if entries?.has(.physfn) ?? true { device.physicalFunction = dir.linkName("physfn").flatMap { PCIAddress($0) } }
+        guard entries?.has(.sriovTotalVFs) ?? true, let total = dir.readInt("sriov_totalvfs") else { return }
+        var vfs: [(Int, PCIAddress)] = []
+        let links =
+            entries?.virtualFunctionLinks
+            ?? (dir.list() ?? []).compactMap { entry -> (Int, String)? in
+                guard entry.hasPrefix("virtfn"), let n = Int(entry.dropFirst(6)) else { return nil }
+                return (n, entry)
             }
-            device.sriov = PCIDevice.SRIOV(
-                totalVFs: total, numVFs: dir.readInt("sriov_numvfs") ?? 0,
-                driversAutoprobe: dir.readInt("sriov_drivers_autoprobe").map { $0 != 0 },
-                vfDeviceID: dir.readHex("sriov_vf_device").map { UInt16(truncatingIfNeeded: $0) },
-                virtualFunctions: vfs.sorted { $0.0 < $1.0 }.map(\.1))
+        for (n, entry) in links {
+            if let vf = dir.linkName(entry).flatMap({ PCIAddress($0) }) { vfs.append((n, vf)) }
         }
+        func shown(_ entry: DeviceEntries.Name) -> Bool { entries?.has(entry) ?? true }
+        device.sriov = PCIDevice.SRIOV(
+            totalVFs: total, numVFs: (shown(.sriovNumVFs) ? dir.readInt("sriov_numvfs") : nil) ?? 0,
+            driversAutoprobe: shown(.sriovDriversAutoprobe) ? dir.readInt("sriov_drivers_autoprobe").map { $0 != 0 } : nil,
+            vfDeviceID: shown(.sriovVFDevice) ? dir.readHex("sriov_vf_device").map { UInt16(truncatingIfNeeded: $0) } : nil,
+            virtualFunctions: vfs.sorted { $0.0 < $1.0 }.map(\.1))
+    }
+
+    /// The component before the last of a link target (`../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0`
+    /// gives `0000:00:01.0`), empty components skipped; found without splitting the whole path.
+    static func parentComponent(_ target: String) -> Substring? {
+        var s = Substring(target)
+        while s.last == "/" { s = s.dropLast() }
+        guard let slash = s.lastIndex(of: "/") else { return nil }
+        s = s[..<slash]
+        while s.last == "/" { s = s.dropLast() }
+        guard !s.isEmpty else { return nil }
+        if let before = s.lastIndex(of: "/") { s = s[s.index(after: before)...] }
+        return s
     }
 
     /// driverctl's persisted overrides: `/etc/driverctl.d/pci-<address>` holds the driver name.

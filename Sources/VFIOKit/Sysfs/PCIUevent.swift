@@ -1,25 +1,33 @@
 /// The identity lines of a PCI function's `uevent` file:
 ///
+///     DRIVER=e1000e
 ///     PCI_CLASS=20000
 ///     PCI_ID=8086:10D3
 ///     PCI_SUBSYS_ID=8086:0000
 ///
 /// The kernel prints these from the same `struct pci_dev` fields as the `class`, `vendor`,
 /// `device`, `subsystem_vendor` and `subsystem_device` attributes, so one read can stand in for
-/// five. A line that is missing or malformed is nil, and the reader falls back to the attribute.
+/// five. `DRIVER=` is the bound driver's name, the last component of the `driver` link (both come
+/// from `dev->driver`; no line when unbound). A line that is missing or malformed is nil, and the
+/// reader falls back to the attribute.
 public struct PCIUevent: Sendable, Equatable {
     public var vendor: UInt16?
     public var device: UInt16?
     public var subsystemVendor: UInt16?
     public var subsystemDevice: UInt16?
     public var classCode: UInt32?
+    public var driver: String?
 
-    public init(vendor: UInt16? = nil, device: UInt16? = nil, subsystemVendor: UInt16? = nil, subsystemDevice: UInt16? = nil, classCode: UInt32? = nil) {
+    public init(
+        vendor: UInt16? = nil, device: UInt16? = nil, subsystemVendor: UInt16? = nil, subsystemDevice: UInt16? = nil, classCode: UInt32? = nil,
+        driver: String? = nil
+    ) {
         self.vendor = vendor
         self.device = device
         self.subsystemVendor = subsystemVendor
         self.subsystemDevice = subsystemDevice
         self.classCode = classCode
+        self.driver = driver
     }
 
     public init(_ text: some Collection<UInt8>) {
@@ -46,6 +54,9 @@ public struct PCIUevent: Sendable, Equatable {
             if let (a, b) = Self.pair(value) { (subsystemVendor, subsystemDevice) = (a, b) }
         } else if key.elementsEqual("PCI_CLASS".utf8) {
             classCode = Self.hex(value, maxDigits: 8)
+        } else if key.elementsEqual("DRIVER".utf8) {
+            // A driver name is one path component; anything else is left to the link.
+            if !value.isEmpty, !value.contains(UInt8(ascii: "/")) { driver = String(decoding: value, as: UTF8.self) }
         }
     }
 

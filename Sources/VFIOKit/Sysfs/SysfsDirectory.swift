@@ -1,3 +1,5 @@
+import CLinuxShim
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -105,13 +107,69 @@ public struct SysfsDirectory: ~Copyable {
     /// Names in the subdirectory `name` (or in this directory when nil), without `.` and `..`;
     /// nil when it is not a readable directory.
     public func list(_ name: String? = nil) -> [String]? {
-        let fd = openat(self.fd, name ?? ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        guard let dir = fdopendir(fd) else {
-            close(fd)
-            return nil
+        var names: [String] = []
+        let listed = forEachEntry(name ?? ".") { entry, _ in names.append(String(decoding: entry, as: UTF8.self)) }
+        return listed ? names : nil
+    }
+
+    /// Calls `body` with each entry's name bytes and `d_type` (`DT_LNK`, `DT_DIR`, ...) in the
+    /// subdirectory `name` (one component or a relative path), without `.` and `..`; false when
+    /// it is not a readable directory. See `SysfsDirectory.forEachEntry(fd:_:)`.
+    @discardableResult
+    public func forEachEntry(_ name: String, _ body: (UnsafeRawBufferPointer, UInt8) -> Void) -> Bool {
+        let fd = openat(self.fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return Self.forEachEntry(fd: fd, body)
+    }
+
+    /// The entries of this directory itself, read from its own descriptor (once: the
+    /// descriptor's position moves to the end).
+    @discardableResult
+    public func forEachOwnEntry(_ body: (UnsafeRawBufferPointer, UInt8) -> Void) -> Bool {
+        Self.forEachEntry(fd: fd, body)
+    }
+
+    /// Room for one more `linux_dirent64` record of any name (19 header bytes + 255 + NUL,
+    /// rounded up to 8).
+    static let largestRecord = 280
+
+    /// Reads an open directory with `getdents64` into a stack buffer.
+    ///
+    /// `opendir`/`readdir` would cost an `fcntl(F_GETFL)` per directory (glibc's `fdopendir`
+    /// checks the descriptor) and, always, a last `getdents64` that returns 0. Neither is
+    /// needed: kernfs (`kernfs_fop_readdir`), tmpfs, ext4 and 9p fill the caller's buffer until
+    /// the listing ends or the next record does not fit, so a call that leaves room for the
+    /// largest possible record has returned the whole rest of the directory.
+    static func forEachEntry(fd: Int32, _ body: (UnsafeRawBufferPointer, UInt8) -> Void) -> Bool {
+        let size = 16384
+        return withUnsafeTemporaryAllocation(byteCount: size, alignment: 8) { buffer -> Bool in
+            let base = buffer.baseAddress!
+            var first = true
+            while true {
+                let n = vfioctl_getdents64(fd, base, UInt(size))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return !first
+                }
+                first = false
+                if n == 0 { return true }
+                var offset = 0
+                while offset < n {
+                    // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+                    let record = base + offset
+                    let length = Int(record.loadUnaligned(fromByteOffset: 16, as: UInt16.self))
+                    guard length > 19 else { return true }
+                    let type = record.load(fromByteOffset: 18, as: UInt8.self)
+                    let name = record + 19
+                    let nameLength = strnlen(name.assumingMemoryBound(to: CChar.self), length - 19)
+                    let bytes = UnsafeRawBufferPointer(start: name, count: nameLength)
+                    let dots = (nameLength == 1 && bytes[0] == UInt8(ascii: ".")) || (nameLength == 2 && bytes[0] == UInt8(ascii: ".") && bytes[1] == UInt8(ascii: "."))
+                    if !dots { body(bytes, type) }
+                    offset += length
+                }
+                if size - n >= largestRecord { return true }
+            }
         }
-        defer { closedir(dir) }
-        return Sysfs.entries(dir)
     }
 }

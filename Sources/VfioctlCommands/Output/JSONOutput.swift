@@ -13,9 +13,9 @@ extension Console {
     /// Writes one JSON document (sorted keys, so output is stable for diffs and tests).
     func emitJSON(_ value: some Encodable) {
         if let streamable = value as? any JSONStreamable {
-            var writer = JSONWriter(capacity: 1 << 16)
+            var writer = JSONWriter(sink: { self.write(bytes: $0) })
             streamable.write(to: &writer)
-            write(bytes: writer.bytes)
+            writer.finish()
             write("\n")
             return
         }

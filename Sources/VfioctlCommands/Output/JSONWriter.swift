@@ -14,8 +14,23 @@ struct JSONWriter {
     private var lastKey: [String] = []
     #endif
 
-    init(capacity: Int = 0) {
-        bytes.reserveCapacity(capacity)
+    /// Where the bytes go as the document grows: once `bytes` holds `chunk` bytes or more, the
+    /// next array element hands them to `sink` and starts an empty buffer, so a document of
+    /// thousands of devices never sits in memory whole. nil: everything stays in `bytes`.
+    private let sink: (([UInt8]) -> Void)?
+    private let chunk: Int
+
+    init(capacity: Int = 0, chunk: Int = 1 << 16, sink: (([UInt8]) -> Void)? = nil) {
+        self.sink = sink
+        self.chunk = chunk
+        bytes.reserveCapacity(sink == nil ? capacity : max(capacity, chunk + chunk / 4))
+    }
+
+    /// Hands what is left to the sink (the end of a document written with one).
+    mutating func finish() {
+        guard let sink, !bytes.isEmpty else { return }
+        sink(bytes)
+        bytes.removeAll(keepingCapacity: true)
     }
 
     // MARK: - Containers
@@ -57,7 +72,7 @@ struct JSONWriter {
     }
 
     private mutating func indent(_ depth: Int) {
-        for _ in 0..<(depth * 2) { bytes.append(UInt8(ascii: " ")) }
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: depth * 2))
     }
 
     /// Writes `"name" : ` in the innermost object; the value follows.
@@ -76,7 +91,13 @@ struct JSONWriter {
     }
 
     /// For array elements (no key).
-    mutating func arrayElement() { element() }
+    mutating func arrayElement() {
+        if let sink, bytes.count >= chunk {
+            sink(bytes)
+            bytes.removeAll(keepingCapacity: true)
+        }
+        element()
+    }
 
     // MARK: - Scalars
 
@@ -96,6 +117,16 @@ struct JSONWriter {
 
     mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
+        // Almost every value (addresses, ids, names) needs no escape: copy its bytes at once.
+        let copied = value.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
+            guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if copied == true {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
