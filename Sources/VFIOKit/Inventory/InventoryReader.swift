@@ -218,6 +218,7 @@ public struct InventoryReader {
         }
         return IOMMUGroup(
             id: id, members: members.sorted(), otherMembers: others.sorted(), type: groupsDir.read(name + "/type"),
-            reservedRegions: IOMMUGroup.parseReservedRegions(groupsDir.read(name + "/reserved_regions") ?? ""))
+            reservedRegions: IOMMUGroup.parseReservedRegions(groupsDir.read(name + "/reserved_regions") ?? ""),
+            noIOMMU: groupsDir.read(name + "/name") == IOMMUGroup.noIOMMUName)
     }
 }

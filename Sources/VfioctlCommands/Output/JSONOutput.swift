@@ -200,6 +200,8 @@ struct GroupJSON: Encodable {
     let otherMembers: [String]
     @Nullable var type: String?
     let viable: Bool
+    /// vfio made this group in no-IOMMU mode: no DMA isolation.
+    let noIOMMU: Bool
     let blockers: [BlockerJSON]
     let reservedRegions: [RegionJSON]
 
@@ -220,6 +222,7 @@ struct GroupJSON: Encodable {
         otherMembers = group.otherMembers
         type = group.type
         viable = viability.viable
+        noIOMMU = group.noIOMMU
         blockers = viability.blockers.map { BlockerJSON(address: $0.address.description, driver: $0.driver, reason: $0.reason) }
         reservedRegions = group.reservedRegions.map {
             RegionJSON(start: "0x" + String($0.start, radix: 16), end: "0x" + String($0.end, radix: 16), type: $0.type)
@@ -340,6 +343,7 @@ extension GroupJSON: JSONStreamable {
         w.endArray()
         w.field("devices", devices)
         w.field("id", id)
+        w.field("noIOMMU", noIOMMU)
         w.field("otherMembers", otherMembers)
         w.key("reservedRegions")
         w.beginArray()
