@@ -153,8 +153,19 @@ struct DeviceJSON: Encodable {
         }
     }
 
-    var groupNodePath: String? { device.isVFIOBound ? device.iommuGroup.map { "/dev/vfio/" + String($0) } : nil }
-    var deviceNodePath: String? { device.vfioDeviceName.map { "/dev/vfio/devices/" + $0 } }
+    /// The group node the kernel made (`noiommu-N` in no-IOMMU mode); none on a kernel
+    /// without the group interface (CONFIG_VFIO_GROUP=n).
+    var groupNodePath: String? {
+        guard device.isVFIOBound, let group = device.iommuGroup else { return nil }
+        if let node = VFIONodeReader(root: root).groupNode(group) { return node }
+        return VFIOInterfaces.read(root: root).cdevOnly ? nil : "/dev/vfio/" + String(group)
+    }
+    /// The device's cdev; none for a device in no-IOMMU mode (vfio_device_add gives it none).
+    var deviceNodePath: String? {
+        guard let name = device.vfioDeviceName else { return nil }
+        if let group = device.iommuGroup, VFIONodeReader(root: root).groupNode(group)?.hasPrefix("/dev/vfio/noiommu-") == true { return nil }
+        return "/dev/vfio/devices/" + name
+    }
 
     func access(_ path: String?) -> NodeAccessJSON? {
         path.flatMap { VFIONodeReader(root: root).status($0) }.map(NodeAccessJSON.init)

@@ -115,7 +115,7 @@ extension Renderer {
                         plan: plan, inventory: outcome.inventory, root: root, dryRun: false, changed: !plan.isNoOp || !report.ownedNodes.isEmpty,
                         report: report))
             } else if isText {
-                console.write(BindRendering.done(plan, report: report, inventory: outcome.inventory))
+                console.write(BindRendering.done(plan, report: report, inventory: outcome.inventory, root: root))
             }
         case .failed(let plan, let error):
             planMessages(plan)
