@@ -35,6 +35,7 @@ expect_eq "$(fields 'j["targets"][0]["state"], len(j["holders"])')" "free|0" "ho
 
 # --- a holder through the cdev and iommufd ------------------------------------------------
 holder_start --iommufd "$bdf"
+expect_eq "$(cat "$dev/enable")" 1 "enable while the cdev is bound to an iommufd"
 expect_exit 0 "$VFIOCTL" holders "$bdf" --json
 h='j["holders"][0]'
 expect_eq "$(fields "j[\"targets\"][0][\"state\"], [p[\"pid\"] for p in j[\"holders\"]], sorted((x[\"kind\"], x[\"path\"]) for x in $h[\"handles\"])")" \
