@@ -239,7 +239,8 @@ public enum Doctor {
         guard !hasIOMMU(facts) else { return nil }
         let parameter = SysfsPaths.noiommuParameter
         let meaning = "no DMA isolation: a device's userspace driver can read and write all of memory; binding taints the kernel; no VM can use such a device"
-        let groups = facts.noIOMMUGroups.isEmpty ? "" : " (\(facts.noIOMMUGroups.count == 1 ? "group" : "groups") \(facts.noIOMMUGroups.map(String.init).joined(separator: ", ")) in it)"
+        let groups =
+            facts.noIOMMUGroups.isEmpty ? "" : " (\(facts.noIOMMUGroups.count == 1 ? "group" : "groups") \(facts.noIOMMUGroups.map(String.init).joined(separator: ", ")) in it)"
         switch facts.noIOMMUMode {
         case true?:
             return Finding(
