@@ -266,6 +266,7 @@ for sc in "${SCENARIOS[@]}"; do
         for o in $only; do [ "$k" = "$o" ] && picked="$picked $k"; done
     done
     JOB_KERNELS[$sc]=${picked# }
+    [ -n "${JOB_KERNELS[$sc]}" ] || log "$sc: none of the selected kernels (${KERNELS[*]}) is in its vm-kernels ($only)"
 done
 declare -A KDIRS KVERS
 exec 9>"$CACHE/.lock"
