@@ -19,7 +19,7 @@ tainted_before=$(cat /proc/sys/kernel/tainted)
 
 run "$VFIOCTL" doctor --json
 expect_eq "$(fields '[(f["check"], f["status"]) for f in j["findings"] if f["check"] in ("iommu", "noiommu")]')" \
-    "[('iommu', 'fail'), ('noiommu', 'warn')]" "doctor verdicts, mode off"
+    "('iommu', 'fail')|('noiommu', 'warn')" "doctor verdicts, mode off"
 expect_contains "$(fields '[f["message"] for f in j["findings"] if f["check"] == "noiommu"]')" "no-IOMMU mode is off" "doctor, mode off"
 
 expect_exit 69 "$VFIOCTL" bind "$bdf"
