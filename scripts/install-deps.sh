@@ -24,3 +24,15 @@ ANSIBLE_CORE_VERSION=2.19.14
 if ! python3 -c "import ansible, pytest, sys; sys.exit(ansible.__version__ != '$ANSIBLE_CORE_VERSION')" 2>/dev/null; then
     python3 -m pip install -q --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION" pytest
 fi
+
+# The guest kernels the VM suite builds (Tests/vm/kernel/build.sh): the 6.12 source package and
+# what building a bzImage from it takes.
+kpkgs="linux-source-6.12 make bc bison flex libelf-dev libssl-dev"
+kmissing=
+for p in $kpkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || kmissing="$kmissing $p"
+done
+if [ -n "$kmissing" ]; then
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $kmissing
+fi

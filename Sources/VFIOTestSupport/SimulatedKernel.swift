@@ -70,6 +70,8 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @un
     private var injected: [Injected] = []
     private var userOwnedGroups: Set<Int> = []
     private var noiommuGroups: Set<Int> = []
+    /// CONFIG_VFIO_GROUP: false for a kernel with the device cdev only (see `removeGroupInterface`).
+    private var groupInterface = true
     private var afterWrite: (@Sendable (RecordedWrite) -> Void)?
 
     /// Binding by `drivers_probe` without an override picks each device's *natural* driver:
@@ -124,6 +126,18 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @un
     /// Runs after every write (e.g. to make something change concurrently).
     public func onWrite(_ body: (@Sendable (RecordedWrite) -> Void)?) { mutex.withLock { _ in afterWrite = body } }
 
+    /// Acts as a kernel built with `CONFIG_VFIO_GROUP=n` (6.6+): no `vfio` class, no group
+    /// nodes, no container `/dev/vfio/vfio`; a VFIO probe makes only the device's cdev
+    /// `/dev/vfio/devices/vfioX`, and a device without an IOMMU group never binds (no-IOMMU
+    /// mode needs the group interface).
+    public func removeGroupInterface() {
+        mutex.withLock { _ in groupInterface = false }
+        removeTree(host.path + "/sys/class/vfio")
+        unlink(host.path + "/dev/vfio/vfio")
+        unlink(host.path + SysfsPaths.noiommuParameter)
+        mkdirs(host.path + "/dev/vfio/devices")
+    }
+
     // MARK: - NodeOwning
 
     /// One chown or chmod of a VFIO node.
@@ -175,8 +189,12 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @un
     private func vfioLoaded() {
         mkdirs(host.path + "/sys/class/vfio-dev")
         mkdirs(host.path + "/sys/module/vfio/parameters")
-        if !Sysfs.exists(host.path + SysfsPaths.noiommuParameter) { writeFile(host.path + SysfsPaths.noiommuParameter, "N\n") }
         mkdirs(host.path + "/dev/vfio")
+        guard groupInterface else {
+            mkdirs(host.path + "/dev/vfio/devices")
+            return
+        }
+        if !Sysfs.exists(host.path + SysfsPaths.noiommuParameter) { writeFile(host.path + SysfsPaths.noiommuParameter, "N\n") }
         if !Sysfs.exists(host.path + "/dev/vfio/vfio") { writeFile(host.path + "/dev/vfio/vfio", "") }
     }
 
@@ -350,7 +368,7 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @un
             if let numVFs = Sysfs.readInt(dir + "/sriov_numvfs"), numVFs > 0 { return .probeFailed(Errno(rawValue: EBUSY)) }
             var groupID = group
             if groupID == nil {
-                guard Sysfs.read(host.path + SysfsPaths.noiommuParameter) == "Y" else { return .probeFailed(Errno(rawValue: EINVAL)) }
+                guard groupInterface, Sysfs.read(host.path + SysfsPaths.noiommuParameter) == "Y" else { return .probeFailed(Errno(rawValue: EINVAL)) }
                 let id = ((Sysfs.list(host.path + "/sys/kernel/iommu_groups") ?? []).compactMap { Int($0) }.max() ?? -1) + 1
                 host.addToGroup(id, address)
                 writeFile(host.path + "/sys/kernel/iommu_groups/" + String(id) + "/name", "vfio-noiommu\n")
@@ -359,22 +377,25 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @un
             }
             host.attachDriver(address, driver)
             let index = nextVFIOIndex()
+            let noiommu = noiommuGroups.contains(groupID!)
             mkdirs(dir + "/vfio-dev/vfio" + String(index))
-            writeFile(dir + "/vfio-dev/vfio" + String(index) + "/dev", "511:" + String(index) + "\n")
+            // vfio_device_add: a no-IOMMU device gets no cdev, so no `dev` attribute either.
+            if !noiommu { writeFile(dir + "/vfio-dev/vfio" + String(index) + "/dev", "511:" + String(index) + "\n") }
             mkdirs(host.path + "/sys/class/vfio-dev")
             symlink(
                 relative(from: host.path + "/sys/class/vfio-dev", to: dir + "/vfio-dev/vfio" + String(index)),
                 host.path + "/sys/class/vfio-dev/vfio" + String(index))
             mkdirs(host.path + "/dev/vfio")
-            let node = noiommuGroups.contains(groupID!) ? "noiommu-" + String(groupID!) : String(groupID!)
+            // A kernel with VFIO_DEVICE_CDEV (a fixture that has /dev/vfio/devices) makes the cdev too.
+            if !noiommu, Sysfs.isDirectory(host.path + "/dev/vfio/devices") {
+                writeFile(host.path + "/dev/vfio/devices/vfio" + String(index), "")
+                chmod(host.path + "/dev/vfio/devices/vfio" + String(index), 0o600)
+            }
+            guard groupInterface else { return .none }
+            let node = noiommu ? "noiommu-" + String(groupID!) : String(groupID!)
             if !Sysfs.exists(host.path + "/dev/vfio/" + node) {
                 writeFile(host.path + "/dev/vfio/" + node, "")
                 chmod(host.path + "/dev/vfio/" + node, 0o600)
-            }
-            // A kernel with VFIO_DEVICE_CDEV (a fixture that has /dev/vfio/devices) makes the cdev too.
-            if Sysfs.isDirectory(host.path + "/dev/vfio/devices") {
-                writeFile(host.path + "/dev/vfio/devices/vfio" + String(index), "")
-                chmod(host.path + "/dev/vfio/devices/vfio" + String(index), 0o600)
             }
             // The group's class device, with the number a fixture node for it uses (510:N).
             if !Sysfs.exists(host.path + "/sys/class/vfio/" + node + "/dev") {

@@ -1,7 +1,8 @@
 /*
  * holder: keep a PCI device open through VFIO the way a VMM does, for the VM tests.
  *
- *   holder [--group-only | --mmap] [--ready FILE] [--seconds N] BDF
+ *   holder [--group-only | --mmap | --iommufd] [--ready FILE] [--seconds N] BDF
+ *   holder --iommu-only [--ready FILE] [--seconds N]
  *   holder --xdp-attach IFNAME | --xdp-detach IFNAME
  *   holder --map-dma BDF
  *
@@ -9,6 +10,13 @@
  * --group-only  only the group fd, attached to a container (claims DMA ownership)
  * --mmap        like default, then mmap BAR0 of the device, close the device fd
  *               and keep holding through the mapping alone
+ * --iommufd     the device cdev /dev/vfio/devices/vfioX and /dev/iommu, as QEMU 9 does with
+ *               iommufd: VFIO_DEVICE_BIND_IOMMUFD, IOMMU_IOAS_ALLOC,
+ *               VFIO_DEVICE_ATTACH_IOMMUFD_PT, no group fd and no container at all
+ * --iommu-only  only /dev/iommu with an IOAS allocated, no device (which holds nothing)
+ *
+ * A device in no-IOMMU mode (group node /dev/vfio/noiommu-N) is opened through that node
+ * with the container's VFIO_NOIOMMU_IOMMU type.
  *
  * When everything is open it writes "PID ready" to FILE (atomically), then holds
  * until SIGTERM/SIGINT or until N seconds have passed, and exits 0.
@@ -24,6 +32,7 @@
  * Any failure prints "holder: ..." on stderr and exits 1 (2 for usage errors).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -46,6 +55,31 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
+/*
+ * The iommufd and cdev ioctls (Linux 6.6+, include/uapi/linux/iommufd.h and vfio.h), defined
+ * here because the build host's headers may predate them.
+ */
+struct holder_bind_iommufd {
+    __u32 argsz;
+    __u32 flags;
+    __s32 iommufd;
+    __u32 out_devid;
+};
+struct holder_attach_iommufd_pt {
+    __u32 argsz;
+    __u32 flags;
+    __u32 pt_id;
+};
+struct holder_ioas_alloc {
+    __u32 size;
+    __u32 flags;
+    __u32 out_ioas_id;
+};
+#define HOLDER_VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
+#define HOLDER_VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
+#define HOLDER_IOMMU_IOAS_ALLOC _IO(';', 0x81)
+#define HOLDER_VFIO_NOIOMMU_IOMMU 8
+
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -67,7 +101,8 @@ static void die(const char *fmt, ...)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: holder [--group-only | --mmap] [--ready FILE] [--seconds N] BDF\n"
+    fprintf(stderr, "usage: holder [--group-only | --mmap | --iommufd] [--ready FILE] [--seconds N] BDF\n"
+                    "       holder --iommu-only [--ready FILE] [--seconds N]\n"
                     "       holder --map-dma BDF\n");
     exit(2);
 }
@@ -253,6 +288,52 @@ static int map_main(const char *bdf)
     return 0;
 }
 
+/* /dev/iommu with one IOAS: returns the iommufd, the IOAS id in *ioas. */
+static int open_iommufd(unsigned int *ioas)
+{
+    int fd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        die("open /dev/iommu: %s (a kernel without CONFIG_IOMMUFD?)", strerror(errno));
+    struct holder_ioas_alloc alloc = { .size = sizeof alloc };
+    if (ioctl(fd, HOLDER_IOMMU_IOAS_ALLOC, &alloc) != 0)
+        die("IOMMU_IOAS_ALLOC: %s", strerror(errno));
+    *ioas = alloc.out_ioas_id;
+    return fd;
+}
+
+/* The device cdev of BDF (/dev/vfio/devices/vfioX, from vfio-dev/ in sysfs), opened. */
+static int open_cdev(const char *bdf, char *path, size_t size)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+    DIR *d = opendir(dir);
+    if (!d)
+        die("%s: cannot read %s: %s (is it bound to vfio-pci?)", bdf, dir, strerror(errno));
+    struct dirent *e;
+    path[0] = '\0';
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, "vfio", 4))
+            snprintf(path, size, "/dev/vfio/devices/%s", e->d_name);
+    closedir(d);
+    if (!path[0])
+        die("%s: nothing in %s", bdf, dir);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        die("open %s: %s%s", path, strerror(errno),
+            errno == ENOENT ? " (a kernel without CONFIG_VFIO_DEVICE_CDEV, or a no-IOMMU device?)" : "");
+    return fd;
+}
+
+/* Holds until SIGTERM/SIGINT or until the deadline (0: none). */
+static void hold(double seconds)
+{
+    double deadline = seconds > 0 ? now() + seconds : 0;
+    while (!stop_requested && (deadline == 0 || now() < deadline)) {
+        struct timespec ts = { 0, 50 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--map-dma"))
@@ -260,7 +341,7 @@ int main(int argc, char **argv)
     if (argc == 3 && (!strcmp(argv[1], "--xdp-attach") || !strcmp(argv[1], "--xdp-detach")))
         return xdp_main(argv[1], argv[2]);
 
-    enum { FULL, GROUP_ONLY, MMAP } mode = FULL;
+    enum { FULL, GROUP_ONLY, MMAP, IOMMUFD, IOMMU_ONLY } mode = FULL;
     const char *ready = NULL;
     double seconds = 0;
     const char *bdf = NULL;
@@ -271,6 +352,10 @@ int main(int argc, char **argv)
             mode = GROUP_ONLY;
         else if (!strcmp(a, "--mmap"))
             mode = MMAP;
+        else if (!strcmp(a, "--iommufd"))
+            mode = IOMMUFD;
+        else if (!strcmp(a, "--iommu-only"))
+            mode = IOMMU_ONLY;
         else if (!strcmp(a, "--ready") && i + 1 < argc)
             ready = argv[++i];
         else if (!strcmp(a, "--seconds") && i + 1 < argc) {
@@ -285,7 +370,7 @@ int main(int argc, char **argv)
         else
             bdf = a;
     }
-    if (!bdf)
+    if (!bdf != (mode == IOMMU_ONLY))
         usage();
 
     struct sigaction sa;
@@ -293,6 +378,33 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+
+    if (mode == IOMMU_ONLY || mode == IOMMUFD) {
+        unsigned int ioas;
+        int iommufd = open_iommufd(&ioas);
+        int device = -1;
+        char path[PATH_MAX] = "";
+        if (mode == IOMMUFD) {
+            device = open_cdev(bdf, path, sizeof path);
+            struct holder_bind_iommufd bind = { .argsz = sizeof bind, .iommufd = iommufd };
+            if (ioctl(device, HOLDER_VFIO_DEVICE_BIND_IOMMUFD, &bind) != 0)
+                die("VFIO_DEVICE_BIND_IOMMUFD on %s: %s", path, strerror(errno));
+            struct holder_attach_iommufd_pt attach = { .argsz = sizeof attach, .pt_id = ioas };
+            if (ioctl(device, HOLDER_VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) != 0)
+                die("VFIO_DEVICE_ATTACH_IOMMUFD_PT(IOAS %u) on %s: %s", ioas, path, strerror(errno));
+        }
+        if (ready)
+            write_ready(ready);
+        if (mode == IOMMUFD)
+            fprintf(stderr, "holder: pid %d holds %s (cdev %s, iommufd, IOAS %u)\n", (int)getpid(), bdf, path, ioas);
+        else
+            fprintf(stderr, "holder: pid %d holds /dev/iommu (IOAS %u), no device\n", (int)getpid(), ioas);
+        hold(seconds);
+        if (device >= 0)
+            close(device);
+        close(iommufd);
+        return 0;
+    }
 
     int group_id = group_of(bdf);
 
@@ -305,6 +417,16 @@ int main(int argc, char **argv)
 
     char group_path[64];
     snprintf(group_path, sizeof group_path, "/dev/vfio/%d", group_id);
+    /* A group vfio made for a device without an IOMMU (no-IOMMU mode) has its own node. */
+    int noiommu = 0;
+    if (access(group_path, F_OK) != 0) {
+        char alt[64];
+        snprintf(alt, sizeof alt, "/dev/vfio/noiommu-%d", group_id);
+        if (access(alt, F_OK) == 0) {
+            snprintf(group_path, sizeof group_path, "%s", alt);
+            noiommu = 1;
+        }
+    }
     int group = open(group_path, O_RDWR | O_CLOEXEC);
     if (group < 0) {
         if (errno == EBUSY)
@@ -330,10 +452,12 @@ int main(int argc, char **argv)
     size_t map_len = 0;
     if (mode != GROUP_ONLY) {
         int type = VFIO_TYPE1v2_IOMMU;
-        if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0)
+        if (noiommu)
+            type = HOLDER_VFIO_NOIOMMU_IOMMU;
+        else if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0)
             type = VFIO_TYPE1_IOMMU;
         if (ioctl(container, VFIO_SET_IOMMU, type) != 0)
-            die("VFIO_SET_IOMMU(%s): %s", type == VFIO_TYPE1v2_IOMMU ? "TYPE1v2" : "TYPE1",
+            die("VFIO_SET_IOMMU(%s): %s", noiommu ? "NOIOMMU" : type == VFIO_TYPE1v2_IOMMU ? "TYPE1v2" : "TYPE1",
                 strerror(errno));
         device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
         if (device < 0)
@@ -359,11 +483,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "holder: pid %d holds %s (group %d, %s)\n", (int)getpid(), bdf, group_id,
             mode == GROUP_ONLY ? "group only" : mode == MMAP ? "BAR0 mapping" : "device fd");
 
-    double deadline = seconds > 0 ? now() + seconds : 0;
-    while (!stop_requested && (deadline == 0 || now() < deadline)) {
-        struct timespec ts = { 0, 50 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-    }
+    hold(seconds);
 
     if (map != MAP_FAILED)
         munmap(map, map_len);

@@ -146,6 +146,10 @@ _vm_link_name() {
     REPLY=${PWD##*/}
     cd "$old" || true
 }
+# vfio_pci_builtin: the guest kernel has vfio-pci built in (the suite's own kernels): its
+# driver directory is there from boot and no plan loads it.
+vfio_pci_builtin() { grep -q '/vfio-pci\.ko$' "/lib/modules/$(uname -r)/modules.builtin" 2>/dev/null; }
+
 pci_driver() { # driver name or empty
     _vm_link_name "/sys/bus/pci/devices/$1/driver" && echo "$REPLY"
     return 0

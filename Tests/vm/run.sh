@@ -5,13 +5,17 @@
 #   Tests/vm/run.sh [-k] [-j JOBS] [SCENARIO...]
 #
 #   VFIOCTL_BIN   absolute path of the vfioctl binary to test (default .build/debug/vfioctl)
-#   VM_KERNELS    kernel series to boot, default "6.1 6.12" (a full linux-image-* name works too)
+#   VM_KERNELS    kernel series to boot, default "6.1 6.12 6.12-vfio 6.12-cdev": Debian's
+#                 packaged kernels (a full linux-image-* name works too) and the two the suite
+#                 builds from linux-source-6.12 (Tests/vm/kernel: 6.12-vfio with both VFIO
+#                 interfaces, iommufd and no-IOMMU mode; 6.12-cdev with the device cdev only)
 #   VM_SCENARIOS  scenarios to run: names or globs, "01" = "01-*" (default all); arguments too
 #   VM_TIMEOUT    default per-scenario time limit in seconds inside the guest (default 180);
 #                 a scenario may set its own with a line "# vm-timeout: N"
 #                 (add QEMU devices with "# vm-qemu-extra: -device ...", and keep it to
 #                 some kernels with "# vm-kernels: 6.12"; "# vm-iommu: none|intel|virtio"
-#                 picks the emulated IOMMU, default intel)
+#                 picks the emulated IOMMU, default intel). 6.12-cdev boots only scenarios
+#                 whose vm-kernels names it
 #   VM_JOBS       guests run in parallel (default: number of CPUs, at most 2)
 #   VM_CACHE      cache directory (default Tests/vm/cache)
 #   VM_SCENARIO_DIR  where scenarios live (default Tests/vm/scenarios; Tests/vm/selftest holds
@@ -29,7 +33,7 @@ KEEP=0
 JOBS=${VM_JOBS:-}
 FILTERS=()
 
-usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
+usage() { sed -n '2,22s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case $1 in
     -k | --keep) KEEP=1 ;;
@@ -43,7 +47,10 @@ done
 SELFTEST=${VM_SELFTEST:-}
 if [ ${#FILTERS[@]} -eq 0 ] && [ -z "${VM_SCENARIOS:-}" ] && [ -z "${VM_SCENARIO_DIR:-}" ]; then SELFTEST=${SELFTEST:-1}; fi
 [ ${#FILTERS[@]} -gt 0 ] || read -r -a FILTERS <<<"${VM_SCENARIOS:-*}"
-read -r -a KERNELS <<<"${VM_KERNELS:-6.1 6.12}"
+read -r -a KERNELS <<<"${VM_KERNELS:-6.1 6.12 6.12-vfio 6.12-cdev}"
+# Kernels that boot only the scenarios whose "# vm-kernels:" names them (the cdev-only kernel
+# has no /dev/vfio/N, which every older scenario's holder and checks use).
+OPT_IN_KERNELS="6.12-cdev"
 DEFAULT_TIMEOUT=${VM_TIMEOUT:-180}
 SCENARIO_DIR=$(cd "${VM_SCENARIO_DIR:-$HERE/scenarios}" && pwd) || exit 64
 SELFTEST_DIR=$HERE/selftest
@@ -148,6 +155,20 @@ prepare_kernel() {
     KVER=$(ls "$dir/root/lib/modules" | head -n 1)
 }
 
+# Kernels the suite builds (Tests/vm/kernel/build.sh, cached outside the clone): the build's
+# directory is shown in this cache as kernels/<build>/root, so the initramfs stays per clone.
+is_built_series() { case $1 in 6.12-vfio | 6.12-cdev) return 0 ;; *) return 1 ;; esac; }
+prepare_built_kernel() { # SERIES: sets KDIR, KVER
+    local out dir
+    out=$("$HERE/kernel/build.sh" "$1") || die "building kernel $1 failed"
+    dir=$CACHE/kernels/$(basename "$out")
+    mkdir -p "$dir"
+    [ "$(readlink "$dir/root" 2>/dev/null)" = "$out/root" ] || ln -sfn "$out/root" "$dir/root"
+    KDIR=$dir
+    KVER=$(ls "$dir/root/lib/modules" | head -n 1)
+    [ -n "$KVER" ] && [ -e "$dir/root/boot/vmlinuz-$KVER" ] || die "build of $1 in $out has no kernel"
+}
+
 # Initramfs: busybox, guest/init, and the modules needed to mount the host (decompressed,
 # in load order). Everything else is loaded later by the host's modprobe inside the guest.
 INITRD_MODULES="virtio_pci 9pnet_virtio 9p overlay"
@@ -190,27 +211,6 @@ build_initramfs() { # KDIR KVER
     rm -rf "$tmp"
 }
 
-declare -A KDIRS KVERS
-exec 9>"$CACHE/.lock"
-flock 9 # another run preparing the same cache
-# The holder, static so it runs anywhere.
-HOLDER=$CACHE/bin/holder
-if [ ! -x "$HOLDER" ] || [ "$HERE/holder.c" -nt "$HOLDER" ]; then
-    log "compiling holder"
-    gcc -static -O2 -Wall -Wextra -o "$HOLDER.tmp" "$HERE/holder.c" || die "cannot compile holder.c"
-    mv "$HOLDER.tmp" "$HOLDER"
-fi
-# The host's python3 (the one scripts/install-deps.sh installed ansible-core for): the guest's
-# PATH is the standard one, which need not lead to it.
-HOST_PYTHON=$(python3 -c 'import sys; print(sys.executable)')
-for k in "${KERNELS[@]}"; do
-    prepare_kernel "$k"
-    build_initramfs "$KDIR" "$KVER"
-    KDIRS[$k]=$KDIR
-    KVERS[$k]=$KVER
-done
-flock -u 9
-exec 9>&-
 
 # ---------------------------------------------------------------------------------
 # Scenarios. A job is KERNEL/SCENARIO; the scenario's file is SCENARIO_FILE[name].
@@ -248,16 +248,54 @@ header() { # SCENARIO KEY: the value of a "# KEY: value" line
     sed -n "s/^# *$2: *//p" "${SCENARIO_FILE[$1]}" | head -n 1
 }
 # "# vm-kernels: 6.12" runs a scenario only on those of the selected kernels (for checks whose
-# subject does not depend on the kernel and whose guest time is long, such as Ansible's).
+# subject does not depend on the kernel and whose guest time is long, such as Ansible's, and
+# for those that need a built kernel's VFIO options); without it, on every selected kernel
+# but the opt-in ones.
 for sc in "${SCENARIOS[@]}"; do
     only=$(header "$sc" vm-kernels)
-    [ -n "$only" ] || continue
+    if [ -z "$only" ]; then
+        picked=
+        for k in ${JOB_KERNELS[$sc]}; do
+            [[ " $OPT_IN_KERNELS " == *" $k "* ]] || picked="$picked $k"
+        done
+        JOB_KERNELS[$sc]=${picked# }
+        continue
+    fi
     picked=
     for k in ${JOB_KERNELS[$sc]}; do
         for o in $only; do [ "$k" = "$o" ] && picked="$picked $k"; done
     done
     JOB_KERNELS[$sc]=${picked# }
+    [ -n "${JOB_KERNELS[$sc]}" ] || log "$sc: none of the selected kernels (${KERNELS[*]}) is in its vm-kernels ($only)"
 done
+declare -A KDIRS KVERS
+exec 9>"$CACHE/.lock"
+flock 9 # another run preparing the same cache
+# The holder, static so it runs anywhere.
+HOLDER=$CACHE/bin/holder
+if [ ! -x "$HOLDER" ] || [ "$HERE/holder.c" -nt "$HOLDER" ]; then
+    log "compiling holder"
+    gcc -static -O2 -Wall -Wextra -o "$HOLDER.tmp" "$HERE/holder.c" || die "cannot compile holder.c"
+    mv "$HOLDER.tmp" "$HOLDER"
+fi
+# The host's python3 (the one scripts/install-deps.sh installed ansible-core for): the guest's
+# PATH is the standard one, which need not lead to it.
+HOST_PYTHON=$(python3 -c 'import sys; print(sys.executable)')
+# Only the kernels some job boots are fetched or built.
+for k in "${KERNELS[@]}"; do
+    used=0
+    for sc in "${SCENARIOS[@]}"; do
+        [[ " ${JOB_KERNELS[$sc]} " == *" $k "* ]] && used=1 && break
+    done
+    [ "$used" = 1 ] || { log "kernel $k: no selected scenario runs on it"; continue; }
+    if is_built_series "$k"; then prepare_built_kernel "$k"; else prepare_kernel "$k"; fi
+    build_initramfs "$KDIR" "$KVER"
+    KDIRS[$k]=$KDIR
+    KVERS[$k]=$KVER
+done
+flock -u 9
+exec 9>&-
+
 scenario_timeout() {
     local t
     t=$(header "$1" vm-timeout | sed -n 's/^\([0-9][0-9]*\).*/\1/p')
@@ -340,6 +378,9 @@ run_job() { # SERIES SCENARIO
     none) ;;
     *) die "$sc: unknown vm-iommu '$iommu' (intel, virtio or none)" ;;
     esac
+    # A built-in bonding driver would make bond0 at boot; the scenarios create their own, as
+    # after `modprobe bonding max_bonds=0`.
+    if is_built_series "$series"; then kargs="$kargs bonding.max_bonds=0"; fi
     start=$(date +%s)
     set +e
     timeout -k 10 $((t + allowance)) qemu-system-x86_64 \
@@ -374,7 +415,7 @@ run_job() { # SERIES SCENARIO
     rm -f "$job/qemu.pid"
 }
 
-log "kernels: $(for k in "${KERNELS[@]}"; do printf '%s=%s ' "$k" "${KVERS[$k]}"; done)"
+log "kernels: $(for k in "${KERNELS[@]}"; do printf '%s=%s ' "$k" "${KVERS[$k]:-unused}"; done)"
 log "scenarios: ${SCENARIOS[*]} (${JOBS} guest(s) at a time)"
 T0=$(date +%s)
 for sc in "${SCENARIOS[@]}"; do
@@ -453,7 +494,7 @@ $(context "$job/console.log")
     done
 done
 [ -z "$details" ] || printf '%s\n' "$details"
-echo "kernels: $(for k in "${KERNELS[@]}"; do printf '%s=%s ' "$k" "${KVERS[$k]}"; done)- wall time $(($(date +%s) - T0))s"
+echo "kernels: $(for k in "${KERNELS[@]}"; do printf '%s=%s ' "$k" "${KVERS[$k]:-unused}"; done)- wall time $(($(date +%s) - T0))s"
 if [ "$selfn" -gt 0 ]; then
     if [ "$selfok" = "$selfn" ]; then
         echo "harness self-tests: all $selfn failed as they must (XFAIL)"

@@ -32,6 +32,8 @@ public enum Doctor {
         findings.append(contentsOf: commandLine(facts))
         findings.append(vfioModules(facts))
         findings.append(contentsOf: unsafeSwitches(facts))
+        if let noIOMMU = noIOMMU(facts) { findings.append(noIOMMU) }
+        if let interfaces = vfioInterfaces(facts) { findings.append(interfaces) }
         findings.append(contentsOf: groupShapes(facts))
         if let state = stateFile(facts) { findings.append(state) }
         findings.append(contentsOf: lockedMemory(facts))
@@ -242,9 +244,50 @@ public enum Doctor {
         }
     }
 
+    /// Whether the host has an IOMMU of its own (vfio's no-IOMMU groups do not count).
+    static func hasIOMMU(_ facts: DoctorFacts) -> Bool { !facts.iommuUnits.isEmpty || facts.groupCount > 0 }
+
+    /// Without an IOMMU, vfio can still hand devices to userspace in its unsafe no-IOMMU mode
+    /// (what DPDK runs on in cloud VMs without a vIOMMU): say whether it is on and what it means.
+    /// The parameter exists only with CONFIG_VFIO_NOIOMMU and once vfio is loaded.
+    static func noIOMMU(_ facts: DoctorFacts) -> Finding? {
+        guard !hasIOMMU(facts) else { return nil }
+        let parameter = SysfsPaths.noiommuParameter
+        let meaning = "no DMA isolation: a device's userspace driver can read and write all of memory; binding taints the kernel; no VM can use such a device"
+        let groups =
+            facts.noIOMMUGroups.isEmpty ? "" : " (\(facts.noIOMMUGroups.count == 1 ? "group" : "groups") \(facts.noIOMMUGroups.map(String.init).joined(separator: ", ")) in it)"
+        switch facts.noIOMMUMode {
+        case true?:
+            return Finding(
+                "noiommu", .warn, "no IOMMU, and vfio's no-IOMMU mode is on\(groups): 'vfioctl bind' gives devices to vfio-pci with \(meaning)",
+                fix: "use it only for trusted userspace drivers (DPDK); 'echo N > \(parameter)' turns it off once no device is bound")
+        case false?:
+            return Finding(
+                "noiommu", .warn,
+                "no IOMMU, and vfio's no-IOMMU mode is off (\(parameter) is N): 'vfioctl bind' refuses every device; turning it on would mean \(meaning)",
+                fix: "give the machine an IOMMU (or the VM a vIOMMU); only for a trusted userspace driver: echo Y > \(parameter)")
+        case nil:
+            return Finding(
+                "noiommu", .warn,
+                "no IOMMU, and vfio's no-IOMMU mode is not available (\(parameter) is missing: vfio is not loaded, or the kernel lacks CONFIG_VFIO_NOIOMMU)",
+                fix: "give the machine an IOMMU; no-IOMMU mode (no DMA isolation, taints the kernel) needs 'modprobe vfio enable_unsafe_noiommu_mode=1' on a kernel built with it")
+        }
+    }
+
+    /// A kernel without the group interface (CONFIG_VFIO_GROUP=n): only programs that use the
+    /// device cdev with iommufd can open the devices.
+    static func vfioInterfaces(_ facts: DoctorFacts) -> Finding? {
+        guard facts.vfioPCIDriverPresent, facts.interfaces.cdevOnly else { return nil }
+        return Finding(
+            "vfio-interfaces", .warn,
+            "this kernel has only the VFIO device cdev (/dev/vfio/devices/vfioX with /dev/iommu), no group nodes /dev/vfio/N: programs that open a group (VFIO's older interface) cannot use the devices",
+            fix: "use iommufd (QEMU: -object iommufd,id=fd0 -device vfio-pci,iommufd=fd0,...), or a kernel with CONFIG_VFIO_GROUP=y")
+    }
+
     static func unsafeSwitches(_ facts: DoctorFacts) -> [Finding] {
         var findings: [Finding] = []
-        if facts.noIOMMUMode == true {
+        // Without an IOMMU the noiommu finding says it (noIOMMU(_:)).
+        if facts.noIOMMUMode == true, hasIOMMU(facts) {
             findings.append(
                 Finding(
                     "noiommu", .warn, "vfio noiommu mode is on: devices without a group can be bound with no DMA isolation at all (taints the kernel)",

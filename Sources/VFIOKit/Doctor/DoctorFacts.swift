@@ -37,6 +37,10 @@ public struct DoctorFacts: Sendable {
         set { platform.iommufdAllowUnsafe = newValue }
     }
     public var noIOMMUMode: Bool?
+    /// Groups vfio made in no-IOMMU mode (`vfio-noiommu`); not counted in `groupCount`.
+    public var noIOMMUGroups: [Int] = []
+    /// The VFIO interfaces of the running kernel (group nodes, device cdevs).
+    public var interfaces = VFIOInterfaces(groups: true, cdevs: false)
     public var inventory: HostInventory?
     /// What vfioctl recorded in its state file; nil when the file is unreadable.
     public var recorded: HostState?
@@ -71,8 +75,10 @@ public struct DoctorFactsReader {
         var facts = DoctorFacts()
         facts.platform = IOMMUPlatformReader(root: root).read(groups: inventory?.groups.keys.sorted() ?? [])
         if let inventory {
-            facts.groupCount = inventory.groups.count
-            for group in inventory.groups.values { facts.groupTypes[group.type ?? "unknown", default: 0] += 1 }
+            // vfio's own no-IOMMU groups are no sign of an IOMMU.
+            facts.noIOMMUGroups = inventory.groups.values.filter(\.noIOMMU).map(\.id).sorted()
+            facts.groupCount = inventory.groups.count - facts.noIOMMUGroups.count
+            for group in inventory.groups.values where !group.noIOMMU { facts.groupTypes[group.type ?? "unknown", default: 0] += 1 }
         }
         facts.inventory = inventory
         facts.commandLine = (Sysfs.read(root.path("/proc/cmdline")) ?? "").split(separator: " ").map(String.init)
@@ -91,6 +97,7 @@ public struct DoctorFactsReader {
         }
         func flag(_ path: String) -> Bool? { Sysfs.read(root.path(path)).map { $0 == "Y" || $0 == "1" } }
         facts.noIOMMUMode = flag("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode")
+        facts.interfaces = VFIOInterfaces.read(root: root)
         do {
             facts.recorded = try StateStore(root: root).load()
         } catch {

@@ -109,7 +109,11 @@ public struct InventoryReader {
     /// link names them (sorted), and no details.
     func groupsFromLinks(_ ids: [Int], _ devices: [PCIDevice]) -> [Int: IOMMUGroup] {
         var groups: [Int: IOMMUGroup] = [:]
-        for id in ids { groups[id] = IOMMUGroup(id: id, members: []) }
+        // vfio's no-IOMMU groups from one directory read: their class devices are noiommu-N
+        // (group.c), and they exist exactly while vfio holds the group.
+        let noIOMMU: Set<Int> =
+            ids.isEmpty ? [] : Set((Sysfs.list(root.path("/sys/class/vfio")) ?? []).compactMap { $0.hasPrefix("noiommu-") ? Int($0.dropFirst(8)) : nil })
+        for id in ids { groups[id] = IOMMUGroup(id: id, members: [], noIOMMU: noIOMMU.contains(id)) }
         for device in devices {
             guard let id = device.iommuGroup else { continue }
             groups[id]?.members.append(device.address)
@@ -286,6 +290,7 @@ public struct InventoryReader {
         }
         return IOMMUGroup(
             id: id, members: members.sorted(), otherMembers: others.sorted(), type: groupsDir.read(name + "/type"),
-            reservedRegions: IOMMUGroup.parseReservedRegions(groupsDir.read(name + "/reserved_regions") ?? ""))
+            reservedRegions: IOMMUGroup.parseReservedRegions(groupsDir.read(name + "/reserved_regions") ?? ""),
+            noIOMMU: groupsDir.read(name + "/name") == IOMMUGroup.noIOMMUName)
     }
 }

@@ -8,6 +8,9 @@ public struct IOMMUGroup: Sendable, Equatable, Codable {
     /// The default domain type: `DMA`, `DMA-FQ`, `identity`, `blocked`, `unmanaged`, `unknown`.
     public var type: String?
     public var reservedRegions: [ReservedRegion]
+    /// A group vfio made for a device no IOMMU covers (no-IOMMU mode: `name` is
+    /// `vfio-noiommu`, the node `/dev/vfio/noiommu-N`): no DMA isolation at all.
+    public var noIOMMU: Bool
 
     public struct ReservedRegion: Sendable, Equatable, Codable {
         public var start: UInt64
@@ -20,13 +23,19 @@ public struct IOMMUGroup: Sendable, Equatable, Codable {
         }
     }
 
-    public init(id: Int, members: [PCIAddress], otherMembers: [String] = [], type: String? = nil, reservedRegions: [ReservedRegion] = []) {
+    public init(
+        id: Int, members: [PCIAddress], otherMembers: [String] = [], type: String? = nil, reservedRegions: [ReservedRegion] = [], noIOMMU: Bool = false
+    ) {
+        self.noIOMMU = noIOMMU
         self.id = id
         self.members = members
         self.otherMembers = otherMembers
         self.type = type
         self.reservedRegions = reservedRegions
     }
+
+    /// The `name` vfio gives the groups it makes in no-IOMMU mode (drivers/vfio/group.c).
+    public static let noIOMMUName = "vfio-noiommu"
 
     /// Parses `reserved_regions` lines: `0x00000000fee00000 0x00000000feefffff msi`.
     public static func parseReservedRegions(_ text: String) -> [ReservedRegion] {

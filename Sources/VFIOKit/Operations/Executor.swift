@@ -213,15 +213,28 @@ public struct Executor: Sendable {
                 address: address, step: step, errno: nil,
                 message: "\(address): bound to \(expected) but \(SysfsPaths.device(address))/vfio-dev/ is missing: VFIO did not register it")
         }
-        // devtmpfs creates the group node synchronously with the registration. Checked where a
-        // /dev is there to look at (the host, or a tree that has /dev/vfio).
-        if let group = Sysfs.linkName(dir + "/iommu_group"), root.isHostRoot || Sysfs.isDirectory(root.devVFIO) {
+        // devtmpfs creates the group node and the cdev synchronously with the registration.
+        // Checked where a /dev is there to look at (the host, or a tree that has /dev/vfio), and
+        // only for the interfaces the kernel has: a CONFIG_VFIO_GROUP=n kernel makes no group
+        // node, only the device's cdev.
+        guard root.isHostRoot || Sysfs.isDirectory(root.devVFIO) else { return }
+        let interfaces = VFIOInterfaces.read(root: root)
+        if interfaces.groups, let group = Sysfs.linkName(dir + "/iommu_group") {
             let plain = root.devVFIO + "/" + group
             let noiommu = root.devVFIO + "/noiommu-" + group
             guard Sysfs.exists(plain) || Sysfs.exists(noiommu) else {
                 throw StepFailure(
                     address: address, step: step, errno: nil,
                     message: "\(address): bound to \(expected) but /dev/vfio/\(group) does not exist")
+            }
+        }
+        // A device in no-IOMMU mode has no cdev (vfio_device_add registers a plain device for
+        // it): its vfio-dev/vfioX has no `dev`, and nothing is expected under /dev.
+        let cdevsVisible = root.isHostRoot || Sysfs.isDirectory(root.devVFIO + "/devices")
+        for name in (Sysfs.list(dir + "/vfio-dev") ?? []).sorted() where cdevsVisible && Sysfs.exists(dir + "/vfio-dev/" + name + "/dev") {
+            let node = OwnershipPlanner.cdevNode(name)
+            guard Sysfs.exists(root.path(node)) else {
+                throw StepFailure(address: address, step: step, errno: nil, message: "\(address): bound to \(expected) but \(node) does not exist")
             }
         }
     }

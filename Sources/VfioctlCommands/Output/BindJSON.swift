@@ -51,7 +51,9 @@ struct BindDocument: Encodable {
     struct GroupEntry: Encodable {
         var id: Int
         var viable: Bool
-        var node: String
+        /// The group node (`/dev/vfio/N`, `noiommu-N`); null on a kernel without the group
+        /// interface, where only the devices' cdevs exist.
+        @Nullable var node: String?
         /// Whether VFIO will attach it on this host (interrupt isolation); null when not judged.
         @Nullable var attach: AttachJSON?
     }
@@ -86,9 +88,12 @@ struct BindDocument: Encodable {
         }
         devices = entries.sorted { $0.address < $1.address }
         steps = plan.steps.map { StepEntry($0, root: root) }
+        let reader = VFIONodeReader(root: root)
+        let cdevOnly = !dryRun && VFIOInterfaces.read(root: root).cdevOnly
         groups = plan.groups.map {
             GroupEntry(
-                id: $0, viable: BindRendering.groupViableAfter($0, plan: plan, inventory: inventory), node: "/dev/vfio/\($0)", attach: attach[$0].map(AttachJSON.init))
+                id: $0, viable: BindRendering.groupViableAfter($0, plan: plan, inventory: inventory),
+                node: reader.groupNode($0) ?? (cdevOnly ? nil : "/dev/vfio/\($0)"), attach: attach[$0].map(AttachJSON.init))
         }
         forced = plan.forced.map { UseEntry(address: $0.address.description, kind: $0.kind.rawValue, what: $0.what, remedy: $0.remedy) }
         warnings = plan.warnings + BindRendering.attachWarnings(plan, inventory: inventory, attach: attach)

@@ -34,7 +34,22 @@ enum BindRendering {
         return bound.joined(separator: ", ") + (bound.count == 1 ? " is" : " are") + " already bound to " + plan.request.driver
     }
 
-    static func done(_ plan: BindPlan, report: BindOperation.Report, inventory: HostInventory, attach: [Int: AttachVerdict] = [:]) -> String {
+    /// The node a program opens for group `id` once bound: the group node (`noiommu-N` in
+    /// no-IOMMU mode), or on a kernel without the group interface the members' cdevs. nil when
+    /// there is none to name.
+    static func groupNode(_ id: Int, plan: BindPlan, inventory: HostInventory, root: HostRoot?) -> String? {
+        guard let root else { return "/dev/vfio/" + String(id) }
+        let reader = VFIONodeReader(root: root)
+        if let node = reader.groupNode(id) { return node }
+        guard VFIOInterfaces.read(root: root).cdevOnly else { return "/dev/vfio/" + String(id) }
+        let members = inventory.groups[id].map { inventory.members(of: $0).map(\.address) } ?? plan.moves.map(\.address)
+        let cdevs = members.flatMap(reader.cdevNodes)
+        return cdevs.isEmpty ? nil : cdevs.joined(separator: ", ")
+    }
+
+    static func done(
+        _ plan: BindPlan, report: BindOperation.Report, inventory: HostInventory, root: HostRoot? = nil, attach: [Int: AttachVerdict] = [:]
+    ) -> String {
         var out = ""
         if plan.isNoOp { return alreadyBoundText(plan) + "\n" + ownerText(plan, report: report) }
         for move in plan.moves {
@@ -47,7 +62,9 @@ enum BindRendering {
         }
         for id in plan.groups {
             if groupViableAfter(id, plan: plan, inventory: inventory) {
-                out += "group \(id) is " + AttachRendering.viableText(attach[id]) + ": /dev/vfio/\(id)\n"
+                out +=
+                    "group \(id) is " + AttachRendering.viableText(attach[id])
+                    + (groupNode(id, plan: plan, inventory: inventory, root: root).map { ": " + $0 } ?? "") + "\n"
             }
         }
         return out + ownerText(plan, report: report)

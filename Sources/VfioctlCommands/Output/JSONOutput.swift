@@ -153,8 +153,19 @@ struct DeviceJSON: Encodable {
         }
     }
 
-    var groupNodePath: String? { device.isVFIOBound ? device.iommuGroup.map { "/dev/vfio/" + String($0) } : nil }
-    var deviceNodePath: String? { device.vfioDeviceName.map { "/dev/vfio/devices/" + $0 } }
+    /// The group node the kernel made (`noiommu-N` in no-IOMMU mode); none on a kernel
+    /// without the group interface (CONFIG_VFIO_GROUP=n).
+    var groupNodePath: String? {
+        guard device.isVFIOBound, let group = device.iommuGroup else { return nil }
+        if let node = VFIONodeReader(root: root).groupNode(group) { return node }
+        return VFIOInterfaces.read(root: root).cdevOnly ? nil : "/dev/vfio/" + String(group)
+    }
+    /// The device's cdev; none for a device in no-IOMMU mode (vfio_device_add gives it none).
+    var deviceNodePath: String? {
+        guard let name = device.vfioDeviceName else { return nil }
+        if let group = device.iommuGroup, VFIONodeReader(root: root).groupNode(group)?.hasPrefix("/dev/vfio/noiommu-") == true { return nil }
+        return "/dev/vfio/devices/" + name
+    }
 
     func access(_ path: String?) -> NodeAccessJSON? {
         path.flatMap { VFIONodeReader(root: root).status($0) }.map(NodeAccessJSON.init)
@@ -200,6 +211,8 @@ struct GroupJSON: Encodable {
     let otherMembers: [String]
     @Nullable var type: String?
     let viable: Bool
+    /// vfio made this group in no-IOMMU mode: no DMA isolation.
+    let noIOMMU: Bool
     let blockers: [BlockerJSON]
     let reservedRegions: [RegionJSON]
 
@@ -220,6 +233,7 @@ struct GroupJSON: Encodable {
         otherMembers = group.otherMembers
         type = group.type
         viable = viability.viable
+        noIOMMU = group.noIOMMU
         blockers = viability.blockers.map { BlockerJSON(address: $0.address.description, driver: $0.driver, reason: $0.reason) }
         reservedRegions = group.reservedRegions.map {
             RegionJSON(start: "0x" + String($0.start, radix: 16), end: "0x" + String($0.end, radix: 16), type: $0.type)
@@ -340,6 +354,7 @@ extension GroupJSON: JSONStreamable {
         w.endArray()
         w.field("devices", devices)
         w.field("id", id)
+        w.field("noIOMMU", noIOMMU)
         w.field("otherMembers", otherMembers)
         w.key("reservedRegions")
         w.beginArray()

@@ -37,6 +37,8 @@ enum ListRendering {
                 if first {
                     if let viable {
                         groupCell = String(id) + (viable ? " viable" : " blocked")
+                        // vfio's no-IOMMU group: "viable" to VFIO, but nothing isolates it.
+                        if inventory.groups[id]?.noIOMMU == true { groupCell += " no-IOMMU" }
                         verdicts[table.rows.count] = viable
                     } else {
                         groupCell = "-"

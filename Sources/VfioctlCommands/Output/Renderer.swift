@@ -117,7 +117,7 @@ extension Renderer {
                         plan: plan, inventory: outcome.inventory, root: root, dryRun: false, changed: !plan.isNoOp || !report.ownedNodes.isEmpty,
                         report: report, attach: outcome.attach))
             } else if isText {
-                console.write(BindRendering.done(plan, report: report, inventory: outcome.inventory, attach: outcome.attach))
+                console.write(BindRendering.done(plan, report: report, inventory: outcome.inventory, root: root, attach: outcome.attach))
             }
         case .failed(let plan, let error):
             planMessages(plan)

@@ -73,9 +73,16 @@ enum ShowRendering {
         }
         if d.isVFIOBound {
             var nodes: [String] = []
-            if let group = d.iommuGroup { nodes.append("/dev/vfio/" + String(group)) }
-            if let name = d.vfioDeviceName { nodes.append("/dev/vfio/devices/" + name) }
             let reader = VFIONodeReader(root: root)
+            // The nodes the kernel makes: a group node unless it was built without the group
+            // interface (noiommu-N in no-IOMMU mode), a cdev unless the device is in no-IOMMU
+            // mode or the kernel has no cdevs.
+            let interfaces = VFIOInterfaces.read(root: root)
+            let noIOMMU = d.iommuGroup.flatMap { inventory.groups[$0] }?.noIOMMU ?? false
+            if let group = d.iommuGroup, interfaces.groups {
+                nodes.append(reader.groupNode(group) ?? (noIOMMU ? "/dev/vfio/noiommu-" : "/dev/vfio/") + String(group))
+            }
+            if let name = d.vfioDeviceName, interfaces.cdevs, !noIOMMU { nodes.append("/dev/vfio/devices/" + name) }
             let users = UserDatabase.read(root: root)
             let shown = nodes.map { path in reader.status(path).map { path + " (" + access($0, users) + ")" } ?? path + " (missing)" }
             out += field("VFIO nodes", shown.isEmpty ? "none" : shown.joined(separator: ", "))
@@ -115,9 +122,17 @@ enum ShowRendering {
         return field("VFIO attach", warning)
     }
 
+    /// The mark of a group vfio made in no-IOMMU mode.
+    static func noIOMMUText(_ group: IOMMUGroup, color: Bool) -> String {
+        group.noIOMMU ? ", " + Paint.red("no-IOMMU", color) + " (no DMA isolation)" : ""
+    }
+
     static func groupSummary(_ group: IOMMUGroup, inventory: HostInventory, highlight: PCIAddress?, color: Bool, attach: AttachVerdict? = nil) -> String {
         let viability = inventory.viability(of: group)
-        var out = field("IOMMU group", String(group.id) + " (" + verdictText(viability, color: color, attach: attach) + ")" + (group.type.map { ", default domain " + $0 } ?? ""))
+        var out = field(
+            "IOMMU group",
+            String(group.id) + " (" + verdictText(viability, color: color, attach: attach) + ")" + noIOMMUText(group, color: color)
+                + (group.type.map { ", default domain " + $0 } ?? ""))
         out += attachField(viability, attach)
         for member in inventory.members(of: group) {
             var line = "      " + member.address.description + "  " + ListRendering.driverCell(member)
@@ -143,7 +158,8 @@ enum ShowRendering {
     }
 
     static func group(_ group: IOMMUGroup, viability: Viability, inventory: HostInventory, color: Bool, attach: AttachVerdict? = nil) -> String {
-        var out = Paint.bold("IOMMU group " + String(group.id), color) + ": " + verdictText(viability, color: color, attach: attach) + "\n"
+        var out =
+            Paint.bold("IOMMU group " + String(group.id), color) + ": " + verdictText(viability, color: color, attach: attach) + noIOMMUText(group, color: color) + "\n"
         out += attachField(viability, attach)
         if let type = group.type { out += field("Default domain", type) }
         for member in inventory.members(of: group) {

@@ -5,6 +5,7 @@
 # the holder of the NVMe's namespace exits, and gives up (exit 3, nothing written) when it does
 # not. An XDP program on the e1000e's interface refuses its bind, with the detach command.
 # vm-timeout: 360
+# vm-kernels: 6.1 6.12  (DRM, sound, USB and XDP host drivers: not in the small configuration of 6.12-vfio)
 # vm-qemu-extra: -device bochs-display,bus=pcie.0,addr=0x7 -device ES1370,bus=pcie.0,addr=0x8 -device qemu-xhci,id=xhci,bus=pcie.0,addr=0x9 -drive file=@DISK@,if=none,id=stick,format=raw -device usb-storage,bus=xhci.0,drive=stick
 . "$VM_LIB"
 

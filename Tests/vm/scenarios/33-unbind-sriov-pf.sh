@@ -10,6 +10,9 @@ pf=$VM_NVME_SRIOV
 pfdev=/sys/bus/pci/devices/$pf
 # vfio-pci creates VFs for a PF it owns only with enable_sriov=1.
 expect_exit 0 modprobe vfio-pci enable_sriov=1
+# A built-in vfio-pci ignores modprobe's options; the parameter is writable at run time.
+[ "$(cat /sys/module/vfio_pci/parameters/enable_sriov)" = Y ] || echo Y >/sys/module/vfio_pci/parameters/enable_sriov
+expect_eq "$(cat /sys/module/vfio_pci/parameters/enable_sriov)" Y "vfio_pci enable_sriov"
 expect_exit 0 sh -c "echo 0 > $pfdev/sriov_drivers_autoprobe && echo 2 > $pfdev/sriov_numvfs"
 vf1=$(basename "$(readlink "$pfdev/virtfn0")")
 
