@@ -2,21 +2,25 @@
 # Installs the Debian packages vfioctl needs to build and to run its test suites.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-pkgs="libpci-dev pciutils pkg-config qemu-system-x86 busybox-static e2fsprogs kmod cpio gcc libc6-dev xz-utils procps python3 python3-jsonschema psmisc lsof mandoc time zsh fish lintian dpkg-dev python3-yaml nvme-cli"
-missing=
-for p in $pkgs; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    $SUDO apt-get update -q
+# install_missing PKG...: apt-get installs those of PKG... that are not installed (the package
+# lists updated once per run, before the first install).
+updated=
+install_missing() {
+    missing=
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+    done
+    [ -n "$missing" ] || return 0
+    [ -n "$updated" ] || $SUDO apt-get update -q
+    updated=1
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
-fi
+}
+
+install_missing libpci-dev pciutils pkg-config qemu-system-x86 busybox-static e2fsprogs kmod cpio gcc libc6-dev xz-utils procps \
+    python3 python3-jsonschema psmisc lsof mandoc time zsh fish lintian dpkg-dev python3-yaml nvme-cli
 
 # `make bench` counts the listing's system calls with strace (the tests do not need it).
-if ! dpkg-query -W -f='${Status}' strace 2>/dev/null | grep -q "install ok installed"; then
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends strace
-fi
+install_missing strace
 
 # The Ansible collection's tests and guest scenarios: ansible-core (pinned: the collection is
 # tested with this release, whose ansible-test supports Python 3.11) and pytest, for python3.
@@ -27,12 +31,4 @@ fi
 
 # The guest kernels the VM suite builds (Tests/vm/kernel/build.sh): the 6.12 source package and
 # what building a bzImage from it takes.
-kpkgs="linux-source-6.12 make bc bison flex libelf-dev libssl-dev"
-kmissing=
-for p in $kpkgs; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || kmissing="$kmissing $p"
-done
-if [ -n "$kmissing" ]; then
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $kmissing
-fi
+install_missing linux-source-6.12 make bc bison flex libelf-dev libssl-dev
