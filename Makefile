@@ -20,7 +20,7 @@ BUILD_FLAGS ?= -Xswiftc -warnings-as-errors
 RELEASE_FLAGS ?= --static-swift-stdlib --disable-local-rpath
 BIN = .build/$(CONFIG)/vfioctl
 
-.PHONY: all build release test unit-test completion-test vm-test install-test ansible-test deb deb-test deps man-check fmt lint install uninstall bench clean
+.PHONY: all build release test unit-test completion-test vm-test install-test ansible-test deb deb-test deps man-check fmt lint install uninstall bench clean vm-kernels
 
 all: build
 
@@ -40,6 +40,12 @@ unit-test:
 # Real-kernel suite: boots QEMU guests with an emulated IOMMU and runs Tests/vm/scenarios.
 vm-test: build
 	VFIOCTL_BIN=$(abspath $(BIN)) ./Tests/vm/run.sh
+
+# The two guest kernels the suite builds from linux-source-6.12 (once per machine; vm-test builds
+# them itself when they are missing).
+vm-kernels:
+	./Tests/vm/kernel/build.sh 6.12-vfio
+	./Tests/vm/kernel/build.sh 6.12-cdev
 
 # Installs into a staging DESTDIR and uninstalls again, checking every file.
 install-test:
