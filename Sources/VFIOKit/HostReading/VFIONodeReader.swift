@@ -36,6 +36,15 @@ public struct VFIONodeReader: Sendable {
         return nil
     }
 
+    /// The node a program opens for a VFIO-bound group: the group node that exists, else
+    /// `/dev/vfio/N` where the kernel has the group interface or cannot tell (VFIO not loaded,
+    /// a fixture tree); nil on a kernel without it (CONFIG_VFIO_GROUP=n), where only the
+    /// devices' cdevs exist.
+    public func boundGroupNode(_ group: Int) -> String? {
+        if let node = groupNode(group) { return node }
+        return VFIOInterfaces.read(root: root).cdevOnly ? nil : OwnershipPlanner.groupNode(group)
+    }
+
     /// The cdevs of `address` that exist (`/dev/vfio/devices/vfioX` for each `vfio-dev/vfioX`).
     public func cdevNodes(_ address: PCIAddress) -> [String] {
         (Sysfs.list(root.device(address) + "/vfio-dev") ?? []).sorted().filter(Self.isCdevName).map(OwnershipPlanner.cdevNode).filter(exists)

@@ -89,11 +89,11 @@ struct BindDocument: Encodable {
         devices = entries.sorted { $0.address < $1.address }
         steps = plan.steps.map { StepEntry($0, root: root) }
         let reader = VFIONodeReader(root: root)
-        let cdevOnly = !dryRun && VFIOInterfaces.read(root: root).cdevOnly
         groups = plan.groups.map {
+            // A dry run names /dev/vfio/N for a group that has no node yet.
             GroupEntry(
                 id: $0, viable: BindRendering.groupViableAfter($0, plan: plan, inventory: inventory),
-                node: reader.groupNode($0) ?? (cdevOnly ? nil : "/dev/vfio/\($0)"), attach: attach[$0].map(AttachJSON.init))
+                node: dryRun ? reader.groupNode($0) ?? OwnershipPlanner.groupNode($0) : reader.boundGroupNode($0), attach: attach[$0].map(AttachJSON.init))
         }
         forced = plan.forced.map { UseEntry(address: $0.address.description, kind: $0.kind.rawValue, what: $0.what, remedy: $0.remedy) }
         warnings = plan.warnings + BindRendering.attachWarnings(plan, inventory: inventory, attach: attach)

@@ -40,8 +40,7 @@ enum BindRendering {
     static func groupNode(_ id: Int, plan: BindPlan, inventory: HostInventory, root: HostRoot?) -> String? {
         guard let root else { return "/dev/vfio/" + String(id) }
         let reader = VFIONodeReader(root: root)
-        if let node = reader.groupNode(id) { return node }
-        guard VFIOInterfaces.read(root: root).cdevOnly else { return "/dev/vfio/" + String(id) }
+        if let node = reader.boundGroupNode(id) { return node }
         let members = inventory.groups[id].map { inventory.members(of: $0).map(\.address) } ?? plan.moves.map(\.address)
         let cdevs = members.flatMap(reader.cdevNodes)
         return cdevs.isEmpty ? nil : cdevs.joined(separator: ", ")

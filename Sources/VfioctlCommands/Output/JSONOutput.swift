@@ -157,8 +157,7 @@ struct DeviceJSON: Encodable {
     /// without the group interface (CONFIG_VFIO_GROUP=n).
     var groupNodePath: String? {
         guard device.isVFIOBound, let group = device.iommuGroup else { return nil }
-        if let node = VFIONodeReader(root: root).groupNode(group) { return node }
-        return VFIOInterfaces.read(root: root).cdevOnly ? nil : "/dev/vfio/" + String(group)
+        return VFIONodeReader(root: root).boundGroupNode(group)
     }
     /// The device's cdev; none for a device in no-IOMMU mode (vfio_device_add gives it none).
     var deviceNodePath: String? {
