@@ -92,17 +92,18 @@ struct SRIOVFlow {
     let request: SRIOVRequest
 
     mutating func run() throws(VFIOError) -> SRIOVOutcome {
-        var plan = try makePlan()
+        var (plan, inventory) = try makePlan()
         if plan.changesCount && !plan.removed.isEmpty {
-            if let early = try guardRemoved(&plan) { return early }
+            if let early = try guardRemoved(&plan, inventory: &inventory) { return early }
         }
         if session.dryRun {
             return SRIOVOutcome(result: .planned, plan: plan, bind: try dryRunBind(plan), vfs: plan.created ?? plan.currentVFs, changed: false)
         }
-        return try execute(plan)
+        return try execute(plan, inventory: inventory)
     }
 
-    func makePlan() throws(VFIOError) -> SRIOVPlan {
+    /// The plan, and the snapshot it was made from (the guards judge the same devices).
+    func makePlan() throws(VFIOError) -> (SRIOVPlan, HostInventory) {
         let inventory = try session.inventory()
         guard let pf = inventory.device(request.pf) else {
             throw .unavailable("no PCI device \(request.pf)", target: request.pf.description, remedy: "vfioctl list")
@@ -110,15 +111,16 @@ struct SRIOVFlow {
         let vfs = inventory.devices.filter { $0.physicalFunction == pf.address }
         let dir = session.root.device(pf.address)
         let layout = Sysfs.readInt(dir + "/sriov_offset").flatMap { offset in Sysfs.readInt(dir + "/sriov_stride").map { VFLayout(offset: offset, stride: $0) } }
-        return try SRIOVPlanner.plan(
+        let plan = try SRIOVPlanner.plan(
             request, pf: pf, vfs: vfs, layout: layout, record: try session.store.load().sriovRecord(pf.address),
             vfTotalMSIX: Sysfs.readInt(session.root.path(SysfsPaths.vfTotalMSIX(pf.address))))
+        return (plan, inventory)
     }
 
     /// The VFs that would be removed: refused while held or on a VFIO driver without
     /// `--timeout`; with it, waited for and planned again. Returns an outcome to end with.
-    mutating func guardRemoved(_ plan: inout SRIOVPlan) throws(VFIOError) -> SRIOVOutcome? {
-        let blockers = try session.vfRemovalBlockers(plan.removed, inventory: try session.inventory())
+    mutating func guardRemoved(_ plan: inout SRIOVPlan, inventory: inout HostInventory) throws(VFIOError) -> SRIOVOutcome? {
+        let blockers = try session.vfRemovalBlockers(plan.removed, inventory: inventory)
         let report = blockers.report
         if !blockers.uses.isEmpty {
             // Waiting does not unmount a filesystem or take an address away: refused at once.
@@ -145,7 +147,7 @@ struct SRIOVFlow {
             return SRIOVOutcome(result: .timedOut(result.report, waited: clock.now - started), plan: plan, bind: .none, vfs: plan.currentVFs, changed: false)
         }
         // It waited: the world may have moved on.
-        plan = try makePlan()
+        (plan, inventory) = try makePlan()
         return nil
     }
 
@@ -191,7 +193,7 @@ struct SRIOVFlow {
 
     // MARK: - Writes
 
-    func execute(_ initial: SRIOVPlan) throws(VFIOError) -> SRIOVOutcome {
+    func execute(_ initial: SRIOVPlan, inventory: HostInventory) throws(VFIOError) -> SRIOVOutcome {
         var plan = initial
         var changed = false
         if plan.changesCount {
@@ -225,7 +227,9 @@ struct SRIOVFlow {
         if !plan.msixRebind.isEmpty {
             // Each loses its driver for the write: a held VFIO VF would block the unbind, and a
             // host driver's VF would be taken from its users.
-            let blockers = try session.vfRemovalBlockers(plan.msixRebind.map(\.address), inventory: try session.inventory())
+            // The count did not change (or there would be nothing to rebind), so the planning
+            // snapshot still describes these VFs.
+            let blockers = try session.vfRemovalBlockers(plan.msixRebind.map(\.address), inventory: inventory)
             if !blockers.isFree {
                 let what = blockers.uses.map(\.what) + (blockers.report.isFree ? [] : [blockers.report.summary])
                 let error = VFIOError.refused(
