@@ -94,7 +94,7 @@ struct DoctorTests {
     @Test("vfio-pci neither loaded nor installed fails")
     func vfioMissing() {
         var facts = DoctorFacts()
-        facts.iommuUnits = [.init(name: "dmar0", intelECAP: 0xf0050aa)]
+        facts.platform.units = [.init(name: "dmar0", intelECAP: 0xf0050aa)]
         facts.groupCount = 3
         facts.kernelRelease = "6.1.0"
         facts.vfioPCIAvailable = false

@@ -121,7 +121,7 @@ public enum Doctor {
     }
 
     static func iommu(_ facts: DoctorFacts) -> Finding {
-        if facts.iommuUnits.isEmpty && facts.groupCount == 0 {
+        if facts.platform.units.isEmpty && facts.groupCount == 0 {
             var fix = "enable VT-d / AMD-Vi (IOMMU) in the firmware setup"
             if let value = facts.parameter("intel_iommu"), value.contains("off") {
                 fix = "remove intel_iommu=off from the kernel command line"
@@ -132,10 +132,10 @@ public enum Doctor {
             }
             return Finding("iommu", .fail, "no IOMMU: /sys/class/iommu is empty and there are no IOMMU groups, so no device can be passed through", fix: fix)
         }
-        let kinds = Set(facts.iommuUnits.map(kind)).sorted().joined(separator: ", ")
+        let kinds = Set(facts.platform.units.map(kind)).sorted().joined(separator: ", ")
         // The driver that registered a unit is the evidence of its kind where the name is not
         // (a virtio-iommu is named after its PCI function).
-        let units = facts.iommuUnits.map { unit in unit.parentDriver.map { unit.name + " [" + $0 + "]" } ?? unit.name }.joined(separator: " ")
+        let units = facts.platform.units.map { unit in unit.parentDriver.map { unit.name + " [" + $0 + "]" } ?? unit.name }.joined(separator: " ")
         if facts.groupCount == 0 {
             return Finding("iommu", .fail, "\(kinds) present (\(units)) but no IOMMU groups were created", fix: "check dmesg for IOMMU errors; on Intel boot with intel_iommu=on")
         }
@@ -165,7 +165,7 @@ public enum Doctor {
             return Finding("interrupt-remapping", .warn, "cannot be known without an IOMMU")
         }
         guard !platform.units.isEmpty else {
-            if facts.interruptsRemapped { return Finding("interrupt-remapping", .ok, "enabled (IR- interrupt chips in /proc/interrupts)") }
+            if facts.platform.interrupts.remapped { return Finding("interrupt-remapping", .ok, "enabled (IR- interrupt chips in /proc/interrupts)") }
             return Finding(
                 "interrupt-remapping", .warn,
                 "cannot be known here (no IOMMU unit in /sys/class/iommu, no IR- chips in /proc/interrupts); VFIO reports EPERM at attach if it is missing")
@@ -245,7 +245,7 @@ public enum Doctor {
     }
 
     /// Whether the host has an IOMMU of its own (vfio's no-IOMMU groups do not count).
-    static func hasIOMMU(_ facts: DoctorFacts) -> Bool { !facts.iommuUnits.isEmpty || facts.groupCount > 0 }
+    static func hasIOMMU(_ facts: DoctorFacts) -> Bool { !facts.platform.units.isEmpty || facts.groupCount > 0 }
 
     /// Without an IOMMU, vfio can still hand devices to userspace in its unsafe no-IOMMU mode
     /// (what DPDK runs on in cloud VMs without a vIOMMU): say whether it is on and what it means.
@@ -293,7 +293,7 @@ public enum Doctor {
                     "noiommu", .warn, "vfio noiommu mode is on: devices without a group can be bound with no DMA isolation at all (taints the kernel)",
                     fix: "echo N > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode unless you really mean it"))
         }
-        if facts.allowUnsafeInterruptsType1 == true || facts.allowUnsafeInterruptsIOMMUFD == true {
+        if facts.platform.type1AllowUnsafe == true || facts.platform.iommufdAllowUnsafe == true {
             findings.append(
                 Finding(
                     "unsafe-interrupts", .warn, "allow_unsafe_interrupts is on: a device without interrupt remapping can forge MSIs",

@@ -2,25 +2,12 @@
 /// verdicts are plain functions of these facts.
 public struct DoctorFacts: Sendable {
     /// The IOMMU units, interrupt chips and VFIO's unsafe-interrupt switches
-    /// (`IOMMUPlatformReader`); the fields below that say the same read through it.
+    /// (`IOMMUPlatformReader`).
     public var platform = IOMMUPlatform()
-    public var iommuUnits: [IOMMUUnit] {
-        get { platform.units }
-        set { platform.units = newValue }
-    }
     public var groupCount = 0
     /// Default domain type → number of groups with it.
     public var groupTypes: [String: Int] = [:]
     public var commandLine: [String] = []
-    /// `/proc/interrupts` names interrupt chips with an `IR-` prefix when remapping is on (x86).
-    public var interruptsReadable: Bool {
-        get { platform.interrupts.readable }
-        set { platform.interrupts.readable = newValue }
-    }
-    public var interruptsRemapped: Bool {
-        get { platform.interrupts.remapped }
-        set { platform.interrupts.remapped = newValue }
-    }
     public var kernelRelease: String?
     /// vfio-pci's driver directory exists (loaded or built in).
     public var vfioPCIDriverPresent = false
@@ -28,14 +15,6 @@ public struct DoctorFacts: Sendable {
     public var loadedModules: Set<String> = []
     /// vfio-pci is in modules.dep or modules.builtin for the running kernel; nil when unknown.
     public var vfioPCIAvailable: Bool?
-    public var allowUnsafeInterruptsType1: Bool? {
-        get { platform.type1AllowUnsafe }
-        set { platform.type1AllowUnsafe = newValue }
-    }
-    public var allowUnsafeInterruptsIOMMUFD: Bool? {
-        get { platform.iommufdAllowUnsafe }
-        set { platform.iommufdAllowUnsafe = newValue }
-    }
     public var noIOMMUMode: Bool?
     /// Groups vfio made in no-IOMMU mode (`vfio-noiommu`); not counted in `groupCount`.
     public var noIOMMUGroups: [Int] = []
