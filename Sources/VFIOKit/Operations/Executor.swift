@@ -219,10 +219,8 @@ public struct Executor: Sendable {
         // node, only the device's cdev.
         guard root.isHostRoot || Sysfs.isDirectory(root.devVFIO) else { return }
         let interfaces = VFIOInterfaces.read(root: root)
-        if interfaces.groups, let group = Sysfs.linkName(dir + "/iommu_group") {
-            let plain = root.devVFIO + "/" + group
-            let noiommu = root.devVFIO + "/noiommu-" + group
-            guard Sysfs.exists(plain) || Sysfs.exists(noiommu) else {
+        if interfaces.groups, let group = Sysfs.linkName(dir + "/iommu_group").flatMap({ Int($0) }) {
+            guard VFIONodeReader(root: root).groupNode(group) != nil else {
                 throw StepFailure(
                     address: address, step: step, errno: nil,
                     message: "\(address): bound to \(expected) but /dev/vfio/\(group) does not exist")
