@@ -135,6 +135,40 @@ wait_until() {
     done
 }
 
+# --- tasks the kernel holds ------------------------------------------------------
+# _vm_dscan: PIDs in uninterruptible sleep (D) now, sorted.
+_vm_dscan() {
+    local s line rest
+    for s in /proc/[0-9]*/stat; do
+        read -r line <"$s" 2>/dev/null || continue
+        rest=${line##*) }
+        [ "${rest%% *}" = D ] && echo "${line%% *}"
+    done | sort
+}
+# stuck_tasks: PIDs in D state in four samples a second apart. One sample is not enough: the
+# kernel's msleep() sleeps in D, so a driver's worker (e1000e's reset after a probe) or a
+# module load shows as D for a moment; a writer blocked in unbind stays there.
+stuck_tasks() {
+    local stuck i
+    stuck=$(_vm_dscan)
+    for i in 1 2 3; do
+        [ -n "$stuck" ] || break
+        sleep 1
+        stuck=$(comm -12 <(echo "$stuck") <(_vm_dscan) | grep .)
+    done
+    [ -z "$stuck" ] || echo "$stuck"
+}
+# vfio_waiters: PIDs waiting in vfio_unregister_group_dev. An unbind waiting for a VFIO device
+# to be released first sleeps interruptibly (S), so D-state sampling alone misses it.
+vfio_waiters() {
+    local w c
+    for w in /proc/[0-9]*/wchan; do
+        c=
+        read -r c <"$w" 2>/dev/null
+        [ "$c" = vfio_unregister_group_dev ] && { w=${w#/proc/}; echo "${w%/wchan}"; }
+    done
+}
+
 # --- sysfs views -----------------------------------------------------------------
 pci_dev() { echo "/sys/bus/pci/devices/$1"; }
 # _vm_link_name PATH: REPLY = last component of what the symlink PATH resolves to.

@@ -4,7 +4,8 @@
 #
 #   Tests/vm/run.sh [-k] [-j JOBS] [SCENARIO...]
 #
-#   VFIOCTL_BIN   absolute path of the vfioctl binary to test (default .build/debug/vfioctl)
+#   VFIOCTL_BIN   absolute path of the vfioctl binary to test (default .build/release/vfioctl,
+#                 as make vm-test builds it)
 #   VM_KERNELS    kernel series to boot, default "6.1 6.12 6.12-vfio 6.12-cdev": Debian's
 #                 packaged kernels (a full linux-image-* name works too) and the two the suite
 #                 builds from linux-source-6.12 (Tests/vm/kernel: 6.12-vfio with both VFIO
@@ -33,7 +34,7 @@ KEEP=0
 JOBS=${VM_JOBS:-}
 FILTERS=()
 
-usage() { sed -n '2,22s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case $1 in
     -k | --keep) KEEP=1 ;;
@@ -60,12 +61,12 @@ if [ -z "$JOBS" ]; then
     [ "$JOBS" -le 2 ] || JOBS=2
 fi
 
-VFIOCTL_BIN=${VFIOCTL_BIN:-$REPO/.build/debug/vfioctl}
+VFIOCTL_BIN=${VFIOCTL_BIN:-$REPO/.build/release/vfioctl}
 case $VFIOCTL_BIN in
 /*) ;;
 *) VFIOCTL_BIN=$(cd "$(dirname "$VFIOCTL_BIN")" && pwd)/$(basename "$VFIOCTL_BIN") ;;
 esac
-[ -x "$VFIOCTL_BIN" ] || { echo "run.sh: VFIOCTL_BIN=$VFIOCTL_BIN is not an executable file" >&2; exit 69; }
+[ -x "$VFIOCTL_BIN" ] || { echo "run.sh: VFIOCTL_BIN=$VFIOCTL_BIN is not an executable file (make release builds it)" >&2; exit 69; }
 
 log() { echo "[vm] $*" >&2; }
 die() { echo "run.sh: $*" >&2; exit 70; }

@@ -112,31 +112,9 @@ fi
 sleep 0.3 # let tee drain
 echo "@@VM-SCENARIO-END $VM_SCENARIO rc=$rc"
 
-# Tasks in uninterruptible sleep (D) in three samples a second apart are stuck.
-dscan() {
-    local s line rest
-    for s in /proc/[0-9]*/stat; do
-        read -r line <"$s" 2>/dev/null || continue
-        rest=${line##*) }
-        [ "${rest%% *}" = D ] && echo "${line%% *}"
-    done | sort
-}
-# An unbind waiting for a VFIO device to be released first sleeps interruptibly (S):
-# count those as stuck too.
-vfio_waiters() {
-    local w c
-    for w in /proc/[0-9]*/wchan; do
-        c=
-        read -r c <"$w" 2>/dev/null
-        [ "$c" = vfio_unregister_group_dev ] && { w=${w#/proc/}; echo "${w%/wchan}"; }
-    done
-}
-stuck=$(dscan)
-for i in 1 2 3; do
-    [ -n "$stuck" ] || break
-    sleep 1
-    stuck=$(comm -12 <(echo "$stuck") <(dscan) | grep .)
-done
+# stuck_tasks and vfio_waiters (lib.sh): what a blocked unbind leaves behind.
+. "$VM_LIB"
+stuck=$(stuck_tasks)
 
 reasons=$(cat /vm/failures)
 asserted=${reasons:+1}
