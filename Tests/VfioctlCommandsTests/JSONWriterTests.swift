@@ -69,4 +69,32 @@ struct JSONWriterTests {
         #expect(chunks.dropLast().allSatisfy { $0.count >= chunk })
         #expect(chunk >= 1 << 16 ? chunks.count == 1 : chunks.count > 1)
     }
+
+    @Test("numbers and hex strings, as JSONEncoder writes them", arguments: [Int.min, -1_000_000_007, -1, 0, 7, 10, 99, 100, 65_535, Int.max])
+    func integers(_ value: Int) throws {
+        var writer = JSONWriter()
+        writer.int(value)
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == (try encoded(value)))
+        var wide = JSONWriter()
+        wide.int(UInt64.max)
+        #expect(String(decoding: wide.bytes, as: UTF8.self) == "18446744073709551615")
+        let bits = UInt32(truncatingIfNeeded: value)
+        for width in [1, 2, 4, 6, 8] {
+            var hex = JSONWriter()
+            hex.hexString(bits, width: width)
+            #expect(String(decoding: hex.bytes, as: UTF8.self) == "\"" + hexString(bits, width: width) + "\"")
+        }
+    }
+
+    @Test("nodes from one listing of /dev/vfio name what lstat finds", arguments: FixtureLayout.allCases)
+    func listedNodes(_ layout: FixtureLayout) throws {
+        let host = layout.build()
+        let inventory = try InventoryReader(root: host.root, database: nil).read()
+        let listed = VFIONodeReader.listing(root: host.root)
+        for device in inventory.devices {
+            let one = DeviceJSON(device: device, root: host.root)
+            let shared = DeviceJSON(device: device, root: host.root, nodes: listed)
+            #expect(streamed(shared) == streamed(one), "\(device.address)")
+        }
+    }
 }

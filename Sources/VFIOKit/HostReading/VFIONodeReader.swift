@@ -25,9 +25,40 @@ public struct NodeStatus: Sendable, Equatable {
 /// them. Never opens a node (opening a group node claims it).
 public struct VFIONodeReader: Sendable {
     public let root: HostRoot
+    /// `/dev/vfio` and the kernel's interfaces read once, for a document that asks about the
+    /// nodes of every function (`list --json`); nil: each question is its own `lstat`.
+    let listing: Listing?
 
     public init(root: HostRoot) {
         self.root = root
+        self.listing = nil
+    }
+
+    /// A reader that lists `/dev/vfio` and `/dev/vfio/devices` now and answers whether a node
+    /// exists from those listings: two directory reads instead of a few failing `lstat`s per
+    /// VFIO-bound function. For a snapshot that is read at once, as a document is.
+    public static func listing(root: HostRoot) -> VFIONodeReader {
+        VFIONodeReader(root: root, listing: Listing(root: root))
+    }
+
+    private init(root: HostRoot, listing: Listing) {
+        self.root = root
+        self.listing = listing
+    }
+
+    struct Listing: Sendable {
+        /// Host-absolute paths of the entries of `/dev/vfio` and `/dev/vfio/devices`.
+        let nodes: Set<String>
+        let interfaces: VFIOInterfaces
+
+        init(root: HostRoot) {
+            var nodes = Set<String>()
+            for dir in ["/dev/vfio", "/dev/vfio/devices"] {
+                for name in Sysfs.list(root.path(dir)) ?? [] { nodes.insert(dir + "/" + name) }
+            }
+            self.nodes = nodes
+            self.interfaces = VFIOInterfaces.read(root: root)
+        }
     }
 
     /// The group node of `group` that exists (`/dev/vfio/N` or `/dev/vfio/noiommu-N`), host-absolute.
@@ -42,7 +73,7 @@ public struct VFIONodeReader: Sendable {
     /// devices' cdevs exist.
     public func boundGroupNode(_ group: Int) -> String? {
         if let node = groupNode(group) { return node }
-        return VFIOInterfaces.read(root: root).cdevOnly ? nil : OwnershipPlanner.groupNode(group)
+        return (listing?.interfaces ?? VFIOInterfaces.read(root: root)).cdevOnly ? nil : OwnershipPlanner.groupNode(group)
     }
 
     /// The cdevs of `address` that exist (`/dev/vfio/devices/vfioX` for each `vfio-dev/vfioX`).
@@ -63,6 +94,7 @@ public struct VFIONodeReader: Sendable {
     }
 
     func exists(_ path: String) -> Bool {
+        if let listing { return listing.nodes.contains(path) }
         var info = stat()
         return lstat(root.path(path), &info) == 0
     }

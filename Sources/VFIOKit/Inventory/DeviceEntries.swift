@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What one `getdents64` of a PCI device directory says is there: the optional attributes and
 /// links the inventory reads, and the `virtfnN` links of a PF.
 ///
@@ -64,7 +68,8 @@ struct DeviceEntries {
         var links: [(Int, String)] = []
         let listed = dir.forEachOwnEntry { entry, _ in
             if entry.count < Name.byLength.count {
-                for (name, bytes) in Name.byLength[entry.count] where bytes.elementsEqual(entry) {
+                for (name, bytes) in Name.byLength[entry.count]
+                where bytes.withUnsafeBytes({ memcmp($0.baseAddress!, entry.baseAddress!, entry.count) }) == 0 {
                     present |= 1 << UInt32(name.rawValue)
                     return
                 }

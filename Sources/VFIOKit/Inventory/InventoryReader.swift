@@ -54,6 +54,7 @@ public struct InventoryReader {
         let addresses = names.compactMap { PCIAddress($0) }
         let groupIDs = (Sysfs.list(root.iommuGroups) ?? []).compactMap { Int($0) }.filter { $0 >= 0 }
         let readsGroups = fields.contains(.groupDetails)
+        let noIOMMU = groupIDs.isEmpty ? [] : noIOMMUGroups()
 
         // Devices, then groups, as one list of independent reads spread over a few threads. Each
         // slot is written by exactly one thread; libpci (not thread-safe) is used afterwards.
@@ -69,7 +70,10 @@ public struct InventoryReader {
                     }
                     let groupRange = range.clamped(to: addresses.count..<items)
                     if !groupRange.isEmpty, let groupsDir = SysfsDirectory(root.iommuGroups) {
-                        for i in groupRange { groupSlots[i - addresses.count] = readGroup(groupIDs[i - addresses.count], in: groupsDir) }
+                        for i in groupRange {
+                            let id = groupIDs[i - addresses.count]
+                            groupSlots[i - addresses.count] = readGroup(id, in: groupsDir, noIOMMU: noIOMMU.contains(id))
+                        }
                     }
                 }
             }
@@ -109,10 +113,7 @@ public struct InventoryReader {
     /// link names them (sorted), and no details.
     func groupsFromLinks(_ ids: [Int], _ devices: [PCIDevice]) -> [Int: IOMMUGroup] {
         var groups: [Int: IOMMUGroup] = [:]
-        // vfio's no-IOMMU groups from one directory read: their class devices are noiommu-N
-        // (group.c), and they exist exactly while vfio holds the group.
-        let noIOMMU: Set<Int> =
-            ids.isEmpty ? [] : Set((Sysfs.list(root.path("/sys/class/vfio")) ?? []).compactMap { $0.hasPrefix("noiommu-") ? Int($0.dropFirst(8)) : nil })
+        let noIOMMU: Set<Int> = ids.isEmpty ? [] : noIOMMUGroups()
         for id in ids { groups[id] = IOMMUGroup(id: id, members: [], noIOMMU: noIOMMU.contains(id)) }
         for device in devices {
             guard let id = device.iommuGroup else { continue }
@@ -120,6 +121,13 @@ public struct InventoryReader {
         }
         for id in groups.keys { groups[id]?.members.sort() }
         return groups
+    }
+
+    /// vfio's no-IOMMU groups from one directory read: their class devices are noiommu-N
+    /// (group.c), made and removed with the group vfio names `vfio-noiommu`, so no group's
+    /// `name` attribute (absent on every other group) needs trying.
+    func noIOMMUGroups() -> Set<Int> {
+        Set((Sysfs.list(root.path("/sys/class/vfio")) ?? []).compactMap { $0.hasPrefix("noiommu-") ? Int($0.dropFirst(8)) : nil })
     }
 
     /// Reads one function; nil if it vanished or is not a readable PCI device directory.
@@ -190,17 +198,22 @@ public struct InventoryReader {
             uevent?.subsystemVendor ?? (shown(.subsystemVendor) ? dir.readHex("subsystem_vendor").map { UInt16(truncatingIfNeeded: $0) } : nil)
         device.subsystemDeviceID =
             uevent?.subsystemDevice ?? (shown(.subsystemDevice) ? dir.readHex("subsystem_device").map { UInt16(truncatingIfNeeded: $0) } : nil)
-        if shown(.revision) { device.revision = dir.readHex("revision").map { UInt8(truncatingIfNeeded: $0) } }
-        // Byte 0x0E of config space is the header type, bit 7 the multi-function flag. The
-        // first 64 bytes are readable without CAP_SYS_ADMIN; only 16 are read, because on a
-        // real device each dword is a config cycle to the hardware.
+        // Byte 0x0E of config space is the header type, bit 7 the multi-function flag; byte 0x08
+        // the revision, which the kernel's `revision` attribute shows from the same byte (read
+        // into pci_dev at enumeration), so one read gives both, as lspci takes it. The first 64
+        // bytes are readable without CAP_SYS_ADMIN; only 16 are read, because on a real device
+        // each dword is a config cycle to the hardware.
+        var revisionFromConfig = false
         if shown(.config) {
             dir.withBytes("config", limit: 16) { config in
                 guard let config, config.count > 0x0E else { return }
+                device.revision = config[0x08]
+                revisionFromConfig = true
                 device.headerType = config[0x0E] & 0x7f
                 device.multiFunction = config[0x0E] & 0x80 != 0
             }
         }
+        if !revisionFromConfig, shown(.revision) { device.revision = dir.readHex("revision").map { UInt8(truncatingIfNeeded: $0) } }
         if shown(.driverOverride), let override = dir.read("driver_override"), override != "(null)", !override.isEmpty {
             device.driverOverride = override
         }
@@ -243,14 +256,18 @@ public struct InventoryReader {
     /// The component before the last of a link target (`../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0`
     /// gives `0000:00:01.0`), empty components skipped; found without splitting the whole path.
     static func parentComponent(_ target: String) -> Substring? {
-        var s = Substring(target)
-        while s.last == "/" { s = s.dropLast() }
-        guard let slash = s.lastIndex(of: "/") else { return nil }
-        s = s[..<slash]
-        while s.last == "/" { s = s.dropLast() }
-        guard !s.isEmpty else { return nil }
-        if let before = s.lastIndex(of: "/") { s = s[s.index(after: before)...] }
-        return s
+        // On the UTF-8 view: Character-wise scans of every function's link were a visible
+        // part of `list --json`'s time.
+        let utf8 = target.utf8
+        let slash = UInt8(ascii: "/")
+        var end = utf8.endIndex
+        while end > utf8.startIndex, utf8[utf8.index(before: end)] == slash { end = utf8.index(before: end) }
+        guard let last = utf8[..<end].lastIndex(of: slash) else { return nil }
+        end = last
+        while end > utf8.startIndex, utf8[utf8.index(before: end)] == slash { end = utf8.index(before: end) }
+        guard end > utf8.startIndex else { return nil }
+        let start = utf8[..<end].lastIndex(of: slash).map { utf8.index(after: $0) } ?? utf8.startIndex
+        return target[start..<end]
     }
 
     /// driverctl's persisted overrides: `/etc/driverctl.d/pci-<address>` holds the driver name.
@@ -279,7 +296,9 @@ public struct InventoryReader {
         return readGroup(id, in: groupsDir)
     }
 
-    func readGroup(_ id: Int, in groupsDir: borrowing SysfsDirectory) -> IOMMUGroup? {
+    /// - Parameter noIOMMU: whether vfio made the group in no-IOMMU mode, when the caller
+    ///   knows (`noIOMMUGroups`); nil reads the group's `name`.
+    func readGroup(_ id: Int, in groupsDir: borrowing SysfsDirectory, noIOMMU: Bool? = nil) -> IOMMUGroup? {
         // Paths relative to the groups directory: no per-group directory descriptor to open and close.
         let name = String(id)
         guard let entries = groupsDir.list(name + "/devices") else { return nil }
@@ -290,7 +309,9 @@ public struct InventoryReader {
         }
         return IOMMUGroup(
             id: id, members: members.sorted(), otherMembers: others.sorted(), type: groupsDir.read(name + "/type"),
-            reservedRegions: IOMMUGroup.parseReservedRegions(groupsDir.read(name + "/reserved_regions") ?? ""),
-            noIOMMU: groupsDir.read(name + "/name") == IOMMUGroup.noIOMMUName)
+            reservedRegions: groupsDir.withBytes(name + "/reserved_regions") { bytes in
+                bytes.map { IOMMUGroup.parseReservedRegions(bytes: $0.assumingMemoryBound(to: UInt8.self)) } ?? []
+            },
+            noIOMMU: noIOMMU ?? (groupsDir.read(name + "/name") == IOMMUGroup.noIOMMUName))
     }
 }

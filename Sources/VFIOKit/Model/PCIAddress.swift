@@ -17,34 +17,32 @@ public struct PCIAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// the parser only accepts hex digits, `:` and `.`, so a parsed address is always a safe path
     /// component (no `/`, `..`, NUL or newline can survive it).
     public init?(_ text: some StringProtocol) {
-        let utf8 = Array(text.utf8)
-        func hex(_ slice: ArraySlice<UInt8>) -> UInt32? { parseASCIIHex(slice, maxDigits: 8) }
-        // Split at ':' and '.' positions exactly: [domain:]bus:dev.fn
-        let colons = utf8.indices.filter { utf8[$0] == UInt8(ascii: ":") }
-        guard let dot = utf8.lastIndex(of: UInt8(ascii: ".")), utf8.filter({ $0 == UInt8(ascii: ".") }).count == 1 else {
-            return nil
+        // The two shapes there are, `dddd:bb:dd.f` (12 bytes) and `bb:dd.f` (7), by position: an
+        // inventory parses an address per function and per link, so no array is built.
+        var storage: (UInt64, UInt64) = (0, 0)
+        let parsed = withUnsafeMutableBytes(of: &storage) { b -> (UInt32, UInt32, UInt32, UInt32)? in
+            var count = 0
+            for byte in text.utf8 {
+                guard count < 12 else { return nil }
+                b[count] = byte
+                count += 1
+            }
+            let offset: Int
+            switch count {
+            case 12: offset = 5
+            case 7: offset = 0
+            default: return nil
+            }
+            let colon = UInt8(ascii: ":")
+            guard b[offset + 2] == colon, b[offset + 5] == UInt8(ascii: "."), offset == 0 || b[4] == colon else { return nil }
+            func hex(_ range: Range<Int>) -> UInt32? { parseASCIIHex(UnsafeRawBufferPointer(rebasing: b[range]), maxDigits: 8) }
+            guard let domain = offset == 0 ? 0 : hex(0..<4), let bus = hex(offset..<(offset + 2)),
+                let device = hex((offset + 3)..<(offset + 5)), let function = hex((offset + 6)..<(offset + 7))
+            else { return nil }
+            return (domain, bus, device, function)
         }
-        let domainValue: UInt32
-        let busRange: Range<Int>
-        switch colons.count {
-        case 1:
-            domainValue = 0
-            busRange = 0..<colons[0]
-        case 2:
-            guard colons[0] == 4, let d = hex(utf8[0..<colons[0]]) else { return nil }
-            domainValue = d
-            busRange = (colons[0] + 1)..<colons[1]
-        default:
-            return nil
-        }
-        let lastColon = colons[colons.count - 1]
-        guard dot > lastColon, busRange.count == 2, dot - lastColon - 1 == 2, utf8.count - dot - 1 == 1,
-            let busValue = hex(utf8[busRange]),
-            let deviceValue = hex(utf8[(lastColon + 1)..<dot]),
-            let functionValue = hex(utf8[(dot + 1)...]),
-            deviceValue < 32, functionValue < 8
-        else { return nil }
-        self.init(domain: domainValue, bus: UInt8(busValue), device: UInt8(deviceValue), function: UInt8(functionValue))
+        guard let (domain, bus, device, function) = parsed, device < 32, function < 8 else { return nil }
+        self.init(domain: domain, bus: UInt8(bus), device: UInt8(device), function: UInt8(function))
     }
 
     /// The canonical form the kernel uses for directory names, e.g. `0000:01:00.0`.
@@ -122,7 +120,7 @@ func writeHex(_ value: UInt32, width: Int, into buffer: UnsafeMutableBufferPoint
 
 /// The value of 1…`maxDigits` ASCII hex digits (either case); nil for anything else. Shared by
 /// the address parser and the `uevent` reader so both accept exactly the same digits.
-func parseASCIIHex(_ digits: ArraySlice<UInt8>, maxDigits: Int) -> UInt32? {
+func parseASCIIHex<Digits: Collection<UInt8>>(_ digits: Digits, maxDigits: Int) -> UInt32? {
     guard !digits.isEmpty, digits.count <= maxDigits else { return nil }
     var value: UInt32 = 0
     for c in digits {

@@ -30,24 +30,20 @@ public struct PCIUevent: Sendable, Equatable {
         self.driver = driver
     }
 
-    public init(_ text: some Collection<UInt8>) {
-        var line: [UInt8] = []
-        line.reserveCapacity(80)
-        for byte in text {
-            if byte == UInt8(ascii: "\n") {
-                take(line)
-                line.removeAll(keepingCapacity: true)
-            } else {
-                line.append(byte)
-            }
+    /// Parses the lines in place (no copy of a line): a host has a `uevent` per function.
+    public init<Text: Collection<UInt8>>(_ text: Text) {
+        var start = text.startIndex
+        while start < text.endIndex {
+            let end = text[start...].firstIndex(of: UInt8(ascii: "\n")) ?? text.endIndex
+            take(text[start..<end])
+            start = end == text.endIndex ? end : text.index(after: end)
         }
-        take(line)
     }
 
-    private mutating func take(_ line: [UInt8]) {
+    private mutating func take<Line: Collection<UInt8>>(_ line: Line) {
         guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else { return }
         let key = line[..<eq]
-        let value = line[(eq + 1)...]
+        let value = line[line.index(after: eq)...]
         if key.elementsEqual("PCI_ID".utf8) {
             if let (a, b) = Self.pair(value) { (vendor, device) = (a, b) }
         } else if key.elementsEqual("PCI_SUBSYS_ID".utf8) {
@@ -61,14 +57,14 @@ public struct PCIUevent: Sendable, Equatable {
     }
 
     /// `VVVV:DDDD`
-    static func pair(_ value: ArraySlice<UInt8>) -> (UInt16, UInt16)? {
+    static func pair<Value: Collection<UInt8>>(_ value: Value) -> (UInt16, UInt16)? {
         guard let colon = value.firstIndex(of: UInt8(ascii: ":")),
-            let a = hex(value[..<colon], maxDigits: 4), let b = hex(value[(colon + 1)...], maxDigits: 4)
+            let a = hex(value[..<colon], maxDigits: 4), let b = hex(value[value.index(after: colon)...], maxDigits: 4)
         else { return nil }
         return (UInt16(a), UInt16(b))
     }
 
-    static func hex(_ digits: ArraySlice<UInt8>, maxDigits: Int) -> UInt32? {
+    static func hex<Digits: Collection<UInt8>>(_ digits: Digits, maxDigits: Int) -> UInt32? {
         parseASCIIHex(digits, maxDigits: maxDigits)
     }
 }

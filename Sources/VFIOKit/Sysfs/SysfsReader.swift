@@ -68,10 +68,13 @@ public enum Sysfs {
 
     /// The last non-empty `/`-separated component of a path, or nil.
     static func lastComponent(_ path: String) -> String? {
-        var s = Substring(path)
-        while s.last == "/" { s = s.dropLast() }
-        if let slash = s.lastIndex(of: "/") { s = s[s.index(after: slash)...] }
-        return s.isEmpty ? nil : String(s)
+        // On the UTF-8 view: a Character-wise scan cost more than the readlink it follows.
+        let utf8 = path.utf8
+        let slash = UInt8(ascii: "/")
+        var end = utf8.endIndex
+        while end > utf8.startIndex, utf8[utf8.index(before: end)] == slash { end = utf8.index(before: end) }
+        let start = utf8[..<end].lastIndex(of: slash).map { utf8.index(after: $0) } ?? utf8.startIndex
+        return start == end ? nil : String(path[start..<end])
     }
 
     /// Names in a directory, without `.` and `..`; nil when it is not a readable directory.
@@ -105,9 +108,13 @@ public enum Sysfs {
 
 extension StringProtocol {
     var trimmingSpaces: Substring {
-        var s = Substring(self)
-        while let first = s.first, first == " " || first == "\t" || first == "\n" { s = s.dropFirst() }
-        while let last = s.last, last == " " || last == "\t" || last == "\n" { s = s.dropLast() }
-        return s
+        let text = Substring(self)
+        let utf8 = text.utf8
+        func blank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\n") }
+        var start = utf8.startIndex
+        var end = utf8.endIndex
+        while start < end, blank(utf8[start]) { start = utf8.index(after: start) }
+        while end > start, blank(utf8[utf8.index(before: end)]) { end = utf8.index(before: end) }
+        return text[start..<end]
     }
 }

@@ -76,6 +76,16 @@ struct DeviceJSON: Encodable {
     let root: HostRoot
     /// The running kernel's `vfio_pci:` aliases, read once per document (nil: not reported).
     var aliases: [VFIOAlias]? = nil
+    /// Where the VFIO nodes are looked up; a document of many devices shares one that has
+    /// listed `/dev/vfio` once (`VFIONodeReader.listing`).
+    var nodes: VFIONodeReader
+
+    init(device: PCIDevice, root: HostRoot, aliases: [VFIOAlias]? = nil, nodes: VFIONodeReader? = nil) {
+        self.device = device
+        self.root = root
+        self.aliases = aliases
+        self.nodes = nodes ?? VFIONodeReader(root: root)
+    }
 
     /// The document's fields, computed for `Encodable` (`show`, `bind`); `list --json` streams
     /// the same keys without building them (see the streaming extension below).
@@ -157,17 +167,17 @@ struct DeviceJSON: Encodable {
     /// without the group interface (CONFIG_VFIO_GROUP=n).
     var groupNodePath: String? {
         guard device.isVFIOBound, let group = device.iommuGroup else { return nil }
-        return VFIONodeReader(root: root).boundGroupNode(group)
+        return nodes.boundGroupNode(group)
     }
     /// The device's cdev; none for a device in no-IOMMU mode (vfio_device_add gives it none).
     var deviceNodePath: String? {
         guard let name = device.vfioDeviceName else { return nil }
-        if let group = device.iommuGroup, VFIONodeReader(root: root).groupNode(group)?.hasPrefix("/dev/vfio/noiommu-") == true { return nil }
+        if let group = device.iommuGroup, nodes.groupNode(group)?.hasPrefix("/dev/vfio/noiommu-") == true { return nil }
         return "/dev/vfio/devices/" + name
     }
 
     func access(_ path: String?) -> NodeAccessJSON? {
-        path.flatMap { VFIONodeReader(root: root).status($0) }.map(NodeAccessJSON.init)
+        path.flatMap { nodes.status($0) }.map(NodeAccessJSON.init)
     }
 
     struct SRIOVJSON: Encodable {
@@ -268,22 +278,25 @@ extension ListDocument: JSONStreamable {
 extension DeviceJSON: JSONStreamable {
     func write(to w: inout JSONWriter) {
         let d = device
-        let hex16 = Self.hex16
+        // Each node is looked up once (each lookup is an lstat or two); only a VFIO-bound
+        // function has any.
+        let groupNode = groupNodePath
+        let deviceNode = deviceNodePath
         w.beginObject()
         w.field("address", d.address.description)
         w.field("bootVGA", d.bootVGA)
-        w.field("classCode", d.classCodeHex)
+        w.hexField("classCode", d.classCode, width: 6)
         w.field("className", d.names.className)
-        w.field("deviceID", hex16(d.deviceID))
+        w.hexField("deviceID", UInt32(d.deviceID), width: 4)
         w.field("deviceName", d.names.device)
-        w.field("deviceNode", deviceNodePath)
-        Self.write(access(deviceNodePath), key: "deviceNodeAccess", to: &w)
+        w.field("deviceNode", deviceNode)
+        Self.write(access(deviceNode), key: "deviceNodeAccess", to: &w)
         w.field("driver", d.driver)
         w.field("driverOverride", d.driverOverride)
         w.field("driverctlOverride", d.driverctlOverride)
         w.field("enable", d.enableCount)
-        w.field("groupNode", groupNodePath)
-        Self.write(access(groupNodePath), key: "groupNodeAccess", to: &w)
+        w.field("groupNode", groupNode)
+        Self.write(access(groupNode), key: "groupNodeAccess", to: &w)
         w.field("headerType", d.headerType)
         w.field("iommuGroup", d.iommuGroup)
         w.field("isBridge", d.isBridge)
@@ -292,23 +305,23 @@ extension DeviceJSON: JSONStreamable {
         w.field("parent", d.parent?.description)
         w.field("physicalFunction", d.physicalFunction?.description)
         w.field("resetMethods", d.resetMethods)
-        w.field("revision", d.revision.map { hexString(UInt32($0), width: 2) })
+        w.hexField("revision", d.revision.map(UInt32.init), width: 2)
         w.key("sriov")
         if let sriov = d.sriov {
             w.beginObject()
             w.field("driversAutoprobe", sriov.driversAutoprobe)
             w.field("numVFs", sriov.numVFs)
             w.field("totalVFs", sriov.totalVFs)
-            w.field("vfDeviceID", hex16(sriov.vfDeviceID))
+            w.hexField("vfDeviceID", sriov.vfDeviceID.map(UInt32.init), width: 4)
             w.field("virtualFunctions", sriov.virtualFunctions.map(\.description))
             w.endObject()
         } else {
             w.null()
         }
-        w.field("subsystemDeviceID", hex16(d.subsystemDeviceID))
+        w.hexField("subsystemDeviceID", d.subsystemDeviceID.map(UInt32.init), width: 4)
         w.field("subsystemName", d.names.subsystem)
-        w.field("subsystemVendorID", hex16(d.subsystemVendorID))
-        w.field("vendorID", hex16(d.vendorID))
+        w.hexField("subsystemVendorID", d.subsystemVendorID.map(UInt32.init), width: 4)
+        w.hexField("vendorID", UInt32(d.vendorID), width: 4)
         w.field("vendorName", d.names.vendor)
         w.field("vfioBound", d.isVFIOBound)
         w.field("vfioDevice", d.vfioDeviceName)

@@ -7,9 +7,13 @@
 /// which made the encoder most of `list --json`'s user time. Keys must come in sorted (byte)
 /// order; debug builds check that.
 struct JSONWriter {
-    private(set) var bytes: [UInt8] = []
-    /// One entry per open container: whether it has no element yet.
-    private var empty: [Bool] = []
+    /// What has been written and not yet handed to the sink.
+    var bytes: [UInt8] { out.array }
+    private let out = ByteBuffer()
+    /// How many containers are open; bit `d` of `emptyAt` says the one at depth `d` has no
+    /// element yet (a bit mask, not an array: an array is checked for uniqueness on each write).
+    private var depth = 0
+    private var emptyAt: UInt64 = 0
     #if DEBUG
     private var lastKey: [String] = []
     #endif
@@ -23,14 +27,14 @@ struct JSONWriter {
     init(capacity: Int = 0, chunk: Int = 1 << 16, sink: (([UInt8]) -> Void)? = nil) {
         self.sink = sink
         self.chunk = chunk
-        bytes.reserveCapacity(sink == nil ? capacity : max(capacity, chunk + chunk / 4))
+        out.reserve(sink == nil ? capacity : max(capacity, chunk + chunk / 4))
     }
 
     /// Hands what is left to the sink (the end of a document written with one).
     mutating func finish() {
-        guard let sink, !bytes.isEmpty else { return }
-        sink(bytes)
-        bytes.removeAll(keepingCapacity: true)
+        guard let sink, out.count > 0 else { return }
+        sink(out.array)
+        out.removeAll()
     }
 
     // MARK: - Containers
@@ -41,38 +45,64 @@ struct JSONWriter {
     mutating func endArray() { close(UInt8(ascii: "]")) }
 
     private mutating func open(_ bracket: UInt8) {
-        bytes.append(bracket)
-        bytes.append(UInt8(ascii: "\n"))
-        empty.append(true)
+        out.append(bracket)
+        out.append(UInt8(ascii: "\n"))
+        depth += 1
+        precondition(depth < 64, "JSON nested deeper than 63 containers")
+        emptyAt |= 1 << UInt64(depth)
         #if DEBUG
         lastKey.append("")
         #endif
     }
 
     private mutating func close(_ bracket: UInt8) {
-        empty.removeLast()
+        emptyAt &= ~(1 << UInt64(depth))
+        depth -= 1
         #if DEBUG
         lastKey.removeLast()
         #endif
-        bytes.append(UInt8(ascii: "\n"))
-        indent(empty.count)
-        bytes.append(bracket)
+        out.append(UInt8(ascii: "\n"))
+        indent(depth)
+        out.append(bracket)
     }
 
-    /// Starts an element of the innermost container: separator and indentation.
+    /// Starts an element of the innermost container: separator and indentation, one copy.
     private mutating func element() {
-        guard !empty.isEmpty else { return }
-        if empty[empty.count - 1] {
-            empty[empty.count - 1] = false
-        } else {
-            bytes.append(UInt8(ascii: ","))
-            bytes.append(UInt8(ascii: "\n"))
+        guard depth > 0 else { return }
+        let first = emptyAt & (1 << UInt64(depth)) != 0
+        emptyAt &= ~(1 << UInt64(depth))
+        let width = depth * 2
+        if width > Self.separator.utf8CodeUnitCount - 2 {
+            if !first { raw(",\n") }
+            indent(depth)
+            return
         }
-        indent(empty.count)
+        let start = Self.separator.utf8Start
+        out.append(first ? UnsafeRawBufferPointer(start: start + 2, count: width) : UnsafeRawBufferPointer(start: start, count: width + 2))
     }
 
     private mutating func indent(_ depth: Int) {
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: depth * 2))
+        var left = depth * 2
+        let spaces = Self.separator.utf8CodeUnitCount - 2
+        while left > 0 {
+            let n = min(left, spaces)
+            out.append(UnsafeRawBufferPointer(start: Self.separator.utf8Start + 2, count: n))
+            left -= n
+        }
+    }
+
+    /// `,`, a newline and the widest indentation an element takes in one copy.
+    private static let separator: StaticString = ",\n                                                                "
+
+    /// Appends literal bytes (string literals, whose bytes are in the binary). Array literals
+    /// of bytes would be a heap array per call: with tens of calls per device, that was most
+    /// of the writer's time.
+    private mutating func raw(_ text: StaticString) {
+        if text.hasPointerRepresentation {
+            out.append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        } else {
+            text.withUTF8Buffer { out.append(UnsafeRawBufferPointer($0)) }
+        }
     }
 
     /// Writes `"name" : ` in the innermost object; the value follows.
@@ -85,66 +115,95 @@ struct JSONWriter {
         lastKey[lastKey.count - 1] = text
         #endif
         element()
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
+        out.append(UInt8(ascii: "\""))
+        raw(name)
+        raw("\" : ")
     }
 
     /// For array elements (no key).
     mutating func arrayElement() {
-        if let sink, bytes.count >= chunk {
-            sink(bytes)
-            bytes.removeAll(keepingCapacity: true)
+        if let sink, out.count >= chunk {
+            sink(out.array)
+            out.removeAll()
         }
         element()
     }
 
     // MARK: - Scalars
 
-    mutating func null() { bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")]) }
+    mutating func null() { raw("null") }
 
     mutating func bool(_ value: Bool) {
-        if value {
-            bytes.append(contentsOf: [UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e")])
-        } else {
-            bytes.append(contentsOf: [UInt8(ascii: "f"), UInt8(ascii: "a"), UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "e")])
-        }
+        if value { raw("true") } else { raw("false") }
     }
 
     mutating func int<T: BinaryInteger>(_ value: T) {
-        bytes.append(contentsOf: String(value).utf8)
+        // Decimal digits straight into the buffer (no String per number).
+        guard let small = Int64(exactly: value) else { return out.append(contentsOf: String(value).utf8) }
+        if small < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = small.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes, enough for 20 digits
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude != 0
+            out.append(UnsafeRawBufferPointer(rebasing: buffer[(24 - count)...]))
+        }
+    }
+
+    /// `"hhhh"`: a lowercase hex string of at least `width` digits, written in place.
+    mutating func hexString(_ value: UInt32, width: Int) {
+        var digits: (UInt64, UInt64) = (0, 0)  // 16 bytes, enough for 8 digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var rest = value
+            var count = 0
+            repeat {
+                let digit = UInt8(rest & 0xf)
+                buffer[15 - count] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") - 10 + digit
+                rest >>= 4
+                count += 1
+            } while rest != 0 || count < width
+            out.append(UInt8(ascii: "\""))
+            out.append(UnsafeRawBufferPointer(rebasing: buffer[(16 - count)...]))
+            out.append(UInt8(ascii: "\""))
+        }
     }
 
     mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: "\""))
         // Almost every value (addresses, ids, names) needs no escape: copy its bytes at once.
         let copied = value.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
             guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
-            bytes.append(contentsOf: utf8)
+            out.append(UnsafeRawBufferPointer(utf8))
             return true
         }
         if copied == true {
-            bytes.append(UInt8(ascii: "\""))
+            out.append(UInt8(ascii: "\""))
             return
         }
         for byte in value.utf8 {
             switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0a: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0d: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x08: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0c: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 0x0a: raw("\\n")
+            case 0x0d: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0x08: raw("\\b")
+            case 0x0c: raw("\\f")
             case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0xf)])
-            default: bytes.append(byte)
+                let hex: StaticString = "0123456789abcdef"
+                raw("\\u00")
+                hex.withUTF8Buffer {
+                    out.append($0[Int(byte >> 4)])
+                    out.append($0[Int(byte & 0xf)])
+                }
+            default: out.append(byte)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: "\""))
     }
 
     // MARK: - Keyed conveniences (optional values are `null`, as `encode(Optional)` writes them)
@@ -164,6 +223,12 @@ struct JSONWriter {
         if let value { int(value) } else { null() }
     }
 
+    /// A hex string field (`"10de"`), or `null`.
+    mutating func hexField(_ name: StaticString, _ value: UInt32?, width: Int) {
+        key(name)
+        if let value { hexString(value, width: width) } else { null() }
+    }
+
     mutating func field(_ name: StaticString, _ values: [String]?) {
         key(name)
         guard let values else { return null() }
@@ -179,4 +244,49 @@ struct JSONWriter {
 /// A value that can write itself with `JSONWriter`; `Console.emitJSON` prefers this path.
 protocol JSONStreamable {
     func write(to writer: inout JSONWriter)
+}
+
+/// The writer's growing bytes: appends are a bounds check and a copy, without `Array`'s
+/// uniqueness and capacity bookkeeping per call (a device is ~150 appends).
+private final class ByteBuffer {
+    private var base: UnsafeMutableRawPointer
+    private var capacity: Int
+    private(set) var count = 0
+
+    init() {
+        capacity = 256
+        base = .allocate(byteCount: capacity, alignment: 1)
+    }
+
+    deinit { base.deallocate() }
+
+    var array: [UInt8] { Array(UnsafeRawBufferPointer(start: base, count: count)) }
+
+    func reserve(_ wanted: Int) {
+        guard wanted > capacity else { return }
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: wanted, alignment: 1)
+        grown.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = grown
+        capacity = wanted
+    }
+
+    func removeAll() { count = 0 }
+
+    @inline(__always) func append(_ byte: UInt8) {
+        if count == capacity { reserve(capacity * 2) }
+        base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
+
+    @inline(__always) func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        if count + bytes.count > capacity { reserve(max(capacity * 2, count + bytes.count)) }
+        (base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    func append(contentsOf bytes: some Sequence<UInt8>) {
+        for byte in bytes { append(byte) }
+    }
 }

@@ -104,10 +104,11 @@ extension Renderer {
         let groups = inventory.sortedGroups
         if mode == .json {
             let shownGroups = Set(shown.compactMap(\.iommuGroup))
+            let nodes = VFIONodeReader.listing(root: root)
             console.emitJSON(
                 ListDocument(
                     iommuEnabled: inventory.iommuEnabled,
-                    devices: shown.map { DeviceJSON(device: $0, root: root, aliases: inventory.vfioAliases) },
+                    devices: shown.map { DeviceJSON(device: $0, root: root, aliases: inventory.vfioAliases, nodes: nodes) },
                     groups: groups.filter { shownGroups.contains($0.id) }.map { GroupJSON($0, viability: inventory.viability(of: $0)) }))
             return .success
         }

@@ -1,5 +1,6 @@
 # The guest is what the other scenarios assume: an IOMMU with groups, the expected
 # devices and drivers, the group layout, working modprobe, the shared vfioctl and holder.
+# vm-kernels: 6.1 6.12 6.12-vfio  (the guest itself, on every kernel)
 . "$VM_LIB"
 
 note "kernel $(uname -r) (series $VM_KERNEL)"

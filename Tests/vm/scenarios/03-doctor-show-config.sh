@@ -2,6 +2,7 @@
 # config space (capabilities, MSI/MSI-X, PCIe link, FLR, ACS) agrees with lspci -vv on every
 # device of the same guest. Keeps the guest's config-space dump in $VM_OUT.
 # vm-timeout: 300
+# vm-kernels: 6.1 6.12 6.12-vfio  (doctor reads modules and kernel options, which differ on each)
 . "$VM_LIB"
 
 run "$VFIOCTL" doctor

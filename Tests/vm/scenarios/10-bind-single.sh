@@ -1,6 +1,7 @@
 # vfioctl bind on a device alone in its group (the e1000e): --dry-run prints the exact writes
 # and changes nothing; the bind loads vfio-pci itself, moves the device, records where it came
 # from, and a VMM can then open it; a second bind is a no-op; without root it is refused (77).
+# vm-kernels: 6.1 6.12 6.12-vfio  (the bind that loads vfio-pci itself, from a module or built in)
 . "$VM_LIB"
 
 bdf=$VM_E1000E

@@ -1,6 +1,7 @@
 # --driver auto on a real kernel: Debian's kernels ship no VFIO variant driver, so the only
 # vfio_pci: alias in modules.alias is vfio-pci's own; show and list say auto takes vfio-pci and
 # why, bind --driver auto and sriov --bind --driver auto fall back to it, doctor warns of nothing.
+# vm-kernels: 6.1 6.12 6.12-vfio  (modules.alias of each kernel)
 . "$VM_LIB"
 
 aliases=/lib/modules/$(uname -r)/modules.alias
