@@ -44,16 +44,23 @@ public struct PCIUevent: Sendable, Equatable {
         guard let eq = line.firstIndex(of: UInt8(ascii: "=")) else { return }
         let key = line[..<eq]
         let value = line[line.index(after: eq)...]
-        if key.elementsEqual("PCI_ID".utf8) {
+        if Self.equals(key, "PCI_ID") {
             if let (a, b) = Self.pair(value) { (vendor, device) = (a, b) }
-        } else if key.elementsEqual("PCI_SUBSYS_ID".utf8) {
+        } else if Self.equals(key, "PCI_SUBSYS_ID") {
             if let (a, b) = Self.pair(value) { (subsystemVendor, subsystemDevice) = (a, b) }
-        } else if key.elementsEqual("PCI_CLASS".utf8) {
+        } else if Self.equals(key, "PCI_CLASS") {
             classCode = Self.hex(value, maxDigits: 8)
-        } else if key.elementsEqual("DRIVER".utf8) {
+        } else if Self.equals(key, "DRIVER") {
             // A driver name is one path component; anything else is left to the link.
             if !value.isEmpty, !value.contains(UInt8(ascii: "/")) { driver = String(decoding: value, as: UTF8.self) }
         }
+    }
+
+    /// Whether `bytes` are the literal's: lengths first, then bytes (a generic `elementsEqual`
+    /// against a `String.UTF8View` cost more than the rest of the parse).
+    static func equals<Bytes: Collection<UInt8>>(_ bytes: Bytes, _ literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount else { return false }
+        return literal.withUTF8Buffer { zip(bytes, $0).allSatisfy { $0 == $1 } }
     }
 
     /// `VVVV:DDDD`
