@@ -203,17 +203,15 @@ public struct InventoryReader {
         // into pci_dev at enumeration), so one read gives both, as lspci takes it. The first 64
         // bytes are readable without CAP_SYS_ADMIN; only 16 are read, because on a real device
         // each dword is a config cycle to the hardware.
-        var revisionFromConfig = false
         if shown(.config) {
             dir.withBytes("config", limit: 16) { config in
                 guard let config, config.count > 0x0E else { return }
                 device.revision = config[0x08]
-                revisionFromConfig = true
                 device.headerType = config[0x0E] & 0x7f
                 device.multiFunction = config[0x0E] & 0x80 != 0
             }
         }
-        if !revisionFromConfig, shown(.revision) { device.revision = dir.readHex("revision").map { UInt8(truncatingIfNeeded: $0) } }
+        if device.revision == nil, shown(.revision) { device.revision = dir.readHex("revision").map { UInt8(truncatingIfNeeded: $0) } }
         if shown(.driverOverride), let override = dir.read("driver_override"), override != "(null)", !override.isEmpty {
             device.driverOverride = override
         }
@@ -256,18 +254,10 @@ public struct InventoryReader {
     /// The component before the last of a link target (`../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0`
     /// gives `0000:00:01.0`), empty components skipped; found without splitting the whole path.
     static func parentComponent(_ target: String) -> Substring? {
-        // On the UTF-8 view: Character-wise scans of every function's link were a visible
-        // part of `list --json`'s time.
-        let utf8 = target.utf8
-        let slash = UInt8(ascii: "/")
-        var end = utf8.endIndex
-        while end > utf8.startIndex, utf8[utf8.index(before: end)] == slash { end = utf8.index(before: end) }
-        guard let last = utf8[..<end].lastIndex(of: slash) else { return nil }
-        end = last
-        while end > utf8.startIndex, utf8[utf8.index(before: end)] == slash { end = utf8.index(before: end) }
-        guard end > utf8.startIndex else { return nil }
-        let start = utf8[..<end].lastIndex(of: slash).map { utf8.index(after: $0) } ?? utf8.startIndex
-        return target[start..<end]
+        // The last component of what comes before the last one.
+        let whole = Substring(target)
+        guard let last = Sysfs.lastComponent(of: whole) else { return nil }
+        return Sysfs.lastComponent(of: whole[..<last.startIndex])
     }
 
     /// driverctl's persisted overrides: `/etc/driverctl.d/pci-<address>` holds the driver name.

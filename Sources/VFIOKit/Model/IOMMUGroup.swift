@@ -47,54 +47,19 @@ public struct IOMMUGroup: Sendable, Equatable, Codable {
     /// with `0x%016llx 0x%016llx %s`); a line that does not parse is skipped. Byte-wise, because
     /// a host has a file per group and splitting it as `String`s cost more than reading it.
     public static func parseReservedRegions(bytes: UnsafeBufferPointer<UInt8>) -> [ReservedRegion] {
-        var regions: [ReservedRegion] = []
-        var i = 0
-        let n = bytes.count
-        func skipBlanks() { while i < n, bytes[i] == UInt8(ascii: " ") || bytes[i] == UInt8(ascii: "\t") { i += 1 } }
-        /// A hex number (optional `0x`) ending at a blank or the line's end.
-        func hex() -> UInt64? {
-            if i + 1 < n, bytes[i] == UInt8(ascii: "0"), bytes[i + 1] | 0x20 == UInt8(ascii: "x") { i += 2 }
-            var value: UInt64 = 0
-            var digits = 0
-            while i < n {
-                let b = bytes[i]
-                let digit: UInt8
-                switch b {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = b - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
-                case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"): return digits > 0 ? value : nil
-                default: return nil
-                }
-                guard digits < 16 else { return nil }
-                value = value << 4 | UInt64(digit)
-                digits += 1
-                i += 1
-            }
-            return digits > 0 ? value : nil
+        func blank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") }
+        /// A hex address with an optional `0x`.
+        func address(_ word: Slice<UnsafeBufferPointer<UInt8>>) -> UInt64? {
+            let prefixed = word.count > 2 && word.first == UInt8(ascii: "0") && word.dropFirst().first.map { $0 | 0x20 } == UInt8(ascii: "x")
+            return parseASCIIHex64(prefixed ? word.dropFirst(2) : word, maxDigits: 16)
         }
-        while i < n {
-            let lineEnd = bytes[i...].firstIndex(of: UInt8(ascii: "\n")) ?? n
-            defer { i = lineEnd + 1 }
-            skipBlanks()
-            guard let start = hex() else { continue }
-            skipBlanks()
-            guard let end = hex() else { continue }
+        var regions: [ReservedRegion] = []
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let words = line.split(whereSeparator: blank)
+            guard words.count >= 3, let start = address(words[0]), let end = address(words[1]) else { continue }
             // The type: the rest of the line, its words joined by one space.
-            var type: [UInt8] = []
-            var j = i
-            while j < lineEnd {
-                let b = bytes[j]
-                j += 1
-                if b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") {
-                    if type.last != UInt8(ascii: " "), !type.isEmpty { type.append(UInt8(ascii: " ")) }
-                } else {
-                    type.append(b)
-                }
-            }
-            if type.last == UInt8(ascii: " ") { type.removeLast() }
-            guard !type.isEmpty else { continue }
-            regions.append(ReservedRegion(start: start, end: end, type: String(decoding: type, as: UTF8.self)))
+            let type = words[2...].map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+            regions.append(ReservedRegion(start: start, end: end, type: type))
         }
         return regions
     }

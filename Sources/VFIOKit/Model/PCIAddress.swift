@@ -94,8 +94,8 @@ public func hexString(_ value: UInt32, width: Int) -> String {
 }
 
 /// How many characters `hexString(value, width:)` has.
-@usableFromInline
-func hexDigitCount(_ value: UInt32, width: Int) -> Int {
+@inlinable
+public func hexDigitCount(_ value: UInt32, width: Int) -> Int {
     var digits = 1
     var rest = value >> 4
     while rest != 0 {
@@ -106,8 +106,8 @@ func hexDigitCount(_ value: UInt32, width: Int) -> Int {
 }
 
 /// Writes `hexString(value, width:)` at `start`; returns the index after it.
-@usableFromInline
-func writeHex(_ value: UInt32, width: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+@inlinable
+public func writeHex(_ value: UInt32, width: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
     let end = start + hexDigitCount(value, width: width)
     var rest = value
     for i in stride(from: end - 1, through: start, by: -1) {
@@ -121,8 +121,14 @@ func writeHex(_ value: UInt32, width: Int, into buffer: UnsafeMutableBufferPoint
 /// The value of 1…`maxDigits` ASCII hex digits (either case); nil for anything else. Shared by
 /// the address parser and the `uevent` reader so both accept exactly the same digits.
 func parseASCIIHex<Digits: Collection<UInt8>>(_ digits: Digits, maxDigits: Int) -> UInt32? {
+    precondition(maxDigits <= 8, "a UInt32 holds 8 hex digits")
+    return parseASCIIHex64(digits, maxDigits: maxDigits).map { UInt32($0) }
+}
+
+/// The same for up to 16 digits (`reserved_regions` addresses).
+func parseASCIIHex64<Digits: Collection<UInt8>>(_ digits: Digits, maxDigits: Int) -> UInt64? {
     guard !digits.isEmpty, digits.count <= maxDigits else { return nil }
-    var value: UInt32 = 0
+    var value: UInt64 = 0
     for c in digits {
         let digit: UInt8
         switch c {
@@ -131,7 +137,7 @@ func parseASCIIHex<Digits: Collection<UInt8>>(_ digits: Digits, maxDigits: Int) 
         case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
         default: return nil
         }
-        value = value << 4 | UInt32(digit)
+        value = value << 4 | UInt64(digit)
     }
     return value
 }

@@ -68,13 +68,18 @@ public enum Sysfs {
 
     /// The last non-empty `/`-separated component of a path, or nil.
     static func lastComponent(_ path: String) -> String? {
-        // On the UTF-8 view: a Character-wise scan cost more than the readlink it follows.
+        lastComponent(of: Substring(path)).map(String.init)
+    }
+
+    /// The same as a slice of `path`. On the UTF-8 view: a Character-wise scan cost more than
+    /// the readlink it follows.
+    static func lastComponent(of path: Substring) -> Substring? {
         let utf8 = path.utf8
         let slash = UInt8(ascii: "/")
         var end = utf8.endIndex
         while end > utf8.startIndex, utf8[utf8.index(before: end)] == slash { end = utf8.index(before: end) }
         let start = utf8[..<end].lastIndex(of: slash).map { utf8.index(after: $0) } ?? utf8.startIndex
-        return start == end ? nil : String(path[start..<end])
+        return start == end ? nil : path[start..<end]
     }
 
     /// Names in a directory, without `.` and `..`; nil when it is not a readable directory.

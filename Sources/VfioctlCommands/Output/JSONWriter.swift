@@ -1,3 +1,5 @@
+import VFIOKit
+
 /// A streaming JSON writer for the documents that hold thousands of objects (`list --json`).
 ///
 /// It writes exactly what `JSONEncoder` with `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]`
@@ -66,33 +68,27 @@ struct JSONWriter {
         out.append(bracket)
     }
 
-    /// Starts an element of the innermost container: separator and indentation, one copy.
+    /// Starts an element of the innermost container: separator and indentation.
     private mutating func element() {
         guard depth > 0 else { return }
-        let first = emptyAt & (1 << UInt64(depth)) != 0
-        emptyAt &= ~(1 << UInt64(depth))
-        let width = depth * 2
-        if width > Self.separator.utf8CodeUnitCount - 2 {
-            if !first { raw(",\n") }
-            indent(depth)
-            return
+        if emptyAt & (1 << UInt64(depth)) != 0 {
+            emptyAt &= ~(1 << UInt64(depth))
+        } else {
+            raw(",\n")
         }
-        let start = Self.separator.utf8Start
-        out.append(first ? UnsafeRawBufferPointer(start: start + 2, count: width) : UnsafeRawBufferPointer(start: start, count: width + 2))
+        indent(depth)
     }
 
     private mutating func indent(_ depth: Int) {
         var left = depth * 2
-        let spaces = Self.separator.utf8CodeUnitCount - 2
         while left > 0 {
-            let n = min(left, spaces)
-            out.append(UnsafeRawBufferPointer(start: Self.separator.utf8Start + 2, count: n))
+            let n = min(left, Self.spaces.utf8CodeUnitCount)
+            out.append(UnsafeRawBufferPointer(start: Self.spaces.utf8Start, count: n))
             left -= n
         }
     }
 
-    /// `,`, a newline and the widest indentation an element takes in one copy.
-    private static let separator: StaticString = ",\n                                                                "
+    private static let spaces: StaticString = "                                                                "
 
     /// Appends literal bytes (string literals, whose bytes are in the binary). Array literals
     /// of bytes would be a heap array per call: with tens of calls per device, that was most
@@ -154,22 +150,14 @@ struct JSONWriter {
         }
     }
 
-    /// `"hhhh"`: a lowercase hex string of at least `width` digits, written in place.
+    /// `"hhhh"`: `hexString(value, width:)` written in place.
     mutating func hexString(_ value: UInt32, width: Int) {
-        var digits: (UInt64, UInt64) = (0, 0)  // 16 bytes, enough for 8 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var rest = value
-            var count = 0
-            repeat {
-                let digit = UInt8(rest & 0xf)
-                buffer[15 - count] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") - 10 + digit
-                rest >>= 4
-                count += 1
-            } while rest != 0 || count < width
-            out.append(UInt8(ascii: "\""))
-            out.append(UnsafeRawBufferPointer(rebasing: buffer[(16 - count)...]))
-            out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: "\""))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: hexDigitCount(value, width: width)) { buffer in
+            let end = writeHex(value, width: width, into: buffer, at: 0)
+            out.append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<end]))
         }
+        out.append(UInt8(ascii: "\""))
     }
 
     mutating func string(_ value: String) {
