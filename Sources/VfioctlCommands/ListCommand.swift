@@ -66,7 +66,9 @@ struct ListCommand: VfioctlCommand {
         let fields: InventoryReader.Fields =
             context.options.json ? .all : context.options.quiet ? [] : tree ? [.attributes, .topology] : []
         let inventory = try context.inventory(fields: fields)
-        let shown = inventory.devices.filter(matches)
+        // No filter: the inventory's own array, not a copy of every device.
+        let filtered = group != nil || driver != nil || vfio || classFilter != nil
+        let shown = filtered ? inventory.devices.filter(matches) : inventory.devices
         if let group, inventory.groups[group] == nil {
             throw VFIOError.unavailable(inventory.iommuEnabled ? "no IOMMU group \(group)" : "no IOMMU group \(group): the IOMMU is off; run 'vfioctl doctor'")
         }

@@ -9,8 +9,13 @@ public struct HostInventory: Sendable {
     /// device); nil when the snapshot was read without them (`InventoryReader.Fields.vfioDrivers`).
     public var vfioAliases: [VFIOAlias]?
 
-    public init(devices: [PCIDevice], groups: [Int: IOMMUGroup], iommuEnabled: Bool) {
-        self.devices = devices.sorted { $0.address < $1.address }
+    public init(devices: consuming [PCIDevice], groups: [Int: IOMMUGroup], iommuEnabled: Bool) {
+        // sysfs lists a bus's functions in address order already; sorting in place only when
+        // not spares copying thousands of devices.
+        if !devices.indices.dropFirst().allSatisfy({ devices[$0 - 1].address < devices[$0].address }) {
+            devices.sort { $0.address < $1.address }
+        }
+        self.devices = devices
         self.groups = groups
         self.iommuEnabled = iommuEnabled
         var index: [PCIAddress: Int] = [:]

@@ -55,6 +55,7 @@ public struct InventoryReader {
         let groupIDs = (Sysfs.list(root.iommuGroups) ?? []).compactMap { Int($0) }.filter { $0 >= 0 }
         let readsGroups = fields.contains(.groupDetails)
         let noIOMMU = groupIDs.isEmpty ? [] : noIOMMUGroups()
+        database?.preloadNames()
 
         // Devices, then groups, as one list of independent reads spread over a few threads. Each
         // slot is written by exactly one thread; libpci (not thread-safe) is used afterwards.
@@ -63,7 +64,9 @@ public struct InventoryReader {
         var readGroups = [IOMMUGroup?](repeating: nil, count: readsGroups ? groupIDs.count : 0)
         readDevices.withUnsafeMutableBufferPointer { deviceSlots in
             readGroups.withUnsafeMutableBufferPointer { groupSlots in
-                Parallel.forEachSlice(items, threads: threads ?? Parallel.threads(for: items)) { range in
+                // Chunks from a shared cursor rather than fixed halves: a group costs a fraction
+                // of a function, so fixed slices left the thread with the groups idle.
+                Parallel.forEachChunk(items, threads: threads ?? Parallel.threads(for: items), chunk: 64) { range in
                     let deviceRange = range.clamped(to: 0..<addresses.count)
                     if !deviceRange.isEmpty, let devicesDir = SysfsDirectory(root.pciDevices) {
                         for i in deviceRange { deviceSlots[i] = readSysfs(addresses[i], in: devicesDir, groupsListed: readsGroups) }
@@ -91,7 +94,9 @@ public struct InventoryReader {
         var devices: [PCIDevice] = []
         devices.reserveCapacity(addresses.count)
         let persisted = driverctlOverrides()
-        for case (var device, let groupLinkUnread)? in readDevices {
+        // Moved out of their slots (`take`), not copied: a device is a few dozen fields.
+        for i in readDevices.indices {
+            guard case (var device, let groupLinkUnread)? = readDevices[i].take() else { continue }
             if readsGroups {
                 device.iommuGroup = groupOf[device.address]
                 // Not in any listing (its group appeared or went mid-read): ask the link.
@@ -104,7 +109,7 @@ public struct InventoryReader {
             devices.append(device)
         }
         if !readsGroups { groups = groupsFromLinks(groupIDs, devices) }
-        var inventory = HostInventory(devices: devices, groups: groups, iommuEnabled: !groups.isEmpty)
+        var inventory = HostInventory(devices: consume devices, groups: groups, iommuEnabled: !groups.isEmpty)
         if fields.contains(.vfioDrivers) { inventory.vfioAliases = ModuleAliasReader.read(root: root) }
         return inventory
     }

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -5,10 +7,10 @@ import Glibc
 /// Spreads independent sysfs reads over a few threads. Reading a host's inventory is thousands of
 /// small `openat`/`read`/`close` calls that each cost the kernel a few microseconds and share no
 /// state, so on a host with many functions (which has many CPUs too) they scale with threads.
-enum Parallel {
+public enum Parallel {
     /// Threads worth using for `count` items: one per online CPU, at most 8, and none extra for
     /// small hosts, where starting a thread costs more than it saves.
-    static func threads(for count: Int, minimumPerThread: Int = 256) -> Int {
+    public static func threads(for count: Int, minimumPerThread: Int = 256) -> Int {
         let cpus = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         return max(1, min(cpus, 8, count / minimumPerThread))
     }
@@ -22,7 +24,7 @@ enum Parallel {
 
     /// The same, with each slice's index (0 is the calling thread's), for callers that keep one
     /// result per slice. There are `min(threads, count)` slices, at least one.
-    static func forEachSlice(_ count: Int, threads: Int, _ body: (_ index: Int, _ range: Range<Int>) -> Void) {
+    public static func forEachSlice(_ count: Int, threads: Int, _ body: (_ index: Int, _ range: Range<Int>) -> Void) {
         let n = max(1, min(threads, count))
         func slice(_ t: Int) -> Range<Int> { (count * t / n)..<(count * (t + 1) / n) }
         if n == 1 {
@@ -52,6 +54,27 @@ enum Parallel {
             body(0, slice(0))
             for thread in workers { pthread_join(thread, nil) }
         }
+    }
+
+    /// Calls `body(range)` for chunks of `0..<count` of at most `chunk` items, which `threads`
+    /// threads (the calling one among them) take in turn from a shared cursor until none is
+    /// left, and returns once all are done. Unlike fixed slices, this keeps every thread busy
+    /// when items cost unequal time (a function's directory against a group's). `body` must only
+    /// touch state its chunk owns.
+    static func forEachChunk(_ count: Int, threads: Int, chunk: Int, _ body: (Range<Int>) -> Void) {
+        let chunk = max(1, chunk)
+        let cursor = Cursor()
+        forEachSlice(max(1, min(threads, (count + chunk - 1) / chunk)), threads: threads) { _, _ in
+            while true {
+                let start = cursor.next.wrappingAdd(chunk, ordering: .relaxed).oldValue
+                guard start < count else { return }
+                body(start..<min(count, start + chunk))
+            }
+        }
+    }
+
+    private final class Cursor: Sendable {
+        let next = Atomic<Int>(0)
     }
 
     private final class Job {

@@ -1,10 +1,24 @@
 import CLibPCI
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// libpci, pointed at one sysfs tree: the ID database for names (never parse `pci.ids` by hand)
 /// and, for `show`, config space as libpci reads it. One handle per process is plenty; it is
 /// not thread-safe, so it is used from one place at a time.
 public final class PCIDatabase {
-    private let access: UnsafeMutablePointer<pci_access>
+    private let handle: UnsafeMutablePointer<pci_access>
+    /// The thread reading the ID database ahead of the first lookup (`preloadNames`).
+    private var loader: pthread_t?
+    /// The handle, once no loader thread is using it: every use of libpci goes through here.
+    private var access: UnsafeMutablePointer<pci_access> {
+        if let loader {
+            pthread_join(loader, nil)
+            self.loader = nil
+        }
+        return handle
+    }
     private var buffer = [CChar](repeating: 0, count: 1024)
 
     /// - Parameters:
@@ -14,14 +28,14 @@ public final class PCIDatabase {
         // libpci's error hook exits the process. The sys method's init does not touch the tree,
         // and reads of missing files only warn, so handing it a path that may not exist is safe.
         guard let handle = vfioctl_pci_open(root.sysBusPCI, idsFile) else { return nil }
-        access = handle
+        self.handle = handle
     }
 
     /// Reads an `lspci -x`/`-xxxx` dump through libpci's dump method. The caller checks the file
     /// exists first: libpci treats an unreadable dump as fatal.
     public init?(dumpFile: String) {
         guard Sysfs.exists(dumpFile), let handle = vfioctl_pci_open_dump(dumpFile) else { return nil }
-        access = handle
+        self.handle = handle
     }
 
     /// The functions libpci found by scanning (for a dump: every function in it).
@@ -38,6 +52,24 @@ public final class PCIDatabase {
 
     deinit {
         pci_cleanup(access)
+    }
+
+    /// Starts reading the ID database on a thread of its own, for a caller with other work to
+    /// do meanwhile (the inventory's sysfs reads). libpci otherwise parses all of `pci.ids` at
+    /// the first name lookup, milliseconds spent after the reads when nothing else runs. The
+    /// handle is not thread-safe: every other use waits for that thread first (`access`).
+    public func preloadNames() {
+        guard loader == nil else { return }
+        var thread = pthread_t()
+        let started = pthread_create(
+            &thread, nil,
+            { raw in
+                // A database that cannot be read is libpci's to report at the first lookup,
+                // as without the preload.
+                _ = pci_load_name_list(raw!.assumingMemoryBound(to: pci_access.self))
+                return nil
+            }, UnsafeMutableRawPointer(handle))
+        if started == 0 { loader = thread }
     }
 
     private func lookup(_ body: (UnsafeMutablePointer<pci_access>, UnsafeMutablePointer<CChar>, Int32) -> UnsafePointer<CChar>?) -> String? {

@@ -257,17 +257,11 @@ extension ListDocument: JSONStreamable {
         w.beginObject()
         w.key("devices")
         w.beginArray()
-        for device in devices {
-            w.arrayElement()
-            device.write(to: &w)
-        }
+        w.arrayElements(devices)
         w.endArray()
         w.key("groups")
         w.beginArray()
-        for group in groups {
-            w.arrayElement()
-            group.write(to: &w)
-        }
+        w.arrayElements(groups)
         w.endArray()
         w.field("iommuEnabled", iommuEnabled)
         w.field("schemaVersion", schemaVersion)

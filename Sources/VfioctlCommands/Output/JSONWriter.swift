@@ -125,6 +125,70 @@ struct JSONWriter {
         element()
     }
 
+    /// Writes `items` as elements of the innermost array, the same bytes as `arrayElement()`
+    /// and `write(to:)` for each. With many items, batches of them are written by a few threads
+    /// at once, each into a buffer of its own that is then appended in order: a device's object
+    /// is ~150 appends, and on one core that was a third of `list --json`'s time after the read.
+    /// A batch at a time, so the document still reaches the sink in chunks.
+    mutating func arrayElements<Element>(_ items: JSONElements<Element>, threads: Int? = nil, batch: Int = 512) {
+        let threads = threads ?? Parallel.threads(for: items.count, minimumPerThread: batch)
+        guard threads > 1 else {
+            for i in 0..<items.count {
+                arrayElement()
+                items.element(i).write(to: &self)
+            }
+            return
+        }
+        // Each thread's buffer, kept across batches so it grows once.
+        var parts = (0..<threads).map { _ in JSONWriter(fragmentAtDepth: depth) }
+        var start = 0
+        while start < items.count {
+            let end = min(items.count, start + batch * threads)
+            parts.withUnsafeMutableBufferPointer { slots in
+                Parallel.forEachSlice(end - start, threads: threads) { t, range in
+                    slots[t].restartFragment()
+                    for i in range {
+                        slots[t].arrayElement()
+                        items.element(start + i).write(to: &slots[t])
+                    }
+                }
+            }
+            for part in parts { splice(part) }
+            if let sink, out.count >= chunk {
+                sink(out.array)
+                out.removeAll()
+            }
+            start = end
+        }
+    }
+
+    /// A writer for elements of a container `depth` levels down, which `splice` appends.
+    private init(fragmentAtDepth depth: Int) {
+        self.init()
+        self.depth = depth
+        emptyAt = 1 << UInt64(depth)
+        #if DEBUG
+        lastKey = Array(repeating: "", count: depth)
+        #endif
+    }
+
+    private mutating func restartFragment() {
+        out.removeAll()
+        emptyAt = 1 << UInt64(depth)
+    }
+
+    /// Appends a fragment's elements to the innermost container, with the separator that
+    /// `element()` would have written before its first one.
+    private mutating func splice(_ part: JSONWriter) {
+        guard part.out.count > 0 else { return }
+        if emptyAt & (1 << UInt64(depth)) != 0 {
+            emptyAt &= ~(1 << UInt64(depth))
+        } else {
+            raw(",\n")
+        }
+        out.append(part.out)
+    }
+
     // MARK: - Scalars
 
     mutating func null() { raw("null") }
@@ -234,6 +298,28 @@ protocol JSONStreamable {
     func write(to writer: inout JSONWriter)
 }
 
+/// A document's array whose elements are made when they are written (`element(i)`, on the
+/// streaming writer's threads, so it must only read shared state), not built as one array of
+/// thousands first. Encodes as the array of those elements.
+struct JSONElements<Element: Encodable & JSONStreamable>: Encodable {
+    let count: Int
+    let element: (Int) -> Element
+
+    init(count: Int, element: @escaping (Int) -> Element) {
+        self.count = count
+        self.element = element
+    }
+
+    init(_ elements: [Element]) {
+        self.init(count: elements.count) { elements[$0] }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.unkeyedContainer()
+        for i in 0..<count { try container.encode(element(i)) }
+    }
+}
+
 /// The writer's growing bytes: appends are a bounds check and a copy, without `Array`'s
 /// uniqueness and capacity bookkeeping per call (a device is ~150 appends).
 private final class ByteBuffer {
@@ -272,6 +358,10 @@ private final class ByteBuffer {
         if count + bytes.count > capacity { reserve(max(capacity * 2, count + bytes.count)) }
         (base + count).copyMemory(from: source, byteCount: bytes.count)
         count += bytes.count
+    }
+
+    func append(_ other: ByteBuffer) {
+        append(UnsafeRawBufferPointer(start: other.base, count: other.count))
     }
 
     func append(contentsOf bytes: some Sequence<UInt8>) {

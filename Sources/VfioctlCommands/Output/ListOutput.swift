@@ -3,8 +3,18 @@ import VFIOKit
 struct ListDocument: Encodable {
     var schemaVersion = jsonSchemaVersion
     let iommuEnabled: Bool
-    let devices: [DeviceJSON]
-    let groups: [GroupJSON]
+    let devices: JSONElements<DeviceJSON>
+    let groups: JSONElements<GroupJSON>
+
+    init(iommuEnabled: Bool, devices: JSONElements<DeviceJSON>, groups: JSONElements<GroupJSON>) {
+        self.iommuEnabled = iommuEnabled
+        self.devices = devices
+        self.groups = groups
+    }
+
+    init(iommuEnabled: Bool, devices: [DeviceJSON], groups: [GroupJSON]) {
+        self.init(iommuEnabled: iommuEnabled, devices: JSONElements(devices), groups: JSONElements(groups))
+    }
 }
 
 enum ListRendering {
@@ -104,12 +114,15 @@ extension Renderer {
         let groups = inventory.sortedGroups
         if mode == .json {
             let shownGroups = Set(shown.compactMap(\.iommuGroup))
+            let listedGroups = groups.filter { shownGroups.contains($0.id) }
             let nodes = VFIONodeReader.listing(root: root)
+            let root = root
+            // Each element is made as it is written (on the writer's threads), not all first.
             console.emitJSON(
                 ListDocument(
                     iommuEnabled: inventory.iommuEnabled,
-                    devices: shown.map { DeviceJSON(device: $0, root: root, aliases: inventory.vfioAliases, nodes: nodes) },
-                    groups: groups.filter { shownGroups.contains($0.id) }.map { GroupJSON($0, viability: inventory.viability(of: $0)) }))
+                    devices: JSONElements(count: shown.count) { DeviceJSON(device: shown[$0], root: root, aliases: inventory.vfioAliases, nodes: nodes) },
+                    groups: JSONElements(count: listedGroups.count) { GroupJSON(listedGroups[$0], viability: inventory.viability(of: listedGroups[$0])) }))
             return .success
         }
         if mode == .quiet { return .success }
