@@ -2,6 +2,10 @@ import Testing
 import VFIOKit
 import VFIOTestSupport
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("Reading the host model from fixture trees")
 struct InventoryTests {
     @Test("groups, members, drivers and verdicts match the layout's truth", arguments: FixtureLayout.allCases)
@@ -61,6 +65,30 @@ struct InventoryTests {
             #expect(many.groups == one.groups, "\(threads) threads")
             let core = try InventoryReader(root: host.root, database: nil, fields: [], threads: threads).read()
             #expect(core.groups.mapValues(\.members) == one.groups.mapValues(\.members), "\(threads) threads")
+        }
+    }
+
+    @Test(
+        "chunks from the shared cursor cover every item once, whatever the split",
+        arguments: [(0, 2, 64), (1, 2, 64), (7, 3, 2), (100, 2, 7), (1000, 8, 64), (65, 4, 64)])
+    func chunkedCover(count: Int, threads: Int, chunk: Int) {
+        var visits = [Int](repeating: 0, count: count)
+        var takenBy = [UInt](repeating: 0, count: count)
+        visits.withUnsafeMutableBufferPointer { visits in
+            takenBy.withUnsafeMutableBufferPointer { takenBy in
+                Parallel.forEachChunk(count, threads: threads, chunk: chunk) { range in
+                    #expect(range.count <= chunk && !range.isEmpty)
+                    for i in range {
+                        visits[i] += 1
+                        takenBy[i] = UInt(pthread_self())
+                    }
+                }
+            }
+        }
+        #expect(visits.allSatisfy { $0 == 1 })
+        // A chunk is taken whole by one thread.
+        for start in stride(from: 0, to: count, by: chunk) {
+            #expect(Set(takenBy[start..<min(count, start + chunk)]).count == 1)
         }
     }
 

@@ -70,6 +70,42 @@ struct JSONWriterTests {
         #expect(chunk >= 1 << 16 ? chunks.count == 1 : chunks.count > 1)
     }
 
+    @Test(
+        "elements written by several threads in batches: the same bytes as one by one",
+        arguments: [(2, 1), (2, 3), (3, 2), (8, 1), (2, 512)])
+    func threadedElements(threads: Int, batch: Int) throws {
+        let host = FixtureLayout.desktop.build()
+        let inventory = try InventoryReader(root: host.root, database: PCIDatabase(root: host.root)).read()
+        let devices = inventory.devices.map { DeviceJSON(device: $0, root: host.root) }
+        let groups = inventory.sortedGroups.map { GroupJSON($0, viability: inventory.viability(of: $0)) }
+        #expect(devices.count > threads * batch || batch == 512)
+        let document = ListDocument(iommuEnabled: inventory.iommuEnabled, devices: devices, groups: groups)
+        for chunk in [1, 1 << 16] {
+            var chunks: [[UInt8]] = []
+            var writer = JSONWriter(chunk: chunk, sink: { chunks.append($0) })
+            writer.beginObject()
+            writer.key("devices")
+            writer.beginArray()
+            writer.arrayElements(document.devices, threads: threads, batch: batch)
+            writer.endArray()
+            writer.key("groups")
+            writer.beginArray()
+            writer.arrayElements(document.groups, threads: threads, batch: batch)
+            writer.endArray()
+            writer.field("iommuEnabled", document.iommuEnabled)
+            writer.field("schemaVersion", document.schemaVersion)
+            writer.endObject()
+            writer.finish()
+            #expect(String(decoding: chunks.joined(), as: UTF8.self) == (try encoded(document)), "chunk \(chunk)")
+        }
+        // An empty array stays empty, as the encoder writes it.
+        var empty = JSONWriter()
+        empty.beginArray()
+        empty.arrayElements(JSONElements<GroupJSON>([]), threads: threads, batch: batch)
+        empty.endArray()
+        #expect(String(decoding: empty.bytes, as: UTF8.self) == (try encoded([GroupJSON]())))
+    }
+
     @Test("numbers and hex strings, as JSONEncoder writes them", arguments: [Int.min, -1_000_000_007, -1, 0, 7, 10, 99, 100, 65_535, Int.max])
     func integers(_ value: Int) throws {
         var writer = JSONWriter()

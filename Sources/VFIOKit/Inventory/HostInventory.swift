@@ -10,8 +10,8 @@ public struct HostInventory: Sendable {
     public var vfioAliases: [VFIOAlias]?
 
     public init(devices: consuming [PCIDevice], groups: [Int: IOMMUGroup], iommuEnabled: Bool) {
-        // sysfs lists a bus's functions in address order already; sorting in place only when
-        // not spares copying thousands of devices.
+        // The reader gives them in address order already; sorting in place only when not
+        // spares moving thousands of devices.
         if !devices.indices.dropFirst().allSatisfy({ devices[$0 - 1].address < devices[$0].address }) {
             devices.sort { $0.address < $1.address }
         }
@@ -19,6 +19,7 @@ public struct HostInventory: Sendable {
         self.groups = groups
         self.iommuEnabled = iommuEnabled
         var index: [PCIAddress: Int] = [:]
+        index.reserveCapacity(self.devices.count)
         for (i, device) in self.devices.enumerated() { index[device.address] = i }
         self.index = index
     }

@@ -51,7 +51,9 @@ public struct InventoryReader {
         }
         // Entries are kernel-made names; anything that is not an address is skipped, so no path
         // is ever built from an unvalidated name.
-        let addresses = names.compactMap { PCIAddress($0) }
+        // In address order (sysfs lists them by its own hash order), so the devices come out
+        // sorted and the inventory need not sort a few thousand large values.
+        let addresses = names.compactMap { PCIAddress($0) }.sorted()
         let groupIDs = (Sysfs.list(root.iommuGroups) ?? []).compactMap { Int($0) }.filter { $0 >= 0 }
         let readsGroups = fields.contains(.groupDetails)
         let noIOMMU = groupIDs.isEmpty ? [] : noIOMMUGroups()
@@ -66,7 +68,10 @@ public struct InventoryReader {
             readGroups.withUnsafeMutableBufferPointer { groupSlots in
                 // Chunks from a shared cursor rather than fixed halves: a group costs a fraction
                 // of a function, so fixed slices left the thread with the groups idle.
-                Parallel.forEachChunk(items, threads: threads ?? Parallel.threads(for: items), chunk: 64) { range in
+                let threads = threads ?? Parallel.threads(for: items)
+                // Chunks of up to 64: few enough that taking one is rare, small enough that
+                // every thread gets several (so a small host split over threads still is).
+                Parallel.forEachChunk(items, threads: threads, chunk: max(1, min(64, items / (threads * 4)))) { range in
                     let deviceRange = range.clamped(to: 0..<addresses.count)
                     if !deviceRange.isEmpty, let devicesDir = SysfsDirectory(root.pciDevices) {
                         for i in deviceRange { deviceSlots[i] = readSysfs(addresses[i], in: devicesDir, groupsListed: readsGroups) }
@@ -86,6 +91,8 @@ public struct InventoryReader {
         // it (the kernel adds the `iommu_group` link and that entry together).
         var groupOf: [PCIAddress: Int] = [:]
         if readsGroups {
+            groups.reserveCapacity(groupIDs.count)
+            groupOf.reserveCapacity(addresses.count)
             for case let group? in readGroups {
                 groups[group.id] = group
                 for member in group.members { groupOf[member] = group.id }

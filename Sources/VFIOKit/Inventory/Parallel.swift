@@ -61,7 +61,7 @@ public enum Parallel {
     /// left, and returns once all are done. Unlike fixed slices, this keeps every thread busy
     /// when items cost unequal time (a function's directory against a group's). `body` must only
     /// touch state its chunk owns.
-    static func forEachChunk(_ count: Int, threads: Int, chunk: Int, _ body: (Range<Int>) -> Void) {
+    public static func forEachChunk(_ count: Int, threads: Int, chunk: Int, _ body: (Range<Int>) -> Void) {
         let chunk = max(1, chunk)
         let cursor = Cursor()
         forEachSlice(max(1, min(threads, (count + chunk - 1) / chunk)), threads: threads) { _, _ in
