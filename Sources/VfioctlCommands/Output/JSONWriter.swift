@@ -144,9 +144,10 @@ struct JSONWriter {
         var start = 0
         while start < items.count {
             let end = min(items.count, start + batch * threads)
+            // All emptied here: a last batch smaller than `threads` leaves some slots untouched.
+            for t in parts.indices { parts[t].restartFragment() }
             parts.withUnsafeMutableBufferPointer { slots in
                 Parallel.forEachSlice(end - start, threads: threads) { t, range in
-                    slots[t].restartFragment()
                     for i in range {
                         slots[t].arrayElement()
                         items.element(start + i).write(to: &slots[t])
