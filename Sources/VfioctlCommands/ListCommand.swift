@@ -66,9 +66,7 @@ struct ListCommand: VfioctlCommand {
         let fields: InventoryReader.Fields =
             context.options.json ? .all : context.options.quiet ? [] : tree ? [.attributes, .topology] : []
         let inventory = try context.inventory(fields: fields)
-        // No filter: the inventory's own array, not a copy of every device.
-        let filtered = group != nil || driver != nil || vfio || classFilter != nil
-        let shown = filtered ? inventory.devices.filter(matches) : inventory.devices
+        let shown = inventory.devices.filter(matches)
         if let group, inventory.groups[group] == nil {
             throw VFIOError.unavailable(inventory.iommuEnabled ? "no IOMMU group \(group)" : "no IOMMU group \(group): the IOMMU is off; run 'vfioctl doctor'")
         }

@@ -66,11 +66,10 @@ public struct InventoryReader {
         var readGroups = [IOMMUGroup?](repeating: nil, count: readsGroups ? groupIDs.count : 0)
         readDevices.withUnsafeMutableBufferPointer { deviceSlots in
             readGroups.withUnsafeMutableBufferPointer { groupSlots in
-                // Chunks from a shared cursor rather than fixed halves: a group costs a fraction
-                // of a function, so fixed slices left the thread with the groups idle.
+                // Chunks from a shared cursor rather than fixed halves (a group costs a fraction
+                // of a function, so fixed slices left the thread with the groups idle), up to 64
+                // and at least four per thread, so a small host split over threads still is.
                 let threads = threads ?? Parallel.threads(for: items)
-                // Chunks of up to 64: few enough that taking one is rare, small enough that
-                // every thread gets several (so a small host split over threads still is).
                 Parallel.forEachChunk(items, threads: threads, chunk: max(1, min(64, items / (threads * 4)))) { range in
                     let deviceRange = range.clamped(to: 0..<addresses.count)
                     if !deviceRange.isEmpty, let devicesDir = SysfsDirectory(root.pciDevices) {

@@ -71,12 +71,17 @@ struct JSONWriter {
     /// Starts an element of the innermost container: separator and indentation.
     private mutating func element() {
         guard depth > 0 else { return }
+        separator()
+        indent(depth)
+    }
+
+    /// The `,` and newline before any element of the innermost container but its first.
+    private mutating func separator() {
         if emptyAt & (1 << UInt64(depth)) != 0 {
             emptyAt &= ~(1 << UInt64(depth))
         } else {
             raw(",\n")
         }
-        indent(depth)
     }
 
     private mutating func indent(_ depth: Int) {
@@ -182,11 +187,7 @@ struct JSONWriter {
     /// `element()` would have written before its first one.
     private mutating func splice(_ part: JSONWriter) {
         guard part.out.count > 0 else { return }
-        if emptyAt & (1 << UInt64(depth)) != 0 {
-            emptyAt &= ~(1 << UInt64(depth))
-        } else {
-            raw(",\n")
-        }
+        separator()
         out.append(part.out)
     }
 
