@@ -42,23 +42,8 @@ struct ListCommand: VfioctlCommand {
         if let classFilter, classFilter.isEmpty || classFilter.count > 64 { throw ValidationError("--class needs a value") }
     }
 
-    func matches(_ device: PCIDevice) -> Bool {
-        if let group, device.iommuGroup != group { return false }
-        if let driver {
-            if driver == "none" { if device.driver != nil { return false } } else if device.driver != driver { return false }
-        }
-        if vfio && !device.isVFIOBound { return false }
-        if let classFilter {
-            let lowered = classFilter.lowercased()
-            let isHex = lowered.allSatisfy(\.isHexDigit) && lowered.count <= 6 && lowered.count % 2 == 0
-            if isHex {
-                if !device.classCodeHex.hasPrefix(lowered) { return false }
-            } else if !(device.names.className?.lowercased().contains(lowered) ?? false) {
-                return false
-            }
-        }
-        return true
-    }
+    /// The filters, read from the options once.
+    var filter: ListFilter { ListFilter(group: group, driver: driver, vfioOnly: vfio, classFilter: classFilter) }
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         // Read only what this view shows: the table needs the core fields, the tree the
@@ -66,10 +51,51 @@ struct ListCommand: VfioctlCommand {
         let fields: InventoryReader.Fields =
             context.options.json ? .all : context.options.quiet ? [] : tree ? [.attributes, .topology] : []
         let inventory = try context.inventory(fields: fields)
-        let shown = inventory.devices.filter(matches)
+        let filter = filter
+        // No filter: the inventory's own array, not a copy of a few thousand devices.
+        let shown = filter.isEverything ? inventory.devices : inventory.devices.filter(filter.matches)
         if let group, inventory.groups[group] == nil {
             throw VFIOError.unavailable(inventory.iommuEnabled ? "no IOMMU group \(group)" : "no IOMMU group \(group): the IOMMU is off; run 'vfioctl doctor'")
         }
         return Renderer(context).renderList(inventory, shown: shown, tree: tree)
+    }
+}
+
+/// `list`'s filters as plain values: an option's value is a property-wrapper lookup on each
+/// read, and reading them per device cost milliseconds on thousands of functions.
+struct ListFilter {
+    var group: Int?
+    var driver: String?
+    var vfioOnly = false
+    /// Lowercased; a hex prefix of the class code when `classIsHex`, else a word of the class name.
+    var classFilter: String?
+    var classIsHex = false
+
+    init(group: Int? = nil, driver: String? = nil, vfioOnly: Bool = false, classFilter: String? = nil) {
+        self.group = group
+        self.driver = driver
+        self.vfioOnly = vfioOnly
+        let lowered = classFilter?.lowercased()
+        self.classFilter = lowered
+        if let lowered { classIsHex = lowered.allSatisfy(\.isHexDigit) && lowered.count <= 6 && lowered.count % 2 == 0 }
+    }
+
+    /// Whether every function passes.
+    var isEverything: Bool { group == nil && driver == nil && !vfioOnly && classFilter == nil }
+
+    func matches(_ device: PCIDevice) -> Bool {
+        if let group, device.iommuGroup != group { return false }
+        if let driver {
+            if driver == "none" { if device.driver != nil { return false } } else if device.driver != driver { return false }
+        }
+        if vfioOnly && !device.isVFIOBound { return false }
+        if let classFilter {
+            if classIsHex {
+                if !device.classCodeHex.hasPrefix(classFilter) { return false }
+            } else if !(device.names.className?.lowercased().contains(classFilter) ?? false) {
+                return false
+            }
+        }
+        return true
     }
 }

@@ -60,7 +60,7 @@ struct JSONWriterTests {
             iommuEnabled: inventory.iommuEnabled, devices: inventory.devices.map { DeviceJSON(device: $0, root: host.root) },
             groups: inventory.sortedGroups.map { GroupJSON($0, viability: inventory.viability(of: $0)) })
         var chunks: [[UInt8]] = []
-        var writer = JSONWriter(chunk: chunk, sink: { chunks.append($0) })
+        var writer = JSONWriter(chunk: chunk, sink: { chunks.append(Array($0)) })
         document.write(to: &writer)
         writer.finish()
         #expect(writer.bytes.isEmpty)
@@ -80,10 +80,11 @@ struct JSONWriterTests {
         let document = ListDocument(iommuEnabled: inventory.iommuEnabled, devices: devices, groups: groups)
         let expected = try encoded(document)
         // Every batch size up to one batch for all: last batches of every size, fewer items
-        // than threads among them.
-        for (batch, chunk) in (1...devices.count + 1).flatMap({ batch in [(batch, 1), (batch, 1 << 16)] }) {
+        // than threads among them; with a sink taking each thread's buffer as it is, and
+        // without one (the buffers appended).
+        for (batch, chunk) in (1...devices.count + 1).flatMap({ batch in [(batch, 1), (batch, 1 << 16), (batch, nil)] }) {
             var chunks: [[UInt8]] = []
-            var writer = JSONWriter(chunk: chunk, sink: { chunks.append($0) })
+            var writer = chunk.map { JSONWriter(chunk: $0, sink: { chunks.append(Array($0)) }) } ?? JSONWriter()
             writer.beginObject()
             writer.key("devices")
             writer.beginArray()
@@ -97,7 +98,8 @@ struct JSONWriterTests {
             writer.field("schemaVersion", document.schemaVersion)
             writer.endObject()
             writer.finish()
-            #expect(String(decoding: chunks.joined(), as: UTF8.self) == expected, "batch \(batch), chunk \(chunk)")
+            let written = chunk == nil ? writer.bytes : Array(chunks.joined())
+            #expect(String(decoding: written, as: UTF8.self) == expected, "batch \(batch), chunk \(String(describing: chunk))")
         }
         // An empty array stays empty, as the encoder writes it.
         var empty = JSONWriter()

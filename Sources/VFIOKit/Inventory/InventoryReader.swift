@@ -46,17 +46,26 @@ public struct InventoryReader {
 
     /// - Throws: `.unavailable` when there is no `/sys/bus/pci/devices` at all.
     public func read() throws(VFIOError) -> HostInventory {
-        guard let devicesDir = SysfsDirectory(root.pciDevices), let names = devicesDir.list() else {
+        // The two big listings at once, on two threads (thousands of entries each).
+        var listed: [PCIAddress]?
+        var groupIDs: [Int] = []
+        var noIOMMU: Set<Int> = []
+        Parallel.forEachSlice(2, threads: 2) { slice, _ in
+            if slice == 0 {
+                // Entries are kernel-made names; anything that is not an address is skipped, so
+                // no path is ever built from an unvalidated name. In address order (sysfs lists
+                // them by its own hash order), so the devices come out sorted and the inventory
+                // need not sort a few thousand large values.
+                listed = SysfsDirectory(root.pciDevices)?.list()?.compactMap { PCIAddress($0) }.sorted()
+            } else {
+                groupIDs = (Sysfs.list(root.iommuGroups) ?? []).compactMap { Int($0) }.filter { $0 >= 0 }
+                noIOMMU = groupIDs.isEmpty ? [] : noIOMMUGroups()
+            }
+        }
+        guard let addresses = listed else {
             throw .unavailable("cannot read \(root.pciDevices): no PCI bus (is sysfs mounted?)", target: root.pciDevices)
         }
-        // Entries are kernel-made names; anything that is not an address is skipped, so no path
-        // is ever built from an unvalidated name.
-        // In address order (sysfs lists them by its own hash order), so the devices come out
-        // sorted and the inventory need not sort a few thousand large values.
-        let addresses = names.compactMap { PCIAddress($0) }.sorted()
-        let groupIDs = (Sysfs.list(root.iommuGroups) ?? []).compactMap { Int($0) }.filter { $0 >= 0 }
         let readsGroups = fields.contains(.groupDetails)
-        let noIOMMU = groupIDs.isEmpty ? [] : noIOMMUGroups()
         database?.preloadNames()
 
         // Devices, then groups, as one list of independent reads spread over a few threads. Each

@@ -68,17 +68,20 @@ public final class Console: @unchecked Sendable {
         if pending.count >= 1 << 16 { flush() }
     }
 
-    /// Bytes that are already UTF-8 text (a JSON document).
-    func write(bytes: [UInt8]) {
+    /// Bytes that are already UTF-8 text (a JSON document), valid during the call.
+    func write(bytes: UnsafeRawBufferPointer) {
         if capture {
             captured += String(decoding: bytes, as: UTF8.self)
             return
         }
-        if pending.isEmpty && bytes.count >= 1 << 16 {
-            pending = bytes
-        } else {
-            pending.append(contentsOf: bytes)
+        // A large piece is written as it is, after what is pending: copying megabytes of JSON
+        // into `pending` first cost `list --json` a copy and fresh pages for each one.
+        if bytes.count >= 1 << 16 {
+            flush()
+            writeAll(bytes)
+            return
         }
+        pending.append(contentsOf: bytes)
         if pending.count >= 1 << 16 { flush() }
     }
 
@@ -99,17 +102,19 @@ public final class Console: @unchecked Sendable {
 
     public func flush() {
         guard !capture, !pending.isEmpty else { return }
-        pending.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    break
-                }
-                offset += n
-            }
-        }
+        pending.withUnsafeBytes { writeAll($0) }
         pending.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ raw: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < raw.count {
+            let n = Glibc.write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            offset += n
+        }
     }
 }

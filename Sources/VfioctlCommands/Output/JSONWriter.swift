@@ -20,13 +20,15 @@ struct JSONWriter {
     private var lastKey: [String] = []
     #endif
 
-    /// Where the bytes go as the document grows: once `bytes` holds `chunk` bytes or more, the
-    /// next array element hands them to `sink` and starts an empty buffer, so a document of
-    /// thousands of devices never sits in memory whole. nil: everything stays in `bytes`.
-    private let sink: (([UInt8]) -> Void)?
+    /// Where the bytes go as the document grows, in order: once `bytes` holds `chunk` bytes or
+    /// more, the next array element hands them to `sink` and starts an empty buffer, so a
+    /// document of thousands of devices never sits in memory whole; a batch written by several
+    /// threads goes to it buffer by buffer (`arrayElements`). The bytes are only valid during
+    /// the call. nil: everything stays in `bytes`.
+    private let sink: ((UnsafeRawBufferPointer) -> Void)?
     private let chunk: Int
 
-    init(capacity: Int = 0, chunk: Int = 1 << 16, sink: (([UInt8]) -> Void)? = nil) {
+    init(capacity: Int = 0, chunk: Int = 1 << 16, sink: ((UnsafeRawBufferPointer) -> Void)? = nil) {
         self.sink = sink
         self.chunk = chunk
         out.reserve(sink == nil ? capacity : max(capacity, chunk + chunk / 4))
@@ -35,7 +37,12 @@ struct JSONWriter {
     /// Hands what is left to the sink (the end of a document written with one).
     mutating func finish() {
         guard let sink, out.count > 0 else { return }
-        sink(out.array)
+        handOn(to: sink)
+    }
+
+    /// Gives what the buffer holds to the sink and empties it.
+    private func handOn(to sink: (UnsafeRawBufferPointer) -> Void) {
+        out.withBytes(sink)
         out.removeAll()
     }
 
@@ -123,10 +130,7 @@ struct JSONWriter {
 
     /// For array elements (no key).
     mutating func arrayElement() {
-        if let sink, out.count >= chunk {
-            sink(out.array)
-            out.removeAll()
-        }
+        if let sink, out.count >= chunk { handOn(to: sink) }
         element()
     }
 
@@ -134,7 +138,8 @@ struct JSONWriter {
     /// and `write(to:)` for each. With many items, batches of them are written by a few threads
     /// at once, each into a buffer of its own that is then appended in order: a device's object
     /// is ~150 appends, and on one core that was a third of `list --json`'s time after the read.
-    /// A batch at a time, so the document still reaches the sink in chunks.
+    /// A batch at a time, so the document still reaches the sink in chunks; with a sink, each
+    /// buffer goes to it as it is (after what this writer holds), not copied into this one.
     mutating func arrayElements<Element>(_ items: JSONElements<Element>, threads: Int? = nil, batch: Int = 512) {
         let threads = threads ?? Parallel.threads(for: items.count, minimumPerThread: batch)
         guard threads > 1 else {
@@ -150,7 +155,10 @@ struct JSONWriter {
         while start < items.count {
             let end = min(items.count, start + batch * threads)
             // All emptied here: a last batch smaller than `threads` leaves some slots untouched.
-            for t in parts.indices { parts[t].restartFragment() }
+            // Slices are contiguous and only the last ones can be empty, so every part but the
+            // first of a batch follows an element, and the first does when the array has one.
+            let arrayHasElements = emptyAt & (1 << UInt64(depth)) == 0
+            for t in parts.indices { parts[t].restartFragment(followingAnElement: arrayHasElements || t > 0) }
             parts.withUnsafeMutableBufferPointer { slots in
                 Parallel.forEachSlice(end - start, threads: threads) { t, range in
                     for i in range {
@@ -160,10 +168,6 @@ struct JSONWriter {
                 }
             }
             for part in parts { splice(part) }
-            if let sink, out.count >= chunk {
-                sink(out.array)
-                out.removeAll()
-            }
             start = end
         }
     }
@@ -178,17 +182,24 @@ struct JSONWriter {
         #endif
     }
 
-    private mutating func restartFragment() {
+    /// Empties a fragment for the next batch. `followingAnElement`: its first element is not
+    /// the container's first, so it writes the `,` separator itself, as `element()` would.
+    private mutating func restartFragment(followingAnElement: Bool) {
         out.removeAll()
-        emptyAt = 1 << UInt64(depth)
+        emptyAt = followingAnElement ? 0 : 1 << UInt64(depth)
     }
 
-    /// Appends a fragment's elements to the innermost container, with the separator that
-    /// `element()` would have written before its first one.
+    /// Appends a fragment's elements (separator included) to the innermost container: to the
+    /// sink, after this writer's own bytes, or to this buffer.
     private mutating func splice(_ part: JSONWriter) {
         guard part.out.count > 0 else { return }
-        separator()
-        out.append(part.out)
+        emptyAt &= ~(1 << UInt64(depth))
+        if let sink {
+            if out.count > 0 { handOn(to: sink) }
+            part.out.withBytes(sink)
+        } else {
+            out.append(part.out)
+        }
     }
 
     // MARK: - Scalars
@@ -337,6 +348,8 @@ private final class ByteBuffer {
     deinit { base.deallocate() }
 
     var array: [UInt8] { Array(UnsafeRawBufferPointer(start: base, count: count)) }
+
+    func withBytes(_ body: (UnsafeRawBufferPointer) -> Void) { body(UnsafeRawBufferPointer(start: base, count: count)) }
 
     func reserve(_ wanted: Int) {
         guard wanted > capacity else { return }
