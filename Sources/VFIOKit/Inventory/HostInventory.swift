@@ -12,15 +12,20 @@ public struct HostInventory: Sendable {
     public init(devices: consuming [PCIDevice], groups: [Int: IOMMUGroup], iommuEnabled: Bool) {
         // The reader gives them in address order already; sorting in place only when not
         // spares moving thousands of devices.
-        if !devices.indices.dropFirst().allSatisfy({ devices[$0 - 1].address < devices[$0].address }) {
-            devices.sort { $0.address < $1.address }
+        // Loops over indices, reading only addresses: iterating the devices themselves copies
+        // each one (a few dozen fields, a dozen of them reference-counted).
+        var inOrder = true
+        for i in devices.indices.dropFirst() where !(devices[i - 1].address < devices[i].address) {
+            inOrder = false
+            break
         }
+        if !inOrder { devices.sort { $0.address < $1.address } }
         self.devices = devices
         self.groups = groups
         self.iommuEnabled = iommuEnabled
         var index: [PCIAddress: Int] = [:]
         index.reserveCapacity(self.devices.count)
-        for (i, device) in self.devices.enumerated() { index[device.address] = i }
+        for i in self.devices.indices { index[self.devices[i].address] = i }
         self.index = index
     }
 
