@@ -46,7 +46,8 @@ public struct HostInventory: Sendable {
     }
 
     public var sortedGroups: [IOMMUGroup] {
-        groups.values.sorted { $0.id < $1.id }
+        // The ids sorted, not the groups: sorting thousands of values moved each one many times.
+        groups.keys.sorted().compactMap { groups[$0] }
     }
 
     /// Resolves a target to the functions it names.

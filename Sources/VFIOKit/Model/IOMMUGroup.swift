@@ -44,8 +44,9 @@ public struct IOMMUGroup: Sendable, Equatable, Codable {
     }
 
     /// `reserved_regions` from its bytes: lines of `0xSTART 0xEND TYPE` (iommu.c prints them
-    /// with `0x%016llx 0x%016llx %s`); a line that does not parse is skipped. Byte-wise, because
-    /// a host has a file per group and splitting it as `String`s cost more than reading it.
+    /// with `0x%016llx 0x%016llx %s`); a line that does not parse is skipped. Scanned in place,
+    /// word by word: a host has a file per group, and splitting each into arrays of lines and
+    /// words cost more than reading it.
     public static func parseReservedRegions(bytes: UnsafeBufferPointer<UInt8>) -> [ReservedRegion] {
         func blank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") }
         /// A hex address with an optional `0x`.
@@ -54,11 +55,28 @@ public struct IOMMUGroup: Sendable, Equatable, Codable {
             return parseASCIIHex64(prefixed ? word.dropFirst(2) : word, maxDigits: 16)
         }
         var regions: [ReservedRegion] = []
-        for line in bytes.split(separator: UInt8(ascii: "\n")) {
-            let words = line.split(whereSeparator: blank)
-            guard words.count >= 3, let start = address(words[0]), let end = address(words[1]) else { continue }
-            // The type: the rest of the line, its words joined by one space.
-            let type = words[2...].map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+        var lineStart = bytes.startIndex
+        while lineStart < bytes.endIndex {
+            let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            var cursor = lineStart
+            lineStart = lineEnd + 1
+            /// The next blank-separated word of the line, if any.
+            func nextWord() -> Slice<UnsafeBufferPointer<UInt8>>? {
+                while cursor < lineEnd, blank(bytes[cursor]) { cursor += 1 }
+                guard cursor < lineEnd else { return nil }
+                let first = cursor
+                while cursor < lineEnd, !blank(bytes[cursor]) { cursor += 1 }
+                return bytes[first..<cursor]
+            }
+            guard let startWord = nextWord(), let endWord = nextWord(), let typeWord = nextWord(),
+                let start = address(startWord), let end = address(endWord)
+            else { continue }
+            // The type: the rest of the line, its words joined by one space (one word as printed).
+            var type = String(decoding: typeWord, as: UTF8.self)
+            while let more = nextWord() {
+                type += " "
+                type += String(decoding: more, as: UTF8.self)
+            }
             regions.append(ReservedRegion(start: start, end: end, type: type))
         }
         return regions
