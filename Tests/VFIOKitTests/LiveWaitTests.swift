@@ -63,6 +63,7 @@ struct LiveWaitTests {
         let outcome = try HolderWaiter(root: host.root, policy: eventsOnly, deviceNumbers: host.deviceNumbers).waitUntilFree(devices: [vf], timeout: generous)
         #expect(outcome.result == .free)
         #expect(outcome.decidedBy == .confirm)
+        #expect(outcome.freedBy == .nodeEvent)
         #expect(outcome.waited < generous)
         // Still alive: the wait ended on the close, not on an exit.
         #expect(kill(holder.pid, 0) == 0)
@@ -94,6 +95,7 @@ struct LiveWaitTests {
         let outcome = try HolderWaiter(root: host.root, policy: policy, deviceNumbers: host.deviceNumbers).waitUntilFree(devices: [vf], timeout: generous)
         #expect(outcome.result == .free)
         #expect(outcome.decidedBy == .confirm)
+        #expect(outcome.freedBy == .timer)
         #expect(outcome.waited < .seconds(5))
         #expect(kill(holder.pid, 0) == 0)
     }

@@ -68,6 +68,7 @@ struct WaitLoopTests {
         let outcome = try HolderWaiter.run(io: &io, policy: policy, timeout: .seconds(30), progress: nil)
         #expect(outcome.result == .free)
         #expect(outcome.decidedBy == .processExit)
+        #expect(outcome.freedBy == .processExit)
         #expect(outcome.scans == 2)
         #expect(io.scanTimes == [.zero, .milliseconds(130)])
         #expect(outcome.waited < .milliseconds(200))
@@ -81,6 +82,7 @@ struct WaitLoopTests {
         #expect(outcome.result == .timedOut)
         #expect(outcome.report.holders.map(\.pid) == [42])
         #expect(outcome.decidedBy == .deadline)
+        #expect(outcome.freedBy == nil)
         // Start, four rescans (250 ms apart, the last one at the deadline).
         #expect(outcome.scans == 5)
         #expect(io.scanTimes.last == .seconds(1))
@@ -106,7 +108,29 @@ struct WaitLoopTests {
         let outcome = try HolderWaiter.run(io: &io, policy: policy, timeout: .seconds(30), progress: nil)
         #expect(outcome.result == .free)
         #expect(outcome.decidedBy == .confirm)
+        #expect(outcome.freedBy == .nodeEvent)
         #expect(io.scanTimes == [.zero, .milliseconds(100), .milliseconds(121)])
+    }
+
+    @Test("a release no event told of is found by the periodic rescan, and confirmed")
+    func timerFindsFree() throws {
+        var io = ScriptedIO(scans: [report(heldBy: [42]), report(heldBy: []), report(heldBy: [])], events: [])
+        let outcome = try HolderWaiter.run(io: &io, policy: policy, timeout: .seconds(30), progress: nil)
+        #expect(outcome.result == .free)
+        #expect(outcome.decidedBy == .confirm)
+        #expect(outcome.freedBy == .timer)
+        #expect(io.scanTimes.count == 3)
+    }
+
+    @Test("a confirm that finds a holder again forgets what first saw the device free")
+    func freeThenHeldAgain() throws {
+        var io = ScriptedIO(
+            scans: [report(heldBy: [42]), report(heldBy: []), report(heldBy: [43]), report(heldBy: []), report(heldBy: [])],
+            events: [(.milliseconds(100), [.nodeEvent])])
+        let outcome = try HolderWaiter.run(io: &io, policy: policy, timeout: .seconds(30), progress: nil)
+        #expect(outcome.result == .free)
+        #expect(outcome.freedBy == .timer)
+        #expect(io.scanTimes.count == 5)
     }
 
     @Test("a pid that no longer holds once its pidfd is open loses the pidfd, and the wait rescans soon")

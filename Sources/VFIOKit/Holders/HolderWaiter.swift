@@ -33,6 +33,9 @@ public struct WaitOutcome: Sendable {
     public var scans: Int
     /// What triggered the scan that decided the outcome.
     public var decidedBy: WakeReason
+    /// On a free outcome, what triggered the scan that first saw the targets free (`decidedBy`
+    /// is then often `.confirm`, the second look, which tells nothing of what ended the hold).
+    public var freedBy: WakeReason?
 
     public var isFree: Bool { result == .free }
 }
@@ -79,6 +82,7 @@ public struct HolderWaiter: Sendable {
         var report: HolderReport?
         var scans = 0
         var decidedBy = WakeReason.start
+        var freedBy: WakeReason?
         var nextProgress = Duration.zero
         while true {
             switch action {
@@ -87,6 +91,12 @@ public struct HolderWaiter: Sendable {
                 let current = try io.scan()
                 scans += 1
                 decidedBy = reason
+                // Kept while the targets stay free: a confirm only looks again.
+                if !current.isFree {
+                    freedBy = nil
+                } else if freedBy == nil {
+                    freedBy = reason
+                }
                 report = current
                 let now = io.now()
                 action = planner.scanned(free: current.isFree, holders: current.watchPids, reason: reason, at: now, cost: now - started)
@@ -121,7 +131,7 @@ public struct HolderWaiter: Sendable {
                 // `report` is set: every path to finish goes through a scan.
                 return WaitOutcome(
                     result: free ? .free : .timedOut, report: report ?? HolderReport(targets: [], holders: [], likelyHolders: [], stats: ScanStats()),
-                    waited: io.now(), scans: scans, decidedBy: decidedBy)
+                    waited: io.now(), scans: scans, decidedBy: decidedBy, freedBy: free ? freedBy : nil)
             }
         }
     }

@@ -185,7 +185,9 @@ extension Renderer {
             let waited = outcome.scans > 1 ? " (after " + HolderRendering.preciseSeconds(outcome.waited) + ")" : ""
             console.line(names + (addresses.count == 1 ? " is free" : " are free") + waited)
             if verbose {
-                console.line(HolderRendering.plural(outcome.scans, "scan", "scans") + ", the last one after a " + outcome.decidedBy.rawValue)
+                var line = HolderRendering.plural(outcome.scans, "scan", "scans") + ", the last one after a " + outcome.decidedBy.rawValue
+                if let freedBy = outcome.freedBy, freedBy != outcome.decidedBy { line += "; first seen free after a " + freedBy.rawValue }
+                console.line(line)
             }
             return .success
         }
