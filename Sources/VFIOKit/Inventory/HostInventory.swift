@@ -12,14 +12,7 @@ public struct HostInventory: Sendable {
     public init(devices: consuming [PCIDevice], groups: [Int: IOMMUGroup], iommuEnabled: Bool) {
         // The reader gives them in address order already; sorting in place only when not
         // spares moving thousands of devices.
-        // Loops over indices, reading only addresses: iterating the devices themselves copies
-        // each one (a few dozen fields, a dozen of them reference-counted).
-        var inOrder = true
-        for i in devices.indices.dropFirst() where !(devices[i - 1].address < devices[i].address) {
-            inOrder = false
-            break
-        }
-        if !inOrder { devices.sort { $0.address < $1.address } }
+        if !devices.isInAddressOrder { devices.sort { $0.address < $1.address } }
         self.devices = devices
         self.groups = groups
         self.iommuEnabled = iommuEnabled
@@ -73,4 +66,10 @@ public struct HostInventory: Sendable {
             return matches
         }
     }
+}
+
+extension [PCIDevice] {
+    /// Whether the devices are in address order. Read by index, addresses only: iterating the
+    /// devices themselves copies each one (a few dozen fields, a dozen reference-counted).
+    var isInAddressOrder: Bool { indices.dropFirst().allSatisfy { self[$0 - 1].address < self[$0].address } }
 }

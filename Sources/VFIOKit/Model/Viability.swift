@@ -37,8 +37,7 @@ public struct Viability: Sendable, Equatable, Codable {
         var blockers: [Blocker] = []
         // Members usually come sorted (`HostInventory.members(of:)`); sorting anyway moved
         // every member of thousands of groups for `list --json`.
-        let inOrder = members.indices.dropFirst().allSatisfy { members[$0 - 1].address < members[$0].address }
-        for device in inOrder ? members : members.sorted(by: { $0.address < $1.address }) {
+        for device in members.isInAddressOrder ? members : members.sorted(by: { $0.address < $1.address }) {
             guard case .hostDriver(let driver) = state(of: device) else { continue }
             let reason: String
             if device.isBridge {
