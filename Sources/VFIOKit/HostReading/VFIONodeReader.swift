@@ -88,6 +88,9 @@ public struct VFIONodeReader: Sendable {
     }
 
     public func status(_ path: String) -> NodeStatus? {
+        // A node the listing did not see is not there for this snapshot either: no `lstat`
+        // (a VFIO-bound function without its node would cost a failing path walk each).
+        if let listing, !listing.nodes.contains(path) { return nil }
         var info = stat()
         guard lstat(root.path(path), &info) == 0 else { return nil }
         return NodeStatus(path: path, uid: info.st_uid, gid: info.st_gid, mode: UInt32(info.st_mode) & 0o7777)
