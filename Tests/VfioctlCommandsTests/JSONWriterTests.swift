@@ -127,7 +127,8 @@ struct JSONWriterTests {
 
     @Test("nodes from one listing of /dev/vfio name what lstat finds", arguments: FixtureLayout.allCases.map(\.rawValue) + ["with VFIO nodes"])
     func listedNodes(_ layout: String) throws {
-        let host = try FixtureLayout(rawValue: layout)?.build() ?? FixtureHost.desktopWithVFIONodes()
+        let plainLayout = FixtureLayout(rawValue: layout)
+        let host = try plainLayout?.build() ?? FixtureHost.desktopWithVFIONodes()
         let inventory = try InventoryReader(root: host.root, database: nil).read()
         let listed = VFIONodeReader.listing(root: host.root)
         var withAccess = 0
@@ -139,6 +140,6 @@ struct JSONWriterTests {
         }
         // The VFIO function's two nodes exist only in the host that made them (group 24, vfio0);
         // elsewhere it is VFIO-bound without them, so the listing must answer "none" for both.
-        #expect(withAccess == (FixtureLayout(rawValue: layout) == nil ? 1 : 0))
+        #expect(withAccess == (plainLayout == nil ? 1 : 0))
     }
 }
