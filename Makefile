@@ -116,6 +116,7 @@ fmt:
 	SWIFT=$(SWIFT) ./scripts/lint.sh --fix
 
 lint:
+	./scripts/rooms.sh
 	SWIFT=$(SWIFT) ./scripts/lint.sh
 
 clean:

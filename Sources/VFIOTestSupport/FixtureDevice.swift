@@ -1,4 +1,7 @@
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 /// What a fixture function looks like. Defaults make a plain endpoint.
 public struct FixtureDevice: Sendable {

@@ -1,4 +1,7 @@
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 #if canImport(Glibc)
 import Glibc

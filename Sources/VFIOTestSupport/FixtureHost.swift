@@ -1,5 +1,8 @@
 import SystemPackage
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 #if canImport(Glibc)
 import Glibc

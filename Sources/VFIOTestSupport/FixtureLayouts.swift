@@ -1,4 +1,7 @@
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 /// Realistic host layouts with their known truth, so tests can compare what vfioctl reads
 /// against what the tree was built to be.

@@ -1,5 +1,8 @@
 import CLinuxShim
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 #if canImport(Glibc)
 import Glibc

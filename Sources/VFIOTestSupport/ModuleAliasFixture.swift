@@ -1,4 +1,7 @@
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 extension FixtureHost {
     /// The kernel release fixtures name in `/proc/sys/kernel/osrelease`.

@@ -1,4 +1,7 @@
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 extension FixtureHost {
     /// The guest's SR-IOV NVMe as a fixture: root port 00:05.0 (group 4) and PF 04:00.0 on

@@ -1,6 +1,9 @@
 import Synchronization
 import SystemPackage
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 #if canImport(Glibc)
 import Glibc

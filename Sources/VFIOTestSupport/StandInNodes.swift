@@ -1,6 +1,9 @@
 import CLinuxShim
 import Synchronization
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 struct ApplyCommand: VfioctlCommand {
     static let configuration = CommandConfiguration(
@@ -35,30 +37,29 @@ struct ApplyCommand: VfioctlCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Wait at most DURATION for holders of a device being released, unless the file says otherwise (default 30s). DURATION is \(DurationText.forms).", valueName: "DURATION")
-    )
-    var timeout: String?
+            "Wait at most DURATION for holders of a device being released, unless the file says otherwise (default 30s). DURATION is \(DurationText.forms).", valueName: "DURATION"),
+        transform: DurationArgument.parser(for: "--timeout"))
+    var timeout: DurationArgument?
 
     @Flag(name: .long, help: "Keep the host in the desired state: re-apply on every change and periodically; one JSON line per pass.")
     var watch = false
 
     @Option(
         name: .long,
-        help: ArgumentHelp("With --watch, re-apply at least every DURATION (default 60s). DURATION is \(DurationText.forms).", valueName: "DURATION"))
-    var interval: String?
+        help: ArgumentHelp("With --watch, re-apply at least every DURATION (default 60s). DURATION is \(DurationText.forms).", valueName: "DURATION"),
+        transform: DurationArgument.parser(for: "--interval"))
+    var interval: DurationArgument?
 
     @OptionGroup var mutation: MutationOptions
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
         if watch { return try executeWatch(context) }
         if interval != nil { throw VFIOError.usage("--interval needs --watch") }
-        var desired = try DesiredState.load(root: context.root, file: file)
-        if let timeout {
-            let parsed = try DurationText.parse(timeout, name: "--timeout")
-            if desired.timeout == nil { desired.timeout = parsed }
-        }
         let renderer = Renderer(context)
-        return renderer.render(try context.session(mutation, renderer: renderer).apply(desired))
+        let session = context.session(mutation, renderer: renderer)
+        var desired = try session.desiredState(file: file)
+        if let timeout, desired.timeout == nil { desired.timeout = timeout.duration }
+        return renderer.render(try session.apply(desired))
     }
 }
 
@@ -69,21 +70,11 @@ extension ApplyCommand {
         if timeout != nil { throw VFIOError.usage("--timeout has no effect with --watch: the agent never waits for holders inside a pass") }
         var policy = WatchPolicy()
         if let interval {
-            let parsed = try DurationText.parse(interval, name: "--interval")
-            guard parsed >= .seconds(1) else { throw VFIOError.usage("--interval must be at least 1s") }
-            policy.interval = parsed
+            guard interval.duration >= .seconds(1) else { throw VFIOError.usage("--interval must be at least 1s") }
+            policy.interval = interval.duration
         }
-        // Read the file once before starting, so a typo on the command line is exit 64 at once
-        // rather than an error line per pass.
-        if let file, Sysfs.readBytes(file, limit: 1 << 22) == nil { throw VFIOError.usage("cannot read \(file)") }
-        try Privilege.requireRoot(for: "apply --watch", root: context.root, effectiveUID: context.services.effectiveUID)
-        let session = context.session(lockTimeout: mutation.lockTimeoutDuration)
-        var source = try ConfigWatchSource(root: context.root, file: file)
-        let root = context.root
-        let file = self.file
-        let watcher = ApplyWatcher(session: session, policy: policy) { () throws(VFIOError) in try DesiredState.load(root: root, file: file) }
         let renderer = Renderer(context)
-        watcher.run(&source) { renderer.render($0) }
+        try context.session(lockTimeout: mutation.lockTimeoutDuration).watch(file: file, policy: policy) { renderer.render($0) }
         return .success
     }
 }

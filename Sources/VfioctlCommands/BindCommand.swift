@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 struct BindCommand: VfioctlCommand {
     static let configuration = CommandConfiguration(
@@ -60,8 +62,10 @@ struct BindCommand: VfioctlCommand {
         help: "When host processes hold the devices' own nodes (a display server on /dev/dri/card0), wait for them to let go, then bind.")
     var wait = false
 
-    @Option(name: .long, help: ArgumentHelp("With --wait: how long to wait (default 30s; 0 looks once).", valueName: "DURATION"))
-    var timeout: String?
+    @Option(
+        name: .long, help: ArgumentHelp("With --wait: how long to wait (default 30s; 0 looks once).", valueName: "DURATION"),
+        transform: DurationArgument.parser(for: "--timeout"))
+    var timeout: DurationArgument?
 
     @OptionGroup var mutation: MutationOptions
 
@@ -75,7 +79,7 @@ struct BindCommand: VfioctlCommand {
         let parsed = targets
         var ownerSpec: OwnerSpec?
         if let owner { ownerSpec = try OwnerSpec.parse(owner) }
-        let holderTimeout = wait ? try DurationText.parse(timeout ?? "30s", name: "--timeout") : nil
+        let holderTimeout = wait ? (timeout ?? .holders).duration : nil
         let request = BindRequest(targets: parsed, driver: driver, wholeGroup: group, force: force, owner: ownerSpec, holderTimeout: holderTimeout)
         let renderer = Renderer(context)
         let outcome = try context.session(mutation, renderer: renderer).bind(request)

@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 struct CDICommand: VfioctlCommand {
     static let configuration = CommandConfiguration(
@@ -27,18 +29,13 @@ struct CDICommand: VfioctlCommand {
     var kind: String = CDISpec.defaultKind
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
-        try CDISpec.validateKind(kind)
-        if let output, !output.hasPrefix("/") || output.contains("\0") || output.hasSuffix("/") {
-            throw VFIOError.usage("--output must be an absolute file path such as \(CDISpec.defaultPath)")
-        }
-        let spec = try CDISpec.read(root: context.root, kind: kind)
+        let view = try context.session().cdi(kind: kind, output: output)
         let renderer = Renderer(context)
-        guard let output else {
-            renderer.console.write(String(decoding: spec.encoded(), as: UTF8.self))
+        guard let update = view.update else {
+            renderer.console.write(String(decoding: view.spec.encoded(), as: UTF8.self))
             return .success
         }
-        let changed = try spec.write(to: output)
-        renderer.render(CDIUpdate(path: output, devices: spec.devices.map(\.name), changed: changed), kind: kind)
+        renderer.render(update, kind: kind)
         return .success
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 struct DoctorCommand: VfioctlCommand {
     static let configuration = CommandConfiguration(
@@ -14,9 +16,6 @@ struct DoctorCommand: VfioctlCommand {
     @OptionGroup var global: GlobalOptions
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
-        let inventory = try? context.inventory()
-        let facts = DoctorFactsReader(root: context.root).read(inventory: inventory)
-        let findings = Doctor.diagnose(facts)
-        return Renderer(context).render(findings)
+        Renderer(context).render(context.session().doctor())
     }
 }

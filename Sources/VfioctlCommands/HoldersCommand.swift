@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 #if canImport(Glibc)
 import Glibc
@@ -30,30 +32,6 @@ struct HoldersCommand: VfioctlCommand {
     var targets: [Target] = []
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
-        let addresses = try HolderTargets.resolve(targets, context: context, command: "holders")
-        let finder = HolderFinder(root: context.root, options: .init(hostNodes: true), deviceNumbers: context.services.deviceNumbers)
-        let report = try finder.find(addresses)
-        let domains = (try? StateStore(root: context.root).load())?.domains ?? [:]
-        return Renderer(context).render(report, now: Int64(time(nil)), domains: domains)
-    }
-}
-
-/// Targets of `holders` and `wait`, resolved to functions.
-enum HolderTargets {
-    /// Resolves the targets (parsed with the arguments) in order, without
-    /// duplicates (a group and one of its members may both be named).
-    static func resolve(_ parsed: [Target], context: CommandContext, command: String) throws(VFIOError) -> [PCIAddress] {
-        guard !parsed.isEmpty else {
-            throw .usage("\(command) needs at least one TARGET: " + Target.acceptedForms)
-        }
-        let inventory = try InventoryReader(root: context.root, database: nil, fields: .forChanges).read()
-        var addresses: [PCIAddress] = []
-        var seen = Set<PCIAddress>()
-        for target in parsed {
-            let devices = try inventory.resolve(target)
-            if devices.isEmpty { throw .unavailable("\(target) has no PCI functions") }
-            for device in devices where seen.insert(device.address).inserted { addresses.append(device.address) }
-        }
-        return addresses
+        Renderer(context).render(try context.session().holders(targets), now: Int64(time(nil)))
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 #if canImport(Glibc)
 import Glibc
@@ -24,29 +26,27 @@ struct HookCommand: ParsableCommand {
 /// Options both hooks take.
 struct HookOptions: ParsableArguments {
     @Option(
-        help: ArgumentHelp("Wait at most DURATION for QEMU to close the devices (default: [hooks] timeout, else 30s).", valueName: "DURATION"))
-    var timeout: String?
+        help: ArgumentHelp("Wait at most DURATION for QEMU to close the devices (default: [hooks] timeout, else 30s).", valueName: "DURATION"),
+        transform: DurationArgument.parser(for: "--timeout"))
+    var timeout: DurationArgument?
 
     @Option(
         name: .long,
         help: ArgumentHelp(
             "Wait at most SECONDS for another vfioctl run to release /run/vfioctl/lock (default 60: longer than another VM's release waits by default).",
-            valueName: "SECONDS"))
-    var lockTimeout: Double = 60
-
-    func validate() throws {
-        try MutationOptions.validate(lockTimeout: lockTimeout, atMost: 3600)
-    }
+            valueName: "SECONDS"),
+        transform: DurationArgument.lockTimeoutParser(atMost: 3600))
+    var lockTimeout: DurationArgument = .hookLock
 
     /// `[hooks]` of /etc/vfioctl.conf under the root prefix, with --timeout over it.
     func settings(_ context: CommandContext) throws(VFIOError) -> HookSettings {
         var settings = try DesiredState.load(root: context.root).hooks ?? HookSettings()
-        if let timeout { settings.timeout = try DurationText.parse(timeout, name: "--timeout") }
+        if let timeout { settings.timeout = timeout.duration }
         return settings
     }
 
     func session(_ context: CommandContext) -> HostSession {
-        context.session(lockTimeout: MutationOptions.duration(lockTimeout: lockTimeout))
+        context.session(lockTimeout: lockTimeout.duration)
     }
 
     /// Runs one phase: logs what it did, or why not (a thrown error too, before it is printed).
@@ -121,15 +121,7 @@ struct LibvirtHookCommand: VfioctlCommand {
     }
 
     func readXML() throws(VFIOError) -> String {
-        let limit = 16 << 20
-        if let xmlFile {
-            guard let bytes = Sysfs.readBytes(xmlFile, limit: limit) else { throw .usage("cannot read \(xmlFile)") }
-            return String(decoding: bytes, as: UTF8.self)
-        }
-        guard let bytes = Sysfs.readBytes(fd: STDIN_FILENO, limit: limit), !bytes.isEmpty else {
-            throw .usage("no domain XML on standard input")
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        try HostSession.hookInput(file: xmlFile)
     }
 }
 
@@ -169,8 +161,8 @@ struct ProxmoxHookCommand: VfioctlCommand {
         switch phase {
         case "pre-start":
             _ = try hook.settings(context)
-            let guest = try ProxmoxGuest.load(vmid: vmid, root: context.root, conf: conf)
             let session = hook.session(context)
+            let guest = try session.proxmoxGuest(vmid, conf: conf)
             return try hook.run(context, prefix: prefix) { () throws(VFIOError) in try session.prepareVM(proxmox: guest) }
         case "post-stop":
             let settings = try hook.settings(context)

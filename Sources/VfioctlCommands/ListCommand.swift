@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 struct ListCommand: VfioctlCommand {
     static let configuration = CommandConfiguration(
@@ -46,18 +48,17 @@ struct ListCommand: VfioctlCommand {
     var filter: ListFilter { ListFilter(group: group, driver: driver, vfioOnly: vfio, classFilter: classFilter) }
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
-        // Read only what this view shows: the table needs the core fields, the tree the
-        // hierarchy and header types, JSON everything.
-        let fields: InventoryReader.Fields =
-            context.options.json ? .all : context.options.quiet ? [] : tree ? [.attributes, .topology] : []
-        let inventory = try context.inventory(fields: fields)
+        // Read only what this view shows (the service knows what each needs).
+        let detail: ListDetail = context.options.json ? .document : context.options.quiet ? .none : tree ? .tree : .table
+        let listing = try context.session().list(detail)
+        let inventory = listing.inventory
         let filter = filter
         // No filter: the inventory's own array, not a copy of a few thousand devices.
         let shown = filter.isEverything ? inventory.devices : inventory.devices.filter(filter.matches)
         if let group, inventory.groups[group] == nil {
             throw VFIOError.unavailable(inventory.iommuEnabled ? "no IOMMU group \(group)" : "no IOMMU group \(group): the IOMMU is off; run 'vfioctl doctor'")
         }
-        return Renderer(context).renderList(inventory, shown: shown, tree: tree)
+        return Renderer(context).renderList(listing, shown: shown, tree: tree)
     }
 }
 

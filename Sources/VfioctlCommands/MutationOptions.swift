@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 /// Options every command that changes the host takes.
 struct MutationOptions: ParsableArguments {
@@ -9,25 +11,12 @@ struct MutationOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Wait at most SECONDS for another vfioctl run to release /run/vfioctl/lock (default 30; 0 = do not wait).",
-            valueName: "SECONDS"))
-    var lockTimeout: Double = 30
+            "Wait at most SECONDS for another vfioctl run to release /run/vfioctl/lock (default 30; 0 = do not wait; also 500ms, 2m).",
+            valueName: "SECONDS"),
+        transform: DurationArgument.lockTimeoutParser(atMost: 86_400))
+    var lockTimeout: DurationArgument = .lock
 
-    func validate() throws {
-        try Self.validate(lockTimeout: lockTimeout, atMost: 86_400)
-    }
-
-    var lockTimeoutDuration: Duration { Self.duration(lockTimeout: lockTimeout) }
-
-    /// `--lock-timeout` is a finite number of seconds from 0 to `limit` (commands that a VM
-    /// manager calls allow less).
-    static func validate(lockTimeout seconds: Double, atMost limit: Double) throws {
-        guard seconds.isFinite, seconds >= 0, seconds <= limit else {
-            throw ValidationError("--lock-timeout must be a number of seconds from 0 to \(Int(limit))")
-        }
-    }
-
-    static func duration(lockTimeout seconds: Double) -> Duration { .milliseconds(Int64((seconds * 1000).rounded())) }
+    var lockTimeoutDuration: Duration { lockTimeout.duration }
 }
 
 extension CommandContext {
@@ -39,9 +28,8 @@ extension CommandContext {
 
     /// A session on this root with the kernel seams, for front ends that report progress their
     /// own way (a hook logs, the agent prints a line a pass).
-    func session(dryRun: Bool = false, lockTimeout: Duration, observer: (@Sendable (SessionEvent) -> Void)? = nil) -> HostSession {
+    func session(dryRun: Bool = false, lockTimeout: Duration = .seconds(30), observer: (@Sendable (SessionEvent) -> Void)? = nil) -> HostSession {
         HostSession(
-            root: root, kernel: services.kernel(root), executorOptions: services.executorOptions, dryRun: dryRun,
-            effectiveUID: services.effectiveUID, lockTimeout: lockTimeout, deviceNumbers: services.deviceNumbers, observer: observer)
+            root: root, seams: services, dryRun: dryRun, lockTimeout: lockTimeout, pciIDsFile: environment["VFIOCTL_PCI_IDS"], observer: observer)
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 #if canImport(Glibc)
 import Glibc
@@ -7,14 +9,16 @@ import Glibc
 
 /// How the commands that give devices back wait for holders before writing.
 struct ReleaseWaitOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Wait at most DURATION for holders to let go (default 30s). DURATION is \(DurationText.forms).", valueName: "DURATION"))
-    var timeout: String = "30s"
+    @Option(
+        help: ArgumentHelp("Wait at most DURATION for holders to let go (default 30s). DURATION is \(DurationText.forms).", valueName: "DURATION"),
+        transform: DurationArgument.parser(for: "--timeout"))
+    var timeout: DurationArgument = .holders
 
     @Flag(name: .long, help: "Do not wait: if anything holds the devices, exit 3 at once naming the holders.")
     var noWait = false
 
     func parsed() throws(VFIOError) -> ReleaseWait {
-        ReleaseWait(timeout: try DurationText.parse(timeout, name: "--timeout"), noWait: noWait)
+        ReleaseWait(timeout: timeout.duration, noWait: noWait)
     }
 }
 

@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 struct SRIOVCommand: VfioctlCommand {
     static let configuration = CommandConfiguration(
@@ -45,8 +47,9 @@ struct SRIOVCommand: VfioctlCommand {
     @Option(
         help: ArgumentHelp(
             "Wait at most DURATION for VFs that would be removed to be free (default: do not wait, refuse). DURATION is \(DurationText.forms).",
-            valueName: "DURATION"))
-    var timeout: String?
+            valueName: "DURATION"),
+        transform: DurationArgument.parser(for: "--timeout"))
+    var timeout: DurationArgument?
 
     @Option(
         name: .long,
@@ -62,7 +65,7 @@ struct SRIOVCommand: VfioctlCommand {
         }
         guard vfs >= 0 else { throw VFIOError.usage("--vfs must be 0 or more", target: "--vfs") }
         if driver != nil && !bind { throw VFIOError.usage("--driver needs --bind", target: "--driver") }
-        let wait = try timeout.map { text throws(VFIOError) in try DurationText.parse(text, name: "--timeout") }
+        let wait = timeout?.duration
         var request = SRIOVRequest(pf: address, numVFs: vfs, vfDriver: bind ? (driver ?? DriverName.vfioPCI) : nil, wait: wait)
         request.msix = msix
         let renderer = Renderer(context)

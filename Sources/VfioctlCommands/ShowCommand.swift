@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 struct ShowCommand: VfioctlCommand {
     static let configuration = CommandConfiguration(
@@ -21,22 +23,6 @@ struct ShowCommand: VfioctlCommand {
     var target: Target
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
-        let database = context.database()
-        let inventory = try context.inventory(database: database)
-        let devices = try inventory.resolve(target)
-        // Holders (through VFIO, or through a host-bound device's own nodes) come from one /proc
-        // scan for all the devices; `holders` has the details.
-        let finder = HolderFinder(root: context.root, options: .init(hostNodes: true), deviceNumbers: context.services.deviceNumbers)
-        let report = try? finder.find(devices.map(\.address))
-        let holders = devices.map { device in
-            report.flatMap { $0.covers(device.address) ? $0.restricted(to: device.address) : nil }
-        }
-        var groups = Set(devices.compactMap(\.iommuGroup))
-        if case .group(let id) = target { groups.insert(id) }
-        var view = ShowView(
-            target: target, devices: devices, holders: holders, inventory: inventory, config: ConfigReport.Reader(database: database, inventory: inventory),
-            domains: (try? StateStore(root: context.root).load())?.domains ?? [:])
-        view.attach = IOMMUPlatformReader(root: context.root).attachVerdicts(groups.sorted())
-        return Renderer(context).render(view)
+        Renderer(context).render(try context.session().show(target))
     }
 }

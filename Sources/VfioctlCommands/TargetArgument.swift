@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 #if canImport(Glibc)
 import Glibc
@@ -47,11 +49,11 @@ enum TargetCompletion {
         // what bash replaces.
         if environment["SAP_SHELL"] == "bash" {
             let word = bashWord(words: words, index: index, prefix: prefix)
-            guard let colon = word.lastIndex(of: ":") else { return TargetCandidates.matching(word, root: root) }
+            guard let colon = word.lastIndex(of: ":") else { return HostSession.targetCandidates(word, root: root) }
             let head = word[...colon].count
-            return TargetCandidates.matching(word, root: root).map { String($0.dropFirst(head)) }
+            return HostSession.targetCandidates(word, root: root).map { String($0.dropFirst(head)) }
         }
-        let found = TargetCandidates.matching(prefix, root: root)
+        let found = HostSession.targetCandidates(prefix, root: root)
         // zsh's _describe reads "value:description", so a ':' in a value is escaped.
         if environment["SAP_SHELL"] == "zsh" { return found.map { $0.split(separator: ":", omittingEmptySubsequences: false).joined(separator: "\\:") } }
         return found
@@ -76,8 +78,7 @@ enum TargetCompletion {
             i += 1
         }
         let path = chosen ?? "/"
-        guard path.hasPrefix("/"), !path.contains("\0"), Sysfs.isDirectory(path) else { return nil }
-        return HostRoot(.init(path))
+        return try? HostSession.root(path)
     }
 
     /// The word being completed as the user typed it, undoing bash's split at ':'.

@@ -1,16 +1,16 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 /// Turns every usage error (ArgumentParser's own, a bad TARGET caught while parsing, a bad
 /// option value caught by a command) into the same one line:
 /// `vfioctl: MESSAGE (see 'vfioctl help')`.
-enum UsageErrors {
-    static let hint = " (see 'vfioctl help')"
+package enum UsageErrors {
+    static let hint = ErrorLine.hint
 
     /// The line to print for a failure: usage errors carry the hint.
-    static func line(_ error: VFIOError) -> String {
-        "vfioctl: " + error.message + (error.exitCode == 64 ? hint : "")
-    }
+    static func line(_ error: VFIOError) -> String { ErrorLine.line(error) }
 
     /// A parse failure as a `VFIOError.usage`: the reason a transform gave (a bad TARGET says
     /// what is wrong with it) or else the first line of ArgumentParser's message, with user

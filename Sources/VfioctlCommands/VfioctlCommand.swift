@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 #if canImport(Glibc)
 import Glibc
@@ -45,29 +47,11 @@ struct GlobalOptions: ParsableArguments {
     var root: String?
 }
 
-/// The outside world a mutating command acts on. Normally the real kernel under the root
-/// prefix and the process's effective uid; tests substitute a simulated kernel.
-public struct CommandServices: Sendable {
-    /// Builds the kernel seams for a root prefix.
-    public var kernel: @Sendable (HostRoot) -> KernelInterface
-    public var effectiveUID: UInt32
-    public var executorOptions: ExecutorOptions
-    /// What the nodes holders have open stand for, for every holder scan and wait.
-    public var deviceNumbers: DeviceNumbers
-
-    public init(
-        kernel: @escaping @Sendable (HostRoot) -> KernelInterface = { KernelInterface.real(root: $0) },
-        effectiveUID: UInt32 = geteuid(), executorOptions: ExecutorOptions = ExecutorOptions(), deviceNumbers: DeviceNumbers = .real
-    ) {
-        self.kernel = kernel
-        self.effectiveUID = effectiveUID
-        self.executorOptions = executorOptions
-        self.deviceNumbers = deviceNumbers
-    }
-}
+/// The outside world a command acts on (`HostSeams`: the real kernel unless a test says otherwise).
+public typealias CommandServices = HostSeams
 
 /// Everything a command needs from the outside world.
-struct CommandContext {
+package struct CommandContext {
     let options: GlobalOptions
     let console: Console
     let root: HostRoot
@@ -80,24 +64,16 @@ struct CommandContext {
         self.console = console
         self.environment = environment
         self.services = services ?? CommandServices()
-        let rootPath = options.root ?? environment["VFIOCTL_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? "/"
-        guard rootPath.hasPrefix("/"), !rootPath.contains("\0"), !rootPath.contains("\n") else {
-            throw .usage("invalid root '\(rootPath)': expected an absolute directory path")
-        }
-        guard Sysfs.isDirectory(rootPath) else {
-            throw .usage("invalid root '\(rootPath)': not a directory")
-        }
-        self.root = HostRoot(.init(rootPath))
+        self.root = try HostSession.root(options.root ?? environment["VFIOCTL_ROOT"].flatMap { $0.isEmpty ? nil : $0 } ?? "/")
         self.color = !options.noColor && !options.json && environment["NO_COLOR"].map(\.isEmpty) ?? true && console.isTerminal
     }
+}
 
-    /// libpci pointed at this root.
-    func database() -> PCIDatabase? {
-        PCIDatabase(root: root, idsFile: environment["VFIOCTL_PCI_IDS"])
-    }
-
-    /// The inventory with names from libpci.
-    func inventory(database: PCIDatabase? = nil, fields: InventoryReader.Fields = .all) throws(VFIOError) -> HostInventory {
-        try InventoryReader(root: root, database: database ?? self.database(), fields: fields).read()
+extension Renderer {
+    /// The renderer for a command's options: `--json`, `-q` or text, `--verbose`, colour.
+    init(_ context: CommandContext) {
+        self.init(
+            console: context.console, root: context.root, mode: context.options.json ? .json : context.options.quiet ? .quiet : .text,
+            verbose: context.options.verbose, color: context.color)
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import VFIOKit
+import VFIOModel
+import VfioctlOutput
 
 #if canImport(Glibc)
 import Glibc
@@ -29,22 +31,14 @@ struct WaitCommand: VfioctlCommand {
     @Argument(help: Target.argumentHelp, completion: .targets, transform: Target.argument)
     var targets: [Target] = []
 
-    @Option(help: ArgumentHelp("Give up after DURATION (default 30s; 0 checks once). DURATION is \(DurationText.forms).", valueName: "DURATION"))
-    var timeout: String = "30s"
+    @Option(
+        help: ArgumentHelp("Give up after DURATION (default 30s; 0 checks once). DURATION is \(DurationText.forms).", valueName: "DURATION"),
+        transform: DurationArgument.parser(for: "--timeout"))
+    var timeout: DurationArgument = .holders
 
     mutating func execute(_ context: CommandContext) throws -> ExitStatus {
-        let limit = try DurationText.parse(timeout, name: "--timeout")
-        let addresses = try HolderTargets.resolve(targets, context: context, command: "wait")
         let renderer = Renderer(context)
-        let observe = renderer.sessionObserver()
-        let outcome = try HolderWaiter(root: context.root, deviceNumbers: context.services.deviceNumbers).waitUntilFree(devices: addresses, timeout: limit) {
-            progress in
-            // A free scan that is being confirmed keeps the last holder's line, so the status
-            // never claims more than is known.
-            guard !progress.report.isFree else { return }
-            observe(.waitingForHolders(progress))
-        }
-        observe(.waitEnded)
-        return try renderer.render(outcome, addresses: addresses, timeout: limit, now: Int64(time(nil)))
+        let view = try context.session(observer: renderer.sessionObserver()).wait(for: targets, timeout: timeout.duration)
+        return try renderer.render(view, now: Int64(time(nil)))
     }
 }

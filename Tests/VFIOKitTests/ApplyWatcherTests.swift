@@ -2,7 +2,10 @@ import Synchronization
 import Testing
 import VFIOTestSupport
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 /// A scripted event source: a fake clock that jumps to each deadline or scripted moment, with
 /// an action (an edit of the file) and the events it would cause.

@@ -1,7 +1,10 @@
 import SystemPackage
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,9 @@
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 /// The planner is pure: these feed it the desktop layout's inventory (read once) and plain
 /// values for kernel facts and host uses.

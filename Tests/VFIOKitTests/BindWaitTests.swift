@@ -3,7 +3,10 @@ import Synchronization
 import Testing
 import VFIOTestSupport
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 #if canImport(Glibc)
 import Glibc

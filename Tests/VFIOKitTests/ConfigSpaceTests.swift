@@ -1,7 +1,10 @@
 import Foundation
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 /// Config-space decoding checked against lspci on real devices' dumps (`lspci -xxxx` output,
 /// read back through libpci's dump method by both).

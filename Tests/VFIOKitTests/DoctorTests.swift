@@ -1,6 +1,9 @@
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 @Suite("doctor verdicts")
 struct DoctorTests {

@@ -1,5 +1,8 @@
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 @Suite("Driver transitions: the writes between two (driver, override) states")
 struct DriverTransitionTests {

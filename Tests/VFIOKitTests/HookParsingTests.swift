@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 @Suite("hook input: libvirt domain XML")
 struct LibvirtDomainXMLTests {

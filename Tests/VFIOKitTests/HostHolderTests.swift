@@ -1,7 +1,10 @@
 import Testing
 import VFIOTestSupport
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 /// Host processes holding functions on their host drivers, through the host's own nodes of
 /// them, found in the same /proc pass as VFIO holders.

@@ -1,7 +1,10 @@
 import Synchronization
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 /// The services as a front end (a hook, an agent) uses them: typed outcomes, events, no text.
 @Suite("HostSession services")
@@ -153,14 +156,14 @@ struct ExitStatusTests {
     @Test(
         "the worst result wins: stranded over failed over refused over timed out",
         arguments: [
-            (statuses: [VFIOKit.ExitStatus](), expected: VFIOKit.ExitStatus.success),
-            (statuses: [VFIOKit.ExitStatus.success, VFIOKit.ExitStatus.timedOut], expected: VFIOKit.ExitStatus.timedOut),
-            (statuses: [VFIOKit.ExitStatus.timedOut, VFIOKit.ExitStatus.refused], expected: VFIOKit.ExitStatus.refused),
-            (statuses: [VFIOKit.ExitStatus.refused, VFIOKit.ExitStatus.failed, VFIOKit.ExitStatus.timedOut], expected: VFIOKit.ExitStatus.failed),
-            (statuses: [VFIOKit.ExitStatus.failed, VFIOKit.ExitStatus.rollbackFailed], expected: VFIOKit.ExitStatus.rollbackFailed),
+            (statuses: [VFIOModel.ExitStatus](), expected: VFIOModel.ExitStatus.success),
+            (statuses: [VFIOModel.ExitStatus.success, VFIOModel.ExitStatus.timedOut], expected: VFIOModel.ExitStatus.timedOut),
+            (statuses: [VFIOModel.ExitStatus.timedOut, VFIOModel.ExitStatus.refused], expected: VFIOModel.ExitStatus.refused),
+            (statuses: [VFIOModel.ExitStatus.refused, VFIOModel.ExitStatus.failed, VFIOModel.ExitStatus.timedOut], expected: VFIOModel.ExitStatus.failed),
+            (statuses: [VFIOModel.ExitStatus.failed, VFIOModel.ExitStatus.rollbackFailed], expected: VFIOModel.ExitStatus.rollbackFailed),
         ])
-    func worst(_ statuses: [VFIOKit.ExitStatus], expected: VFIOKit.ExitStatus) {
-        #expect(VFIOKit.ExitStatus.worst(statuses) == expected)
+    func worst(_ statuses: [VFIOModel.ExitStatus], expected: VFIOModel.ExitStatus) {
+        #expect(VFIOModel.ExitStatus.worst(statuses) == expected)
     }
 
     @Test("every error kind has its documented status", arguments: VFIOError.Kind.allCases)

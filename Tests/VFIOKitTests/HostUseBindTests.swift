@@ -1,7 +1,10 @@
 import Testing
 import VFIOTestSupport
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 /// What the bind guard makes of host holders and of network stacking: refusals naming who and
 /// what, remedies, `--force`.

@@ -1,6 +1,9 @@
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 @Suite("In-use detection on fixture trees")
 struct InUseDetectorTests {

@@ -1,6 +1,9 @@
 import Testing
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 /// The procfs formats the in-use detector reads, and the wording of the uses it finds, on
 /// plain text and values.

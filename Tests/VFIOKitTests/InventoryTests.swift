@@ -1,6 +1,10 @@
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOParallel
 import VFIOTestSupport
+import VFIOWriters
 
 #if canImport(Glibc)
 import Glibc

@@ -2,7 +2,10 @@ import Dispatch
 import Testing
 import VFIOTestSupport
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,10 @@
 import Testing
 import VFIOTestSupport
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 @Suite("doctor: the locked-memory limit of the owners of VFIO nodes")
 struct MemlockTests {
@@ -39,7 +42,9 @@ struct MemlockTests {
         if let limits { host.write("/etc/security/limits.d/vfio.conf", limits) }
         let owner = NodeOwner(user: "dpdk", uid: 1001, group: nil, gid: 0)
         try StateStore(root: host.root).record([
-            DeviceRecord(address: PCIAddress("05:00.0")!, group: 19, originalDriver: "igb", originalOverride: nil, boundDriver: "vfio-pci", status: .bound, owner: owner)
+            DeviceRecord(
+                address: PCIAddress("05:00.0")!, group: 19, originalDriver: "igb", originalOverride: nil, boundDriver: "vfio-pci", status: .bound, owner: owner,
+                time: FixtureClock.time)
         ])
         return Doctor.diagnose(DoctorFactsReader(root: host.root).read(inventory: nil)).filter { $0.check == "memlock" }
     }

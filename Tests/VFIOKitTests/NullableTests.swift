@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOTestSupport
+import VFIOWriters
 
 @Suite("Null-preserving fields")
 struct NullableTests {
@@ -25,7 +29,7 @@ struct NullableTests {
     @Test("a state-file record keeps every key")
     func recordKeys() throws {
         let record = DeviceRecord(
-            address: PCIAddress("0000:05:00.0")!, group: nil, originalDriver: nil, originalOverride: nil, boundDriver: "vfio-pci", status: .bound)
+            address: PCIAddress("0000:05:00.0")!, group: nil, originalDriver: nil, originalOverride: nil, boundDriver: "vfio-pci", status: .bound, time: FixtureClock.time)
         let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(record)) as? [String: Any])
         #expect(Set(object.keys) == ["address", "group", "originalDriver", "originalOverride", "boundDriver", "status", "currentDriver", "owner", "time"])
         #expect(try JSONDecoder().decode(DeviceRecord.self, from: JSONEncoder().encode(record)) == record)

@@ -2,7 +2,10 @@ import Foundation
 import Testing
 import VFIOTestSupport
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 @Suite("bind --owner: user and group resolution, udev rules, planning")
 struct OwnerTests {
@@ -127,8 +130,9 @@ struct OwnerTests {
         let b = try #require(PCIAddress("0000:08:01.0"))
         let c = try #require(PCIAddress("0000:05:00.0"))
         let state = HostState(devices: [
-            DeviceRecord(address: a, group: 25, originalDriver: "firewire_ohci", originalOverride: nil, boundDriver: "vfio-pci", status: .bound, owner: nobody),
-            DeviceRecord(address: c, group: 19, originalDriver: "igb", originalOverride: nil, boundDriver: "vfio-pci", status: .bound),
+            DeviceRecord(
+                address: a, group: 25, originalDriver: "firewire_ohci", originalOverride: nil, boundDriver: "vfio-pci", status: .bound, owner: nobody, time: FixtureClock.time),
+            DeviceRecord(address: c, group: 19, originalDriver: "igb", originalOverride: nil, boundDriver: "vfio-pci", status: .bound, time: FixtureClock.time),
         ])
         let refused = OwnershipPlanner.conflicts(owner: dpdk, groups: [25], addresses: [b], state: state)
         #expect(refused.map(\.kind) == [.ownerConflict])
@@ -145,7 +149,7 @@ struct OwnerTests {
         let a = try #require(PCIAddress("0000:08:00.0"))
         let b = try #require(PCIAddress("0000:08:01.0"))
         let record = { (address: PCIAddress, owner: NodeOwner?) in
-            DeviceRecord(address: address, group: 25, originalDriver: nil, originalOverride: nil, boundDriver: "vfio-pci", status: .bound, owner: owner)
+            DeviceRecord(address: address, group: 25, originalDriver: nil, originalOverride: nil, boundDriver: "vfio-pci", status: .bound, owner: owner, time: FixtureClock.time)
         }
         #expect(OwnershipPlanner.groupsToReset(released: [record(a, nobody)], remaining: HostState(devices: [record(b, nobody)])) == [])
         #expect(OwnershipPlanner.groupsToReset(released: [record(a, nobody)], remaining: HostState(devices: [record(b, nil)])) == [25])
@@ -164,11 +168,14 @@ struct OwnerTests {
         let store = StateStore(root: host.root)
         let address = try #require(PCIAddress("0000:05:00.0"))
         let owner = try db.resolve(OwnerSpec(user: "dpdk", group: "kvm"))
-        try store.record([DeviceRecord(address: address, group: 19, originalDriver: "igb", originalOverride: nil, boundDriver: "vfio-pci", status: .bound, owner: owner)])
+        try store.record([
+            DeviceRecord(address: address, group: 19, originalDriver: "igb", originalOverride: nil, boundDriver: "vfio-pci", status: .bound, owner: owner, time: FixtureClock.time)
+        ])
         #expect(try store.load()[address]?.owner == owner)
         let text = try #require(host.read("/run/vfioctl/state.json"))
         #expect(text.contains(#""owner" : {"#) && text.contains(#""mode" : 432"#))
-        try store.record([DeviceRecord(address: address, group: 19, originalDriver: "igb", originalOverride: nil, boundDriver: "vfio-pci", status: .bound)])
+        try store.record([DeviceRecord(address: address, group: 19, originalDriver: "igb", originalOverride: nil, boundDriver: "vfio-pci", status: .bound, time: FixtureClock.time)]
+        )
         #expect(host.read("/run/vfioctl/state.json")?.contains(#""owner" : null"#) == true)
         host.write(
             "/run/vfioctl/state.json",

@@ -1,5 +1,8 @@
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 @Suite("PCI addresses and targets")
 struct PCIAddressTests {

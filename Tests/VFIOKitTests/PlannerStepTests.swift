@@ -1,6 +1,10 @@
 import Testing
+import VFIOTestSupport
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 /// The planners' steps, one at a time, on hand-made devices. The whole plans are judged by
 /// BindPlannerTests and the command tests; these pin the rules of each step.
@@ -126,7 +130,7 @@ struct PlannerStepTests {
     // MARK: - Release
 
     static func record(_ original: String?) -> DeviceRecord {
-        DeviceRecord(address: address, group: 7, originalDriver: original, originalOverride: nil, boundDriver: "vfio-pci", status: .bound)
+        DeviceRecord(address: address, group: 7, originalDriver: original, originalOverride: nil, boundDriver: "vfio-pci", status: .bound, time: FixtureClock.time)
     }
 
     enum Outcome: Equatable, Sendable {

@@ -1,5 +1,8 @@
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 @Suite("reserved_regions: the lines iommu.c prints")
 struct ReservedRegionsTests {

@@ -1,11 +1,15 @@
 import Testing
 import VFIOTestSupport
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 @Suite("SR-IOV planning")
 struct SRIOVPlannerTests {
     static let pfAddress = PCIAddress("0000:04:00.0")!
+    static let time = "2026-12-08T00:00:00Z"
 
     static func pf(numVFs: Int, autoprobe: Bool? = true, total: Int = 4, vfs: [String] = []) -> PCIDevice {
         var device = PCIDevice(address: pfAddress, vendorID: 0x1b36, deviceID: 0x0010, classCode: 0x010802, driver: "nvme")
@@ -36,7 +40,7 @@ struct SRIOVPlannerTests {
         let vfs = (1...max(c.from, 1)).prefix(c.from).map { "0000:04:00.\($0)" }
         let plan = try SRIOVPlanner.plan(
             SRIOVRequest(pf: Self.pfAddress, numVFs: c.to), pf: Self.pf(numVFs: c.from, autoprobe: c.autoprobe, vfs: vfs), vfs: [],
-            layout: VFLayout(offset: 1, stride: 1), record: nil)
+            layout: VFLayout(offset: 1, stride: 1), record: nil, time: Self.time)
         let text = plan.steps.compactMap { step -> String? in
             guard case .write(let w) = step else { return nil }
             return String(w.path.split(separator: "/").last!) + "=" + w.value.dropLast()
@@ -55,42 +59,44 @@ struct SRIOVPlannerTests {
 
     @Test("a count above sriov_totalvfs is a usage error; a VF and a device without SR-IOV are refused")
     func badInput() {
-        #expect(throws: VFIOError.self) { try SRIOVPlanner.plan(SRIOVRequest(pf: Self.pfAddress, numVFs: 5), pf: Self.pf(numVFs: 0), vfs: [], layout: nil, record: nil) }
+        #expect(throws: VFIOError.self) {
+            try SRIOVPlanner.plan(SRIOVRequest(pf: Self.pfAddress, numVFs: 5), pf: Self.pf(numVFs: 0), vfs: [], layout: nil, record: nil, time: Self.time)
+        }
         do {
-            _ = try SRIOVPlanner.plan(SRIOVRequest(pf: Self.pfAddress, numVFs: 5), pf: Self.pf(numVFs: 0), vfs: [], layout: nil, record: nil)
+            _ = try SRIOVPlanner.plan(SRIOVRequest(pf: Self.pfAddress, numVFs: 5), pf: Self.pf(numVFs: 0), vfs: [], layout: nil, record: nil, time: FixtureClock.time)
         } catch { #expect(error.kind == .usage) }
         var plain = Self.pf(numVFs: 0)
         plain.sriov = nil
         do {
-            _ = try SRIOVPlanner.plan(SRIOVRequest(pf: Self.pfAddress, numVFs: 1), pf: plain, vfs: [], layout: nil, record: nil)
+            _ = try SRIOVPlanner.plan(SRIOVRequest(pf: Self.pfAddress, numVFs: 1), pf: plain, vfs: [], layout: nil, record: nil, time: FixtureClock.time)
             Issue.record("planned for a device without SR-IOV")
         } catch { #expect(error.kind == .refused) }
         var vf = Self.pf(numVFs: 0)
         vf.physicalFunction = PCIAddress("04:00.0")
         do {
-            _ = try SRIOVPlanner.plan(SRIOVRequest(pf: Self.pfAddress, numVFs: 1), pf: vf, vfs: [], layout: nil, record: nil)
+            _ = try SRIOVPlanner.plan(SRIOVRequest(pf: Self.pfAddress, numVFs: 1), pf: vf, vfs: [], layout: nil, record: nil, time: FixtureClock.time)
             Issue.record("planned for a VF")
         } catch { #expect(error.kind == .refused) }
     }
 
     @Test("a second run keeps the first originals")
     func keepsOriginals() throws {
-        let first = SRIOVRecord(address: Self.pfAddress, originalNumVFs: 0, originalAutoprobe: true, numVFs: 2, vfDriver: "vfio-pci")
+        let first = SRIOVRecord(address: Self.pfAddress, originalNumVFs: 0, originalAutoprobe: true, numVFs: 2, vfDriver: "vfio-pci", time: FixtureClock.time)
         let plan = try SRIOVPlanner.plan(
             SRIOVRequest(pf: Self.pfAddress, numVFs: 3), pf: Self.pf(numVFs: 2, autoprobe: false, vfs: ["04:00.1", "04:00.2"]), vfs: [],
-            layout: nil, record: first)
+            layout: nil, record: first, time: FixtureClock.time)
         #expect(plan.record.originalNumVFs == 0)
         #expect(plan.record.originalAutoprobe == true)
     }
 
     @Test("restore writes: autoprobe back on before the original count, off after it")
     func restoreSteps() {
-        let on = SRIOVRecord(address: Self.pfAddress, originalNumVFs: 0, originalAutoprobe: true, numVFs: 2, vfDriver: nil)
+        let on = SRIOVRecord(address: Self.pfAddress, originalNumVFs: 0, originalAutoprobe: true, numVFs: 2, vfDriver: nil, time: FixtureClock.time)
         #expect(
             SRIOVPlanner.restoreSteps(on, currentNumVFs: 2, currentAutoprobe: false) == [
                 .write(.setAutoprobe(Self.pfAddress, to: true)), .write(.setNumVFs(Self.pfAddress, to: 0)),
             ])
-        let off = SRIOVRecord(address: Self.pfAddress, originalNumVFs: 1, originalAutoprobe: false, numVFs: 2, vfDriver: nil)
+        let off = SRIOVRecord(address: Self.pfAddress, originalNumVFs: 1, originalAutoprobe: false, numVFs: 2, vfDriver: nil, time: FixtureClock.time)
         #expect(
             SRIOVPlanner.restoreSteps(off, currentNumVFs: 2, currentAutoprobe: true) == [
                 .write(.setNumVFs(Self.pfAddress, to: 0)), .write(.setNumVFs(Self.pfAddress, to: 1)), .write(.setAutoprobe(Self.pfAddress, to: false)),
@@ -268,6 +274,34 @@ struct SRIOVServiceTests {
         let done = try sriov(0, bind: false, wait: .seconds(5))
         #expect(done.exitStatus == .success, "\(done.result)")
         #expect(numVFs == 0)
+    }
+
+    @Test("a state file that cannot be updated after the count changed is a warning of the outcome, on create and on restore")
+    func staleStateIsWarned() throws {
+        // Once the kernel has the new count, the state file goes bad (another tool, a full /run):
+        // the VFs exist either way, so the outcome is done, and says the record is stale.
+        let host = self.host
+        kernel.onWrite { write in
+            if write.errno == nil, write.path.hasSuffix("/sriov_numvfs") { host.write("/run/vfioctl/state.json", "{ not json") }
+        }
+        let created = try sriov(2, bind: false)
+        #expect(created.exitStatus == .success, "\(created.result)")
+        #expect(numVFs == 2)
+        #expect(created.warnings.count == 1)
+        #expect(created.warnings.first?.contains("/run/vfioctl/state.json could not be updated (recording \(pf)'s VF count)") == true, "\(created.warnings)")
+
+        kernel.onWrite(nil)
+        host.write("/run/vfioctl/state.json", "")
+        var state = HostState()
+        state.sriov = [SRIOVRecord(address: pf, originalNumVFs: 0, originalAutoprobe: true, numVFs: 2, vfDriver: nil, time: FixtureClock.time)]
+        try StateStore(root: host.root).save(state)
+        kernel.onWrite { write in
+            if write.errno == nil, write.path.hasSuffix("/sriov_numvfs") { host.write("/run/vfioctl/state.json", "{ not json") }
+        }
+        let restored = session().restoreSRIOV()
+        #expect(numVFs == 0)
+        #expect(restored.map(\.pf) == [pf] && restored.first?.error == nil)
+        #expect(restored.first?.warning?.contains("forgetting \(pf)'s VF count") == true, "\(restored)")
     }
 
     @Test("restore gives the VFs back, then puts sriov_numvfs and autoprobe back")

@@ -1,7 +1,10 @@
 import SystemPackage
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 private let bdf = PCIAddress("0000:01:00.0")!
 

@@ -1,5 +1,8 @@
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
+import VFIOWriters
 
 @Suite("Group viability (kernel 5.19+ DMA ownership rules)")
 struct ViabilityTests {

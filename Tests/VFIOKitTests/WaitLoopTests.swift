@@ -1,6 +1,9 @@
 import Testing
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 private let device = PCIAddress("0000:01:00.0")!
 

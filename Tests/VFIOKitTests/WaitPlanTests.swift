@@ -1,6 +1,9 @@
 import Testing
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 #if canImport(Glibc)
 import Glibc

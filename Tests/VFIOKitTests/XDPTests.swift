@@ -1,7 +1,10 @@
 import Testing
 import VFIOTestSupport
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 
 #if canImport(Glibc)
 import Glibc

@@ -1,8 +1,12 @@
 import Foundation
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 import VfioctlCommands
+import VfioctlOutput
 
 #if canImport(Glibc)
 import Glibc

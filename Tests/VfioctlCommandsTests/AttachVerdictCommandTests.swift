@@ -1,8 +1,12 @@
 import Foundation
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 import VfioctlCommands
+import VfioctlOutput
 
 /// `show` and `bind` under an IOMMU that remaps no interrupts: the group is viable, and both
 /// say VFIO will refuse to attach it until allow_unsafe_interrupts is on.

@@ -1,9 +1,13 @@
 import Foundation
 import SystemPackage
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 import VfioctlCommands
+import VfioctlOutput
 
 #if canImport(Glibc)
 import Glibc

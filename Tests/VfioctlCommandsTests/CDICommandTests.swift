@@ -2,8 +2,12 @@ import Foundation
 import Testing
 import VFIOTestSupport
 
+@testable import VFIOHost
 @testable import VFIOKit
+@testable import VFIOModel
+@testable import VFIOWriters
 @testable import VfioctlCommands
+@testable import VfioctlOutput
 
 /// `vfioctl cdi` and the CDI spec that `apply` keeps in step, validated against the published
 /// CDI schema (schema/cdi/) by schema/validate-cdi.py; and the documents of `cdi --json` and
@@ -123,9 +127,9 @@ struct CDICommandTests {
         let session = HostSession(root: host.root, kernel: kernel.interface, effectiveUID: 0, lockTimeout: .zero, deviceNumbers: host.deviceNumbers)
         let outcome = try session.apply(try DesiredState.load(root: host.root), noWait: true)
         let passes = [
-            WatchPass(number: 1, reason: .start, usedLastGood: false, outcome: outcome),
-            WatchPass(number: 2, reason: .config, configError: .usage("/etc/vfioctl.conf:3: unknown key 'x'"), usedLastGood: true, outcome: outcome),
-            WatchPass(number: 3, reason: .reconcile, usedLastGood: false, error: .failed("another vfioctl holds the lock")),
+            WatchPass(number: 1, reason: .start, usedLastGood: false, outcome: outcome, time: FixtureClock.time),
+            WatchPass(number: 2, reason: .config, configError: .usage("/etc/vfioctl.conf:3: unknown key 'x'"), usedLastGood: true, outcome: outcome, time: FixtureClock.time),
+            WatchPass(number: 3, reason: .reconcile, usedLastGood: false, error: .failed("another vfioctl holds the lock"), time: FixtureClock.time),
         ]
         for pass in passes {
             let console = Console.capturing()

@@ -1,8 +1,12 @@
 import Foundation
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 import VfioctlCommands
+import VfioctlOutput
 
 /// Kernels without the group interface (CONFIG_VFIO_GROUP=n) and hosts without an IOMMU
 /// (vfio's no-IOMMU mode), as the guest kernels of Tests/vm/kernel show them.

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 @Suite("doctor command")
 struct DoctorCommandTests {

@@ -1,9 +1,13 @@
 import Foundation
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 @testable import VfioctlCommands
+@testable import VfioctlOutput
 
 private let vf = PCIAddress("0000:07:02.1")!
 

@@ -1,8 +1,12 @@
 import Foundation
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 import VfioctlCommands
+import VfioctlOutput
 
 /// `vfioctl hook` on the desktop layout: 05:00.0 (igb, group 19), 06:00.0 (igb, group 20), and
 /// 08:00.0 (firewire_ohci) with 08:01.0 (r8169) behind a PCI bridge (group 25).

@@ -1,8 +1,12 @@
 import Foundation
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 import VfioctlCommands
+import VfioctlOutput
 
 private let nvme = PCIAddress("0000:02:00.0")!
 private let gpu = PCIAddress("0000:01:00.0")!

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 /// Every --json document validates against the documented schema (schema/vfioctl.schema.json),
 /// checked by an independent JSON Schema validator.

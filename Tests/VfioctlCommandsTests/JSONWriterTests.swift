@@ -1,9 +1,13 @@
 import Foundation
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 @testable import VfioctlCommands
+@testable import VfioctlOutput
 
 @Suite("the streaming JSON writer writes what JSONEncoder writes")
 struct JSONWriterTests {
@@ -24,7 +28,7 @@ struct JSONWriterTests {
         let host = layout.build()
         let inventory = try InventoryReader(root: host.root, database: PCIDatabase(root: host.root)).read()
         let document = ListDocument(
-            iommuEnabled: inventory.iommuEnabled, devices: inventory.devices.map { DeviceJSON(device: $0, root: host.root) },
+            iommuEnabled: inventory.iommuEnabled, devices: inventory.devices.map { DeviceJSON(device: $0, nodes: VFIONodeReader(root: host.root).nodes(of: $0)) },
             groups: inventory.sortedGroups.map { GroupJSON($0, viability: inventory.viability(of: $0)) })
         #expect(streamed(document) == (try encoded(document)))
         // Empty containers too.
@@ -37,7 +41,7 @@ struct JSONWriterTests {
         let odd = "quote\" backslash\\ slash/ tab\t newline\n cr\r bs\u{8} ff\u{C} nul\u{0} esc\u{1B} del\u{7F} ünï 😀"
         var device = PCIDevice(address: PCIAddress("0000:00:00.0")!, vendorID: 0xffff, deviceID: 0, classCode: 0)
         let bare = ListDocument(
-            iommuEnabled: true, devices: [DeviceJSON(device: device, root: HostRoot())],
+            iommuEnabled: true, devices: [DeviceJSON(device: device)],
             groups: [GroupJSON(IOMMUGroup(id: 3, members: [], otherMembers: [odd]), viability: Viability.evaluate([]))])
         #expect(streamed(bare) == (try encoded(bare)))
         let host = FixtureLayout.desktop.build()
@@ -48,7 +52,7 @@ struct JSONWriterTests {
         device.sriov?.driversAutoprobe = nil
         device.sriov?.vfDeviceID = nil
         #expect(device.sriov != nil)
-        let full = ListDocument(iommuEnabled: false, devices: [DeviceJSON(device: device, root: HostRoot())], groups: [])
+        let full = ListDocument(iommuEnabled: false, devices: [DeviceJSON(device: device)], groups: [])
         #expect(streamed(full) == (try encoded(full)))
     }
 
@@ -57,7 +61,7 @@ struct JSONWriterTests {
         let host = FixtureLayout.desktop.build()
         let inventory = try InventoryReader(root: host.root, database: PCIDatabase(root: host.root)).read()
         let document = ListDocument(
-            iommuEnabled: inventory.iommuEnabled, devices: inventory.devices.map { DeviceJSON(device: $0, root: host.root) },
+            iommuEnabled: inventory.iommuEnabled, devices: inventory.devices.map { DeviceJSON(device: $0, nodes: VFIONodeReader(root: host.root).nodes(of: $0)) },
             groups: inventory.sortedGroups.map { GroupJSON($0, viability: inventory.viability(of: $0)) })
         var chunks: [[UInt8]] = []
         var writer = JSONWriter(chunk: chunk, sink: { chunks.append(Array($0)) })
@@ -74,7 +78,7 @@ struct JSONWriterTests {
     func threadedElements(threads: Int) throws {
         let host = FixtureLayout.desktop.build()
         let inventory = try InventoryReader(root: host.root, database: PCIDatabase(root: host.root)).read()
-        let devices = inventory.devices.map { DeviceJSON(device: $0, root: host.root) }
+        let devices = inventory.devices.map { DeviceJSON(device: $0, nodes: VFIONodeReader(root: host.root).nodes(of: $0)) }
         let groups = inventory.sortedGroups.map { GroupJSON($0, viability: inventory.viability(of: $0)) }
         #expect(devices.count > 2 * threads)
         let document = ListDocument(iommuEnabled: inventory.iommuEnabled, devices: devices, groups: groups)
@@ -133,8 +137,10 @@ struct JSONWriterTests {
         let listed = VFIONodeReader.listing(root: host.root)
         var withAccess = 0
         for device in inventory.devices {
-            let one = DeviceJSON(device: device, root: host.root)
-            let shared = DeviceJSON(device: device, root: host.root, nodes: listed)
+            let alone = VFIONodeReader(root: host.root).nodes(of: device)
+            #expect(listed.nodes(of: device) == alone, "\(device.address)")
+            let one = DeviceJSON(device: device, nodes: alone)
+            let shared = DeviceJSON(device: device, nodes: listed.nodes(of: device))
             #expect(streamed(shared) == streamed(one), "\(device.address)")
             if shared.fields.groupNodeAccess != nil, shared.fields.deviceNodeAccess != nil { withAccess += 1 }
         }

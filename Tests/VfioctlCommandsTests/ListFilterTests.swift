@@ -1,8 +1,12 @@
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 @testable import VfioctlCommands
+@testable import VfioctlOutput
 
 @Suite("list's filters")
 struct ListFilterTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VfioctlCommands
+import VfioctlOutput
 
 @Suite("man page stays in step with the command line")
 struct ManPageTests {

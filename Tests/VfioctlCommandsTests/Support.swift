@@ -1,6 +1,7 @@
 import Foundation
 import VFIOTestSupport
 import VfioctlCommands
+import VfioctlOutput
 
 /// The result of running vfioctl in-process.
 struct Run {

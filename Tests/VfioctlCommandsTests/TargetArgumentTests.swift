@@ -1,8 +1,12 @@
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 @testable import VfioctlCommands
+@testable import VfioctlOutput
 
 @Suite("TARGET completion")
 struct TargetCompletionTests {

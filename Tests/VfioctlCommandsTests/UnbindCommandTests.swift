@@ -1,9 +1,13 @@
 import Foundation
 import SystemPackage
 import Testing
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 import VfioctlCommands
+import VfioctlOutput
 
 #if canImport(Glibc)
 import Glibc
@@ -470,7 +474,9 @@ struct RestoreCommandTests {
         _ = try? f.kernel.write("0000:05:00.0\n", to: "/sys/bus/pci/drivers/igb/bind")
         _ = try? f.kernel.write("0000:06:00.0\n", to: "/sys/bus/pci/drivers/vfio-pci/unbind")
         var state = try StateStore(root: f.host.root).load()
-        state.upsert(DeviceRecord(address: PCIAddress("0000:0a:00.0")!, group: 40, originalDriver: "nvme", originalOverride: nil, boundDriver: "vfio-pci", status: .bound))
+        state.upsert(
+            DeviceRecord(
+                address: PCIAddress("0000:0a:00.0")!, group: 40, originalDriver: "nvme", originalOverride: nil, boundDriver: "vfio-pci", status: .bound, time: FixtureClock.time))
         try StateStore(root: f.host.root).save(state)
         let run = f.run(["restore"])
         #expect(run.status == 0, "\(run.stderr)")

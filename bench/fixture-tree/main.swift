@@ -1,5 +1,8 @@
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 
 // Part 1 of `make bench`, the trees made from the fixture layouts: copies of the desktop layout
 // (GPU with audio, chipset group, NVMe, PCIe switch, SR-IOV PF with VFs, conventional bridge, an

@@ -1,5 +1,8 @@
+import VFIOHost
 import VFIOKit
+import VFIOModel
 import VFIOTestSupport
+import VFIOWriters
 import VfioctlCommands
 
 // Part 3 of `make bench`, the unbind half: how long `vfioctl unbind` takes to notice that the last

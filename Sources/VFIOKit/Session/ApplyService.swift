@@ -1,3 +1,7 @@
+import VFIOHost
+import VFIOModel
+import VFIOWriters
+
 extension HostSession {
     /// Makes the host match a desired state: binds through `bind` (one transaction per batch,
     /// each planned against the host as it is then) and gives devices back through `release`

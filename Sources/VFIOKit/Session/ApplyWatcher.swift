@@ -1,120 +1,6 @@
-/// What wakes the watcher between passes.
-public enum WatchEvent: Sendable, Equatable {
-    /// A desired-state file or its drop-in directory changed.
-    case configChanged
-    /// An entry of `/dev/vfio` was closed, created or removed: a holder may have let go.
-    case nodesChanged
-    /// SIGTERM or SIGINT.
-    case stop
-}
-
-/// Where the watcher's events and time come from: inotify, a signalfd and the monotonic clock
-/// on a host (`ConfigWatchSource`), a script in tests.
-public protocol WatchEventSource {
-    /// Time since the source was made.
-    func now() -> Duration
-    /// Sleeps until `deadline` (on the `now()` scale) or until something happens; empty when
-    /// the deadline came first.
-    mutating func wait(until deadline: Duration) -> [WatchEvent]
-}
-
-/// How often and how soon the watcher re-applies.
-public struct WatchPolicy: Sendable, Equatable {
-    /// The periodic reconcile: a pass at least this often even when nothing was seen to change
-    /// (inotify misses edits through other mounts, and the host can drift by hand).
-    public var interval: Duration
-    /// Quiet time after the last event of a burst before the pass (an editor's save is a
-    /// create, a few writes and a rename).
-    public var debounce: Duration
-    /// A burst that never goes quiet still gets its pass this long after its first event.
-    public var maxDelay: Duration
-
-    public init(interval: Duration = .seconds(60), debounce: Duration = .milliseconds(200), maxDelay: Duration = .seconds(2)) {
-        self.interval = interval
-        self.debounce = debounce
-        self.maxDelay = maxDelay
-    }
-}
-
-/// One pass of the watcher: what it read and what `apply` did.
-public struct WatchPass: Sendable {
-    public enum Reason: String, Sendable {
-        /// The first pass.
-        case start
-        /// A desired-state file changed.
-        case config
-        /// A VFIO node closed while a device was waiting for its holders.
-        case holders
-        /// The periodic reconcile.
-        case reconcile
-    }
-
-    /// 1, 2, …
-    public var number: Int
-    public var reason: Reason
-    /// The desired-state files could not be read: the pass applied the last state that could
-    /// (`usedLastGood`), or nothing when there never was one.
-    public var configError: VFIOError?
-    public var usedLastGood: Bool
-    /// What `apply` did; nil when it did not run or stopped as a whole (`error`).
-    public var outcome: ApplyOutcome?
-    /// Why `apply` stopped as a whole (the lock, an unreadable /sys); the next pass tries again.
-    public var error: VFIOError?
-
-    /// Devices left on their driver because something holds them.
-    public var waiting: [ApplyOutcome.Entry] { outcome?.entries.filter { $0.status == .timeout } ?? [] }
-}
-
-/// When the next pass is due: pure, so tests drive it with a fake clock.
-struct WatchSchedule {
-    let policy: WatchPolicy
-    private(set) var nextReconcile: Duration
-    private var burst: (first: Duration, last: Duration, reason: WatchPass.Reason)?
-    /// The last pass left devices waiting for holders: node events count.
-    private(set) var waiting = false
-
-    init(policy: WatchPolicy, lastPass: Duration) {
-        self.policy = policy
-        nextReconcile = lastPass + policy.interval
-    }
-
-    /// When to wake up next.
-    var deadline: Duration {
-        guard let burst else { return nextReconcile }
-        return min(nextReconcile, burst.last + policy.debounce, burst.first + policy.maxDelay)
-    }
-
-    mutating func took(_ events: [WatchEvent], at now: Duration) {
-        for event in events {
-            let reason: WatchPass.Reason
-            switch event {
-            case .configChanged: reason = .config
-            case .nodesChanged:
-                // Without a waiting device a VM starting or stopping is none of our business.
-                guard waiting else { continue }
-                reason = .holders
-            case .stop: continue
-            }
-            if let current = burst {
-                burst = (current.first, now, current.reason == .config ? .config : reason)
-            } else {
-                burst = (now, now, reason)
-            }
-        }
-    }
-
-    /// The reason for a pass now, if one is due.
-    func due(at now: Duration) -> WatchPass.Reason? {
-        if let burst, now >= min(burst.last + policy.debounce, burst.first + policy.maxDelay) { return burst.reason }
-        return now >= nextReconcile ? .reconcile : nil
-    }
-
-    mutating func ran(at now: Duration, waiting: Bool) {
-        burst = nil
-        nextReconcile = now + policy.interval
-        self.waiting = waiting
-    }
-}
+import VFIOHost
+import VFIOModel
+import VFIOWriters
 
 /// `apply --watch`: keeps a host in its desired state. Each pass reads the desired-state files
 /// and runs `HostSession.apply` on them, so it changes only what differs (a device already
@@ -149,7 +35,8 @@ public struct ApplyWatcher {
         var number = 0
         func pass(_ reason: WatchPass.Reason) -> WatchPass {
             number += 1
-            let result = runPass(number: number, reason: reason, lastGood: &lastGood)
+            var result = runPass(number: number, reason: reason, lastGood: &lastGood)
+            result.time = Timestamp.now()
             onPass(result)
             return result
         }
@@ -168,7 +55,7 @@ public struct ApplyWatcher {
     }
 
     func runPass(number: Int, reason: WatchPass.Reason, lastGood: inout DesiredState?) -> WatchPass {
-        var result = WatchPass(number: number, reason: reason, usedLastGood: false)
+        var result = WatchPass(number: number, reason: reason, usedLastGood: false, time: "")
         do throws(VFIOError) {
             lastGood = try load()
         } catch {
@@ -182,5 +69,23 @@ public struct ApplyWatcher {
             result.error = error
         }
         return result
+    }
+}
+
+extension HostSession {
+    /// `apply --watch`: the agent on this host, over inotify on the desired-state files (or
+    /// `file`) and `/dev/vfio` and a signalfd for SIGTERM and SIGINT, until it is told to stop.
+    /// - Returns: how many passes ran.
+    /// - Throws: before the first pass only: `file` unreadable (`.usage`, so a typo on the
+    ///   command line is exit 64 at once rather than an error line per pass), not root, or the
+    ///   watches cannot be set up.
+    @discardableResult
+    public func watch(file: String?, policy: WatchPolicy, onPass: (WatchPass) -> Void) throws(VFIOError) -> Int {
+        if let file, Sysfs.readBytes(file, limit: 1 << 22) == nil { throw .usage("cannot read \(file)") }
+        try Privilege.requireRoot(for: "apply --watch", root: root, effectiveUID: effectiveUID)
+        var source = try ConfigWatchSource(root: root, file: file)
+        let root = self.root
+        let watcher = ApplyWatcher(session: self, policy: policy) { () throws(VFIOError) in try DesiredState.load(root: root, file: file) }
+        return watcher.run(&source, onPass: onPass)
     }
 }

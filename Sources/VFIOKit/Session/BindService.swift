@@ -1,3 +1,7 @@
+import VFIOHost
+import VFIOModel
+import VFIOWriters
+
 extension HostSession {
     /// Moves devices to a VFIO driver: plans against a snapshot read under the lock, refuses
     /// what would leave a group non-viable or take a device the host uses, records the original
@@ -10,7 +14,14 @@ extension HostSession {
         var outcome = try bindUnderLock(request, owner: owner)
         // The bind is right either way; whether VFIO will then attach the groups is a
         // property of the host, told with the outcome.
-        if let plan = outcome.plan { outcome.attach = attachVerdicts(plan.groups) }
+        if let plan = outcome.plan {
+            outcome.attach = attachVerdicts(plan.groups)
+            let reader = VFIONodeReader(root: root)
+            for id in plan.groups {
+                let members = outcome.inventory.groups[id].map { outcome.inventory.members(of: $0).map(\.address) } ?? plan.moves.map(\.address)
+                outcome.groupNodes[id] = reader.groupNodes(id, members: members)
+            }
+        }
         return outcome
     }
 

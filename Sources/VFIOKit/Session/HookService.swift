@@ -1,20 +1,10 @@
-/// What a VM manager's hook did for one VM.
-public enum HookOutcome: Sendable {
-    /// The VM has no devices for vfioctl (or the phase is not one vfioctl acts on).
-    case nothing
-    /// prepare / pre-start: the VM's devices and their groups moved to vfio-pci.
-    case prepared(BindOutcome)
-    /// release / post-stop: the devices bound for the VM given back.
-    case released(ReleaseOutcome)
+import VFIOHost
+import VFIOModel
+import VFIOWriters
 
-    public var exitStatus: ExitStatus {
-        switch self {
-        case .nothing: .success
-        case .prepared(let outcome): outcome.exitStatus
-        case .released(let outcome): outcome.exitStatus
-        }
-    }
-}
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension HostSession {
     /// Before a VM starts: binds `devices` to vfio-pci with every other endpoint of their
@@ -48,5 +38,26 @@ extension HostSession {
             Sysfs.readBytes(root.path(ProxmoxGuest.mappingFile), limit: 1 << 22).map { String(decoding: $0, as: UTF8.self) }
         }
         return try prepareVM(guest.vmid, devices: devices)
+    }
+}
+
+extension HostSession {
+    /// A Proxmox guest's `hostpci` entries from `/etc/pve/qemu-server/VMID.conf` under the root
+    /// (or `conf`), for `prepareVM(proxmox:)`.
+    public func proxmoxGuest(_ vmid: String, conf: String? = nil) throws(VFIOError) -> ProxmoxGuest {
+        try ProxmoxGuest.load(vmid: vmid, root: root, conf: conf)
+    }
+
+    /// The domain XML a libvirt hook is given: `file`, or standard input.
+    public static func hookInput(file: String?) throws(VFIOError) -> String {
+        let limit = 16 << 20
+        if let file {
+            guard let bytes = Sysfs.readBytes(file, limit: limit) else { throw .usage("cannot read \(file)") }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        guard let bytes = Sysfs.readBytes(fd: STDIN_FILENO, limit: limit), !bytes.isEmpty else {
+            throw .usage("no domain XML on standard input")
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -1,3 +1,7 @@
+import VFIOHost
+import VFIOModel
+import VFIOWriters
+
 extension HostSession {
     /// Whether VFIO will attach each of `groups` on this host: the IOMMU units behind them,
     /// the interrupt chips and the allow_unsafe_interrupts switches, read now.

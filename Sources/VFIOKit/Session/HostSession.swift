@@ -1,3 +1,7 @@
+import VFIOHost
+import VFIOModel
+import VFIOWriters
+
 /// One run of vfioctl against one host: the root prefix, the kernel interface, the lock, the
 /// state store and the readers of inventory and holders, shared by the services that change
 /// the host (`bind`, `release`, `restore`, `cycle`, `apply`).
@@ -21,6 +25,8 @@ public final class HostSession {
     public let store: StateStore
     /// How holders' file descriptors are matched to device nodes (by `st_rdev` on a host).
     public let deviceNumbers: DeviceNumbers
+    /// A `pci.ids` file for the names instead of libpci's default (`VFIOCTL_PCI_IDS`).
+    public let pciIDsFile: String?
     let observer: (@Sendable (SessionEvent) -> Void)?
     /// Held from the first mutating service call to its end; a service that composes others
     /// (`apply`) holds it once for all of them.
@@ -28,7 +34,7 @@ public final class HostSession {
 
     public init(
         root: HostRoot, kernel: KernelInterface, executorOptions: ExecutorOptions = ExecutorOptions(), dryRun: Bool = false,
-        effectiveUID: UInt32, lockTimeout: Duration = .seconds(30), deviceNumbers: DeviceNumbers = .real,
+        effectiveUID: UInt32, lockTimeout: Duration = .seconds(30), deviceNumbers: DeviceNumbers = .real, pciIDsFile: String? = nil,
         observer: (@Sendable (SessionEvent) -> Void)? = nil
     ) {
         self.root = root
@@ -39,6 +45,7 @@ public final class HostSession {
         self.lockTimeout = lockTimeout
         self.store = StateStore(root: root)
         self.deviceNumbers = deviceNumbers
+        self.pciIDsFile = pciIDsFile
         self.observer = observer
     }
 

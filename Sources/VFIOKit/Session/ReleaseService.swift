@@ -1,3 +1,7 @@
+import VFIOHost
+import VFIOModel
+import VFIOWriters
+
 extension HostSession {
     /// Gives VFIO-bound devices back (unbind, restore) or re-probes them on the same VFIO
     /// driver (cycle), only once no process holds them: a held device is never unbound, because

@@ -1,3 +1,7 @@
+import VFIOHost
+import VFIOModel
+import VFIOWriters
+
 extension HostSession {
     /// Brings a PF to `request.numVFs` VFs and, with a driver, binds them as one transaction.
     ///
@@ -33,7 +37,7 @@ extension HostSession {
     private func restore(_ record: SRIOVRecord, inventory: HostInventory, releasing: Set<PCIAddress>) -> SRIOVRestoreResult {
         var result = SRIOVRestoreResult(pf: record.address, numVFs: record.originalNumVFs, autoprobe: record.originalAutoprobe)
         guard let pf = inventory.device(record.address), let sriov = pf.sriov else {
-            if !dryRun { _ = try? store.update { $0.removeSRIOV(record.address) } }
+            if !dryRun { result.warning = store.updateAfterChange("forgetting \(record.address)'s VF count") { $0.removeSRIOV(record.address) } }
             return result
         }
         let steps = SRIOVPlanner.restoreSteps(record, currentNumVFs: sriov.numVFs, currentAutoprobe: sriov.driversAutoprobe)
@@ -54,7 +58,7 @@ extension HostSession {
         if dryRun { return result }
         do throws(StepFailure) {
             try executor().run(steps)
-            _ = try? store.update { $0.removeSRIOV(record.address) }
+            result.warning = store.updateAfterChange("forgetting \(record.address)'s VF count") { $0.removeSRIOV(record.address) }
         } catch {
             result.error = .failed("cannot put \(record.address)'s VFs back: \(error.message)", target: record.address.description)
         }
@@ -91,6 +95,9 @@ struct SRIOVFlow {
     let session: HostSession
     let request: SRIOVRequest
 
+    /// The writes, once this flow has planned and checked them.
+    var operation: SRIOVOperation { SRIOVOperation(root: session.root, executor: session.executor()) }
+
     mutating func run() throws(VFIOError) -> SRIOVOutcome {
         var (plan, inventory) = try makePlan()
         if plan.changesCount && !plan.removed.isEmpty {
@@ -113,7 +120,7 @@ struct SRIOVFlow {
         let layout = Sysfs.readInt(dir + "/sriov_offset").flatMap { offset in Sysfs.readInt(dir + "/sriov_stride").map { VFLayout(offset: offset, stride: $0) } }
         let plan = try SRIOVPlanner.plan(
             request, pf: pf, vfs: vfs, layout: layout, record: try session.store.load().sriovRecord(pf.address),
-            vfTotalMSIX: Sysfs.readInt(session.root.path(SysfsPaths.vfTotalMSIX(pf.address))))
+            vfTotalMSIX: Sysfs.readInt(session.root.path(SysfsPaths.vfTotalMSIX(pf.address))), time: Timestamp.now())
         return (plan, inventory)
     }
 
@@ -204,22 +211,8 @@ struct SRIOVFlow {
                     return SRIOVOutcome(result: .refused([Self.heldError(plan, report: recheck)]), plan: plan, bind: .none, vfs: plan.currentVFs, changed: false)
                 }
             }
-            do {
-                try session.store.update { state in
-                    state.upsert(plan.record)
-                    // The VFs go away with the write; their records with them.
-                    for vf in plan.removed { state.remove(vf) }
-                }
-            } catch {
-                throw .failed("cannot record \(plan.pf)'s VF count in \(StateStore.hostPath) (\(error.message)); nothing was changed")
-            }
-            do throws(StepFailure) {
-                try session.executor().run(plan.steps)
-            } catch {
-                let back = putBack(plan)
-                return SRIOVOutcome(
-                    result: .failed(.failed("cannot set \(plan.pf)'s VFs to \(request.numVFs): \(error.message); \(back)")), plan: plan, bind: .none,
-                    vfs: currentVFs(plan.pf), changed: true)
+            if let failure = try operation.setCount(plan) {
+                return SRIOVOutcome(result: .failed(failure), plan: plan, bind: .none, vfs: currentVFs(plan.pf), changed: true)
             }
             changed = true
         }
@@ -237,109 +230,49 @@ struct SRIOVFlow {
                     target: plan.pf.description, remedy: "stop their users (vfioctl holders \(plan.msixRebind.map(\.address.description).joined(separator: " "))), then run again")
                 return SRIOVOutcome(result: .refused([error]), plan: plan, bind: .none, vfs: vfs, changed: false)
             }
-            if let failure = rebindingMSIX(plan) {
+            if let failure = operation.setMSIXRebinding(plan) {
                 return SRIOVOutcome(result: .failed(failure), plan: plan, bind: .none, vfs: vfs, changed: true)
             }
             changed = true
         } else if plan.msix != nil {
-            do throws(StepFailure) {
-                try session.executor().run(SRIOVPlanner.msixSteps(vfs, count: plan.msix))
+            do throws(VFIOError) {
+                try operation.setMSIX(plan, vfs: vfs)
                 changed = true
             } catch {
-                let back = plan.changesCount ? "; " + putBack(plan) : ""
-                return SRIOVOutcome(
-                    result: .failed(.failed("cannot set the VFs' MSI-X vectors: \(error.message)" + back)), plan: plan, bind: .none, vfs: currentVFs(plan.pf),
-                    changed: true)
+                return SRIOVOutcome(result: .failed(error), plan: plan, bind: .none, vfs: currentVFs(plan.pf), changed: true)
             }
         }
         let binding = vfs.filter { !request.exclude.contains($0) }
         guard let driver = request.vfDriver, !binding.isEmpty else {
-            let autoprobe = self.autoprobe(plan.pf)
-            _ = try? session.store.update { state in Self.settle(&state, plan: plan, autoprobe: autoprobe) }
-            return SRIOVOutcome(result: .done, plan: plan, bind: .none, vfs: vfs, changed: changed)
+            var outcome = SRIOVOutcome(result: .done, plan: plan, bind: .none, vfs: vfs, changed: changed)
+            if let warning = operation.settle(plan) { outcome.warnings.append(warning) }
+            return outcome
         }
         let bind: SRIOVBind
         do {
             bind = try bindDecision(binding, driver: driver)
         } catch {
-            let back = changed ? "; " + putBack(plan) : ""
+            let back = changed ? "; " + operation.putBack(plan) : ""
             return SRIOVOutcome(result: .refused([error.appending(back)]), plan: plan, bind: .none, vfs: currentVFs(plan.pf), changed: changed)
         }
         guard case .plan(let bindPlan) = bind else { return SRIOVOutcome(result: .done, plan: plan, bind: bind, vfs: vfs, changed: changed) }
         do throws(VFIOError) {
             _ = try BindOperation(root: session.root, executor: session.executor()).execute(bindPlan)
         } catch {
-            let back = changed ? "; " + putBack(plan) : ""
+            let back = changed ? "; " + operation.putBack(plan) : ""
             return SRIOVOutcome(result: .failed(error.appending(back)), plan: plan, bind: bind, vfs: currentVFs(plan.pf), changed: changed)
         }
         plan.record.vfDriver = driver
         let record = plan.record
-        _ = try? session.store.update { state in state.upsert(record) }
-        return SRIOVOutcome(result: .done, plan: plan, bind: bind, vfs: vfs, changed: changed || !bindPlan.isNoOp)
-    }
-
-    /// `--msix` on VFs that have drivers: each VF off its driver, its count written, and its
-    /// driver back whatever the write did. Returns what failed, if anything.
-    func rebindingMSIX(_ plan: SRIOVPlan) -> VFIOError? {
-        guard let count = plan.msix else { return nil }
-        var failures: [String] = []
-        for vf in plan.msixRebind {
-            do throws(StepFailure) {
-                try session.executor().run(SRIOVPlanner.unbindSteps(vf))
-            } catch {
-                failures.append("\(vf.address): cannot unbind it (\(error.message)); its count is unchanged")
-                continue
-            }
-            var wrote: String?
-            do throws(StepFailure) {
-                try session.executor().run([.write(.setMSIXCount(vf.address, to: count))])
-            } catch {
-                wrote = "\(vf.address): cannot set sriov_vf_msix_count (\(error.message))"
-            }
-            do throws(StepFailure) {
-                try session.executor().run(SRIOVPlanner.rebindSteps(vf))
-                if let wrote { failures.append(wrote + "; back on \(vf.state.driver ?? "no driver")") }
-            } catch {
-                failures.append((wrote.map { $0 + "; " } ?? "\(vf.address): ") + "cannot bind \(vf.state.driver ?? "it") again (\(error.message)); left unbound")
-            }
-        }
-        return failures.isEmpty ? nil : .failed("--msix: " + failures.joined(separator: "; "), target: plan.pf.description)
-    }
-
-    /// A PF back exactly as it was needs no record.
-    static func settle(_ state: inout HostState, plan: SRIOVPlan, autoprobe: Bool?) {
-        guard let record = state.sriovRecord(plan.pf) else { return }
-        if record.numVFs == record.originalNumVFs && record.vfDriver == nil && (autoprobe == nil || autoprobe == record.originalAutoprobe) {
-            state.removeSRIOV(plan.pf)
-        }
-    }
-
-    func autoprobe(_ pf: PCIAddress) -> Bool? {
-        Sysfs.readInt(session.root.path(SysfsPaths.driversAutoprobe(pf))).map { $0 != 0 }
+        var outcome = SRIOVOutcome(result: .done, plan: plan, bind: bind, vfs: vfs, changed: changed || !bindPlan.isNoOp)
+        if let warning = operation.recordVFDriver(record) { outcome.warnings.append(warning) }
+        return outcome
     }
 
     func currentVFs(_ pf: PCIAddress) -> [PCIAddress] {
         (try? session.inventory())?.device(pf)?.sriov?.virtualFunctions ?? []
     }
 
-    /// After a failure: the PF's count and autoprobe as they were before this run.
-    func putBack(_ plan: SRIOVPlan) -> String {
-        let current = Sysfs.readInt(session.root.path(SysfsPaths.numVFs(plan.pf))) ?? 0
-        let autoprobe = self.autoprobe(plan.pf)
-        let before = SRIOVRecord(
-            address: plan.pf, originalNumVFs: plan.currentNumVFs, originalAutoprobe: plan.currentAutoprobe, numVFs: current, vfDriver: nil)
-        do throws(StepFailure) {
-            try session.executor().run(SRIOVPlanner.restoreSteps(before, currentNumVFs: current, currentAutoprobe: autoprobe))
-            _ = try? session.store.update { state in
-                if plan.record.originalNumVFs == plan.currentNumVFs && plan.record.originalAutoprobe == plan.currentAutoprobe {
-                    state.removeSRIOV(plan.pf)
-                }
-            }
-            return "sriov_numvfs put back to \(plan.currentNumVFs)"
-        } catch {
-            return "putting sriov_numvfs back to \(plan.currentNumVFs) failed too (\(error.message)); \(StateStore.hostPath) records the original"
-        }
-    }
 }
 
 extension VFIOError {
