@@ -29,15 +29,17 @@ public struct KernelInterface: Sendable {
     public var writer: any SysfsWriting
     public var modules: any ModuleLoading
     public var nodes: any NodeOwning
+    public var udev: any UdevControlling
 
-    public init(writer: any SysfsWriting, modules: any ModuleLoading, nodes: any NodeOwning) {
+    public init(writer: any SysfsWriting, modules: any ModuleLoading, nodes: any NodeOwning, udev: any UdevControlling = NoUdevDaemon()) {
         self.writer = writer
         self.modules = modules
         self.nodes = nodes
+        self.udev = udev
     }
 
     /// The real kernel, reached through files under `root`.
     public static func real(root: HostRoot) -> KernelInterface {
-        KernelInterface(writer: RealSysfsWriter(root: root), modules: RealModuleLoader(root: root), nodes: RealNodeOwner(root: root))
+        KernelInterface(writer: RealSysfsWriter(root: root), modules: RealModuleLoader(root: root), nodes: RealNodeOwner(root: root), udev: RealUdevControl(root: root))
     }
 }

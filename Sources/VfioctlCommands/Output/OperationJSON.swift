@@ -2,7 +2,7 @@ import VFIOKit
 
 /// The parts the bind and release documents share: their steps and their refusal entries.
 struct StepEntry: Encodable {
-    /// `modprobe`, `write`, `verify`, `chown` or `chmod`.
+    /// `modprobe`, `write`, `verify`, `chown`, `chmod` or `udev-reload`.
     var kind: String
     @Nullable var path: String?
     @Nullable var value: String?
@@ -34,6 +34,8 @@ struct StepEntry: Encodable {
             kind = "chmod"
             self.path = path
             value = NodeOwner.octal(mode)
+        case .reloadUdevRules:
+            kind = "udev-reload"
         }
     }
 }
