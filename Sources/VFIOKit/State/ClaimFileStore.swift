@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes and removes the claim-at-add files (`ClaimFiles`) under the root prefix, through
+/// `AtomicFile`; only `ClaimFiles.allPaths` are ever touched.
+public struct ClaimFileStore: Sendable {
+    public let root: HostRoot
+
+    public init(root: HostRoot) {
+        self.root = root
+    }
+
+    /// The modules of the host drivers the claimed devices have now or had before vfioctl
+    /// moved them (the state file), and those of the drivers that are built in (no `module`
+    /// link in the driver's directory: they bind at device add, before any rule can run).
+    public func hostDrivers(of claims: [ClaimFiles.Claim], inventory: HostInventory, state: HostState?) -> (modules: [String], builtIn: [String]) {
+        var drivers = Set<String>()
+        for device in inventory.devices {
+            let claimed = claims.contains { claim in
+                switch claim.match {
+                case .address(let address): address == device.address
+                case .ids(let vendor, let id): device.vendorID == vendor && device.deviceID == id
+                }
+            }
+            guard claimed else { continue }
+            for driver in [device.driver, state?[device.address]?.originalDriver] {
+                if let driver, !DriverName.isVFIO(driver), driver != "pci-stub" { drivers.insert(driver) }
+            }
+        }
+        var modules: [String] = []
+        var builtIn: [String] = []
+        for driver in drivers.sorted() {
+            let directory = root.path(SysfsPaths.driverDirectory(driver))
+            guard Sysfs.isDirectory(directory) else { continue }
+            // The module's name can differ from the driver's (xhci_hcd is xhci_pci's driver).
+            // A built-in driver has the link too (module_add_driver() makes /sys/module/NAME
+            // for it), but only a loadable module has `initstate` there.
+            if let module = Sysfs.linkName(directory + "/module"), Sysfs.exists(root.path("/sys/module/" + module + "/initstate")) {
+                modules.append(module)
+            } else {
+                builtIn.append(driver)
+            }
+        }
+        return (modules, builtIn)
+    }
+
+    /// Whether the root has initramfs-tools, so the hook is worth writing.
+    public var hasInitramfsTools: Bool { Sysfs.isDirectory(root.path("/etc/initramfs-tools")) }
+
+    /// Makes the files on disk be `files.files` (and none of the others); with `dryRun`, only
+    /// says what would change.
+    public func sync(_ files: ClaimFiles, dryRun: Bool) -> ClaimUpdate {
+        var update = ClaimUpdate(dryRun: dryRun)
+        let wanted = files.files
+        for file in wanted {
+            let current = Sysfs.readBytes(root.path(file.path), limit: 1 << 20)
+            if current == Array(file.text.utf8) {
+                update.unchanged.append(file.path)
+                continue
+            }
+            if !dryRun {
+                let directory = String(file.path[..<(file.path.lastIndex(of: "/") ?? file.path.endIndex)])
+                do {
+                    try AtomicFile.write(Array(file.text.utf8), to: root.path(file.path), directory: root.path(directory), mode: mode_t(file.mode))
+                } catch {
+                    update.errors.append(error.message)
+                    continue
+                }
+            }
+            update.written.append(file.path)
+        }
+        for path in ClaimFiles.allPaths where !wanted.contains(where: { $0.path == path }) {
+            if dryRun {
+                if Sysfs.exists(root.path(path)) { update.removed.append(path) }
+                continue
+            }
+            do {
+                if let gone = try UdevRuleStore.unlinkIfPresent(root.path(path), shown: path) { update.removed.append(gone) }
+            } catch {
+                update.errors.append(error.message)
+            }
+        }
+        return update
+    }
+}
+
+/// What `apply` did to the claim-at-add files.
+public struct ClaimUpdate: Sendable, Equatable {
+    public var dryRun: Bool
+    /// Host-absolute paths written (or, in a dry run, that would be).
+    public var written: [String] = []
+    public var removed: [String] = []
+    public var unchanged: [String] = []
+    public var errors: [String] = []
+    /// Host drivers of claimed devices that are built into the kernel: no rule can keep them off.
+    public var builtInDrivers: [String] = []
+    /// The devices and ids the rule claims.
+    public var claims: [ClaimFiles.Claim] = []
+    /// `udevadm control --reload` was run (or would be).
+    public var udevReloaded = false
+
+    public init(dryRun: Bool) {
+        self.dryRun = dryRun
+    }
+
+    public var changed: Bool { !written.isEmpty || !removed.isEmpty }
+
+    /// The modprobe file or the hook changed: the initramfs needs `update-initramfs -u`.
+    public var initramfsStale: Bool {
+        (written + removed).contains { $0 == ClaimFiles.modprobePath || $0 == ClaimFiles.initramfsHookPath }
+    }
+
+    public static let initramfsCommand = "update-initramfs -u"
+}
