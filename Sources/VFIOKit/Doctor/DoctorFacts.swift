@@ -30,6 +30,12 @@ public struct DoctorFacts: Sendable {
     public var memlock: [(owner: NodeOwner, entry: MemlockLimits.Entry?)] = []
     /// The running kernel's `vfio_pci:` aliases (modules.alias).
     public var vfioAliases: [VFIOAlias] = []
+    /// What the host runs in, when it is a virtual machine (`Hypervisor.read`); nil on bare metal.
+    public var hypervisor: Hypervisor?
+    /// The desired-state file (nil: none, or it does not parse) and what it claims at add.
+    public var claims: [ClaimFiles.Claim] = []
+    /// The claim rule file exists, and whether it was there before this boot (nil: unknown).
+    public var claimRule: (present: Bool, beforeBoot: Bool?) = (false, nil)
 
     public init() {}
 
@@ -85,6 +91,11 @@ public struct DoctorFactsReader {
         facts.memlock = readMemlock(facts.recorded)
         // Read with the inventory when it was (one pass over modules.alias per run).
         facts.vfioAliases = inventory?.vfioAliases ?? ModuleAliasReader.read(root: root)
+        facts.hypervisor = Hypervisor.read(root: root)
+        if let inventory, let desired = try? DesiredState.load(root: root) {
+            facts.claims = ClaimFiles.claims(desired, inventory: inventory)
+        }
+        facts.claimRule = ClaimFileStore(root: root).ruleAge()
         return facts
     }
 

@@ -17,13 +17,7 @@ public struct ClaimFileStore: Sendable {
     public func hostDrivers(of claims: [ClaimFiles.Claim], inventory: HostInventory, state: HostState?) -> (modules: [String], builtIn: [String]) {
         var drivers = Set<String>()
         for device in inventory.devices {
-            let claimed = claims.contains { claim in
-                switch claim.match {
-                case .address(let address): address == device.address
-                case .ids(let vendor, let id): device.vendorID == vendor && device.deviceID == id
-                }
-            }
-            guard claimed else { continue }
+            guard claims.contains(where: { $0.covers(device) }) else { continue }
             for driver in [device.driver, state?[device.address]?.originalDriver] {
                 if let driver, !DriverName.isVFIO(driver), driver != "pci-stub" { drivers.insert(driver) }
             }
@@ -112,4 +106,16 @@ public struct ClaimUpdate: Sendable, Equatable {
     }
 
     public static let initramfsCommand = "update-initramfs -u"
+}
+
+extension ClaimFileStore {
+    /// Whether the claim rule exists, and whether it was already there when this boot began
+    /// (its mtime against `btime` in /proc/stat); nil when either is unknown.
+    public func ruleAge() -> (present: Bool, beforeBoot: Bool?) {
+        var info = stat()
+        guard lstat(root.path(ClaimFiles.rulePath), &info) == 0 else { return (false, nil) }
+        let stat = Sysfs.readBytes(root.path("/proc/stat"), limit: 1 << 20).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let boot = stat.split(separator: "\n").first { $0.hasPrefix("btime ") }.flatMap { Int($0.dropFirst(6).trimmingSpaces) }
+        return (true, boot.map { Int(info.st_mtim.tv_sec) < $0 })
+    }
 }
