@@ -97,8 +97,8 @@ struct OwnerTests {
         let lines = runtime.text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
         #expect(
             lines == [
-                #"ACTION=="add|change", SUBSYSTEM=="vfio", KERNEL=="[0-9]*", TEST=="/sys/kernel/iommu_groups/$kernel/devices/0000:01:00.0", OWNER="1001", GROUP="104", MODE="0660""#,
-                #"ACTION=="add|change", SUBSYSTEM=="vfio-dev", KERNELS=="0000:01:00.0", OWNER="1001", GROUP="104", MODE="0660""#,
+                #"ACTION=="add|change", SUBSYSTEM=="vfio", KERNEL=="[0-9]*", TEST=="/sys/kernel/iommu_groups/$kernel/devices/0000:01:00.0", TEST=="/run/udev/rules.d/70-vfioctl-0000-01-00.0.rules", OWNER="1001", GROUP="104", MODE="0660""#,
+                #"ACTION=="add|change", SUBSYSTEM=="vfio-dev", KERNELS=="0000:01:00.0", TEST=="/run/udev/rules.d/70-vfioctl-0000-01-00.0.rules", OWNER="1001", GROUP="104", MODE="0660""#,
             ])
         #expect(!runtime.text.contains("vfio/*"))
         #expect(!runtime.text.contains(#"KERNEL=="vfio""#))

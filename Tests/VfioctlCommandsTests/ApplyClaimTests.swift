@@ -34,6 +34,8 @@ struct ApplyClaimTests {
         #expect(!exists(Self.hook), "no initramfs-tools under this root")
         #expect(first.stdout.contains("claim      \(Self.rule): written\n"), "\(first.stdout)")
         #expect(first.stdout.contains("run update-initramfs -u"), "\(first.stdout)")
+        // The README's example, line for line.
+        #expect(first.stdout.contains("changed  0000:05:00.0  igb   vfio-pci  /etc/vfioctl.conf:1  bound to vfio-pci\n"), "\(first.stdout)")
 
         let again = vfioctl(["apply", "--json"], host: host, kernel: kernel)
         #expect(again.status == 0, "\(again.stderr)")
@@ -70,6 +72,7 @@ struct ApplyClaimTests {
         let run = vfioctl(["apply"], host: host, kernel: kernel)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(kernel.udevReloads == (daemonRuns ? 1 : 0))
+        #expect(run.stdout.contains("claim      udevadm control --reload: done\n") == daemonRuns, "\(run.stdout)")
         #expect(exists(Self.hook) == daemonRuns)
         _ = vfioctl(["apply"], host: host, kernel: kernel)
         #expect(kernel.udevReloads == (daemonRuns ? 1 : 0), "an unchanged rule needs no reload")

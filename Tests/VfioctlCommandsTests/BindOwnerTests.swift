@@ -57,7 +57,7 @@ struct BindOwnerTests {
         #expect(owner["user"] as? String == "nobody")
         #expect(owner["uid"] as? Int == 65534)
         #expect(owner["group"] is NSNull)
-        #expect(host.read(Self.rule)?.contains("devices/0000:05:00.0\", OWNER=\"65534\", GROUP=\"0\", MODE=\"0600\"") == true)
+        #expect(host.read(Self.rule)?.contains("devices/0000:05:00.0\", TEST==\"\(Self.rule)\", OWNER=\"65534\", GROUP=\"0\", MODE=\"0600\"") == true)
 
         // unbind: the rule and the record go; the kernel removed the nodes with the group.
         let unbind = vfioctl(["unbind", "05:00.0"], host: host, kernel: kernel)

@@ -44,10 +44,9 @@ enum ClaimRendering {
     /// One line per file changed, then what is left to do; nothing when nothing changed.
     static func lines(_ update: ClaimUpdate) -> String {
         var out = ""
-        let would = update.dryRun ? "would " : ""
         for path in update.written { out += "claim      \(path): \(update.dryRun ? "would be " : "")written\n" }
         for path in update.removed { out += "claim      \(path): \(update.dryRun ? "would be " : "")removed\n" }
-        if update.udevReloaded { out += "claim      udevadm control --reload: \(would)run\n" }
+        if update.udevReloaded { out += "claim      udevadm control --reload: " + (update.dryRun ? "would run\n" : "done\n") }
         if update.initramfsStale { out += "claim      the initramfs \(update.dryRun ? "would be" : "is") out of date: run \(ClaimUpdate.initramfsCommand)\n" }
         for error in update.errors { out += "claim      not done: \(error)\n" }
         if update.changed || !update.errors.isEmpty {
