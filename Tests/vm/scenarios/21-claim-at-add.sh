@@ -108,7 +108,8 @@ expect_exit 0 "$VFIOCTL" bind "$bdf" --owner nobody
 expect_exit 0 "$VFIOCTL" unbind "$bdf" --to none
 expect_not_contains "$LAST_ERR" "cannot remove"
 expect_not_contains "$LAST_ERR" "Read-only"
-umount /etc
+# udevd keeps files under /etc open, so the bind mount cannot go: make it writable again.
+mount -o remount,bind,rw /etc || fail "cannot make /etc writable again"
 
 # --- the entry removed: apply removes the rule and the softdep ------------------------------
 : >/etc/vfioctl.conf
