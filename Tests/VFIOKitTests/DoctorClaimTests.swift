@@ -20,7 +20,9 @@ struct DoctorClaimTests {
     @Test(
         "the hypervisor CPU flag makes a VM, named by DMI where it can be; without it, bare metal",
         arguments: [
-            VMCase(flags: "fpu vme sse2 hypervisor lahf_lm", vendor: "QEMU", product: "Standard PC (Q35 + ICH9, 2009)", expected: Hypervisor(product: "QEMU Standard PC (Q35 + ICH9, 2009)")),
+            VMCase(
+                flags: "fpu vme sse2 hypervisor lahf_lm", vendor: "QEMU", product: "Standard PC (Q35 + ICH9, 2009)",
+                expected: Hypervisor(product: "QEMU Standard PC (Q35 + ICH9, 2009)")),
             VMCase(flags: "fpu hypervisor", vendor: nil, product: nil, expected: Hypervisor(product: nil)),
             // "hypervisor" only as a whole flag (no such flag exists, but a substring must not count).
             VMCase(flags: "fpu vme sse2 lahf_lm nohypervisor", vendor: "QEMU", product: "Standard PC", expected: nil),
