@@ -7,7 +7,7 @@
 # read-only /etc that warns about nothing.
 # vm-kernels: 6.1 6.12  (udev loads the host driver as a module; 6.12-vfio has it built in)
 # vm-coldplug: udev
-# vm-timeout: 420
+# vm-timeout: 600
 . "$VM_LIB"
 
 bdf=$VM_E1000E
