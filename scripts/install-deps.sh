@@ -19,6 +19,11 @@ install_missing() {
 install_missing libpci-dev pciutils pkg-config qemu-system-x86 busybox-static e2fsprogs kmod cpio gcc libc6-dev xz-utils procps \
     python3 python3-jsonschema psmisc lsof mandoc time zsh fish lintian dpkg-dev python3-yaml nvme-cli
 
+# The claim-at-add guest scenarios (21, 22) start the real systemd-udevd in the guest, which
+# runs the host's binary through the shared root; on a host without systemd as PID 1 the
+# package's scripts start nothing and trigger nothing here.
+install_missing udev
+
 # `make bench` counts the listing's system calls with strace (the tests do not need it).
 install_missing strace
 

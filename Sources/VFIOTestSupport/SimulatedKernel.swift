@@ -36,7 +36,7 @@ import Glibc
 /// - Failures can be injected per path, per probe and per unbind.
 ///
 /// Every write is recorded (path, value, result) so tests can assert exact sequences.
-public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @unchecked Sendable {
+public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, UdevControlling, @unchecked Sendable {
     public let host: FixtureHost
 
     /// One write as the kernel saw it.
@@ -101,7 +101,15 @@ public final class SimulatedKernel: SysfsWriting, ModuleLoading, NodeOwning, @un
         }
     }
 
-    public var interface: KernelInterface { KernelInterface(writer: self, modules: self, nodes: self) }
+    public var interface: KernelInterface { KernelInterface(writer: self, modules: self, nodes: self, udev: self) }
+
+    /// How often `udevadm control --reload` was asked for.
+    public var udevReloads: Int { mutex.withLock { _ in _udevReloads } }
+    private var _udevReloads = 0
+
+    public func reloadRules() throws(VFIOError) {
+        mutex.withLock { _ in _udevReloads += 1 }
+    }
 
     /// Every write so far, failed ones included.
     public var writes: [RecordedWrite] { mutex.withLock { _ in _writes } }

@@ -39,9 +39,12 @@ package struct ApplyDocument: Encodable {
     package var unmatched: [Unmatched]
     /// The CDI spec file kept in step, when the file names one.
     @Nullable package var cdi: CDIUpdateDocument?
+    /// The claim-at-add files.
+    @Nullable package var claim: ClaimUpdateDocument?
 
     package init(_ outcome: ApplyOutcome) {
         cdi = outcome.cdi.map(CDIUpdateDocument.init)
+        claim = outcome.claim.map(ClaimUpdateDocument.init)
         dryRun = outcome.dryRun
         matches = outcome.matches
         devices = outcome.entries.map {
@@ -67,6 +70,7 @@ package enum ApplyRendering {
                 out += "cdi        \(cdi.path): \(cdi.devices.count) group(s)" + (cdi.changed ? ", rewritten" : ", unchanged") + "\n"
             }
         }
+        if let claim = outcome.claim { out += ClaimRendering.lines(claim) }
         let changed = outcome.entries.filter { $0.status == .changed }.count
         let unchanged = outcome.entries.filter { $0.status == .unchanged }.count
         let others = outcome.entries.count - changed - unchanged
@@ -126,6 +130,7 @@ package enum ApplyRendering {
                 break
             }
         }
+        if let claim = outcome.claim { out += ClaimRendering.script(claim, root: root) }
         return out
     }
 }

@@ -2,7 +2,7 @@ import VFIOModel
 
 /// The parts the bind and release documents share: their steps and their refusal entries.
 package struct StepEntry: Encodable {
-    /// `modprobe`, `write`, `verify`, `chown` or `chmod`.
+    /// `modprobe`, `write`, `verify`, `chown`, `chmod` or `udev-reload`.
     package var kind: String
     @Nullable package var path: String?
     @Nullable package var value: String?
@@ -34,6 +34,8 @@ package struct StepEntry: Encodable {
             kind = "chmod"
             self.path = path
             value = NodeOwner.octal(mode)
+        case .reloadUdevRules:
+            kind = "udev-reload"
         }
     }
 }

@@ -100,8 +100,8 @@ struct OwnerTests {
         let lines = runtime.text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
         #expect(
             lines == [
-                #"ACTION=="add|change", SUBSYSTEM=="vfio", KERNEL=="[0-9]*", TEST=="/sys/kernel/iommu_groups/$kernel/devices/0000:01:00.0", OWNER="1001", GROUP="104", MODE="0660""#,
-                #"ACTION=="add|change", SUBSYSTEM=="vfio-dev", KERNELS=="0000:01:00.0", OWNER="1001", GROUP="104", MODE="0660""#,
+                #"ACTION=="add|change", SUBSYSTEM=="vfio", KERNEL=="[0-9]*", TEST=="/sys/kernel/iommu_groups/$kernel/devices/0000:01:00.0", TEST=="/run/udev/rules.d/70-vfioctl-0000-01-00.0.rules", OWNER="1001", GROUP="104", MODE="0660""#,
+                #"ACTION=="add|change", SUBSYSTEM=="vfio-dev", KERNELS=="0000:01:00.0", TEST=="/run/udev/rules.d/70-vfioctl-0000-01-00.0.rules", OWNER="1001", GROUP="104", MODE="0660""#,
             ])
         #expect(!runtime.text.contains("vfio/*"))
         #expect(!runtime.text.contains(#"KERNEL=="vfio""#))
@@ -120,6 +120,20 @@ struct OwnerTests {
         #expect(try store.remove(address) == ["/run/udev/rules.d/70-vfioctl-0000-05-00.0.rules"])
         #expect(try store.remove(address) == [])
         #expect(Sysfs.list(host.path + "/run/udev/rules.d") == ["60-other.rules"])
+    }
+
+    @Test("removing a rule that was never written is no error, whatever stands where its directory would be")
+    func ruleStoreRemovesNothingQuietly() throws {
+        let host = FixtureLayout.desktop.build()
+        let address = try #require(PCIAddress("0000:05:00.0"))
+        // /etc/udev is a file here, so the persistent rule's path cannot exist (ENOTDIR, as
+        // unlink on a read-only /etc gives EROFS for a name that is not there).
+        host.write("/etc/udev", "not a directory\n")
+        let store = UdevRuleStore(root: host.root)
+        try store.write(UdevRule(address: address, owner: try db.resolve(OwnerSpec(user: "nobody")), persistent: false))
+        #expect(try store.remove(address) == ["/run/udev/rules.d/70-vfioctl-0000-05-00.0.rules"])
+        #expect(try store.remove(address, persistent: true) == [])
+        #expect(host.read("/etc/udev") == "not a directory")
     }
 
     @Test("a group whose recorded device has another owner conflicts; the same owner, none, or the device itself do not")

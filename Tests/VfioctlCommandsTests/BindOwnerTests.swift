@@ -61,7 +61,7 @@ struct BindOwnerTests {
         #expect(owner["user"] as? String == "nobody")
         #expect(owner["uid"] as? Int == 65534)
         #expect(owner["group"] is NSNull)
-        #expect(host.read(Self.rule)?.contains("devices/0000:05:00.0\", OWNER=\"65534\", GROUP=\"0\", MODE=\"0600\"") == true)
+        #expect(host.read(Self.rule)?.contains("devices/0000:05:00.0\", TEST==\"\(Self.rule)\", OWNER=\"65534\", GROUP=\"0\", MODE=\"0600\"") == true)
 
         // unbind: the rule and the record go; the kernel removed the nodes with the group.
         let unbind = vfioctl(["unbind", "05:00.0"], host: host, kernel: kernel)
@@ -70,6 +70,24 @@ struct BindOwnerTests {
         #expect(host.read(Self.rule) == nil)
         #expect(try records().isEmpty)
         #expect(node("/dev/vfio/19") == nil)
+    }
+
+    @Test("udevd is told to reload after the rule is written and after it is removed, only where it runs", arguments: [true, false])
+    func reloadsUdev(daemonRuns: Bool) throws {
+        // systemd-udevd's control socket: the only sign here that the daemon runs.
+        if daemonRuns { host.write("/run/udev/control", "") }
+        let bind = run(["bind", "05:00.0", "--owner", "nobody"])
+        #expect(bind.status == 0, "\(bind.stderr)")
+        #expect(kernel.udevReloads == (daemonRuns ? 1 : 0))
+        let unbind = run(["unbind", "05:00.0"])
+        #expect(unbind.status == 0, "\(unbind.stderr)")
+        #expect(host.read(Self.rule) == nil)
+        #expect(kernel.udevReloads == (daemonRuns ? 2 : 0))
+        #expect(!unbind.stderr.contains("warning"), "\(unbind.stderr)")
+        // A bind without --owner writes no rule, so there is nothing to reload.
+        let plain = run(["bind", "05:00.0"])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(kernel.udevReloads == (daemonRuns ? 2 : 0))
     }
 
     @Test("USER:GROUP gives mode 0660 and the group; --json reports the owner, the nodes and the rules")

@@ -255,3 +255,37 @@ fd_targets() {
     local f
     for f in /proc/"$1"/fd/*; do readlink "$f"; done 2>/dev/null
 }
+
+# --- udev (scenarios with "# vm-coldplug: udev") ------------------------------------------
+# udev_start: start the host's systemd-udevd in the guest as a daemon, as at boot, and wait
+# for its control socket; it is stopped when the scenario exits.
+udev_start() {
+    local bin
+    for bin in /lib/systemd/systemd-udevd /usr/lib/systemd/systemd-udevd; do [ -x "$bin" ] && break; done
+    [ -x "$bin" ] || fail "no systemd-udevd on the host (Debian package udev; make deps installs it)"
+    echo "+ udev_start $bin"
+    # The guest runs the scenario chrooted into the overlay (guest/init), and udevadm ignores
+    # every request in a chroot without this; vfioctl passes it on to the udevadm it runs.
+    export SYSTEMD_IGNORE_CHROOT=1
+    "$bin" --daemon --resolve-names=never || fail "systemd-udevd did not start"
+    wait_until 10 test -S /run/udev/control || fail "systemd-udevd made no /run/udev/control"
+    trap 'udevadm control --exit 2>/dev/null' EXIT
+}
+
+# udev_coldplug: what systemd-udev-trigger.service does at boot, for the PCI devices: an add
+# event for each, then wait until udevd has run every rule (and loaded the drivers).
+udev_coldplug() {
+    echo "+ udev_coldplug"
+    udevadm trigger --action=add --subsystem-match=pci || fail "udevadm trigger failed"
+    udev_settle
+}
+
+udev_settle() {
+    udevadm settle --timeout=60 || fail "udevadm settle timed out"
+}
+
+# node_owner PATH: "uid:gid mode" of a device node.
+node_owner() { stat -c '%u:%g %a' "$1"; }
+
+# probed_by DRIVER BDF: dmesg lines in which DRIVER speaks about BDF (a probe prints them).
+probed_by() { dmesg | grep -E "(^|\] )$1 $2" || true; }

@@ -348,6 +348,9 @@ run_job() { # SERIES SCENARIO
         echo "export VM_SCENARIO_FILE=$(q "${SCENARIO_FILE[$sc]}")"
         echo "export VM_SCENARIO_TIMEOUT=$t"
         echo "export VM_KERNEL=$(q "$series")"
+        # "# vm-coldplug: udev": stage2 loads no driver; the scenario starts udevd and
+        # coldplugs with udevadm trigger, so udev's own modalias rule loads the drivers.
+        echo "export VM_COLDPLUG=$(q "$(header "$sc" vm-coldplug)")"
         echo "export VM_MODDIR=$(q "$kdir/root/lib/modules/$kver")"
         echo "export VM_VFIOCTL=$(q "$VFIOCTL_BIN")"
         echo "export VM_HOLDER=$(q "$HOLDER")"

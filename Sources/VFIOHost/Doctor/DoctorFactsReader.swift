@@ -43,6 +43,11 @@ public struct DoctorFactsReader {
         facts.memlock = readMemlock(facts.recorded)
         // Read with the inventory when it was (one pass over modules.alias per run).
         facts.vfioAliases = inventory?.vfioAliases ?? ModuleAliasReader.read(root: root)
+        facts.hypervisor = Hypervisor.read(root: root)
+        if let inventory, let desired = try? DesiredState.load(root: root) {
+            facts.claims = ClaimFiles.claims(desired, inventory: inventory)
+        }
+        facts.claimRule = ClaimRuleReader.ruleAge(root: root)
         return facts
     }
 

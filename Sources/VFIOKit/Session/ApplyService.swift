@@ -20,6 +20,7 @@ extension HostSession {
         try changingHost("apply") { () throws(VFIOError) -> ApplyOutcome in
             var outcome = try applyRounds(desired, noWait: noWait)
             if let path = desired.cdi, !dryRun { outcome.cdi = updateCDISpec(at: path) }
+            outcome.claim = updateClaimFiles(desired)
             return outcome
         }
     }

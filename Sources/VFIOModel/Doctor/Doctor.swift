@@ -38,6 +38,7 @@ public enum Doctor {
         if let state = stateFile(facts) { findings.append(state) }
         findings.append(contentsOf: lockedMemory(facts))
         findings.append(contentsOf: variantDrivers(facts))
+        findings.append(contentsOf: claimAtAdd(facts))
         return findings
     }
 
@@ -127,6 +128,8 @@ public enum Doctor {
                 fix = "remove intel_iommu=off from the kernel command line"
             } else if let value = facts.parameter("amd_iommu"), value.contains("off") {
                 fix = "remove amd_iommu=off from the kernel command line"
+            } else if let hypervisor = facts.hypervisor {
+                fix = hypervisor.iommuFix
             } else {
                 fix += ", and on Intel boot with intel_iommu=on"
             }

@@ -30,6 +30,12 @@ public struct DoctorFacts: Sendable {
     public var memlock: [(owner: NodeOwner, entry: MemlockLimits.Entry?)] = []
     /// The running kernel's `vfio_pci:` aliases (modules.alias).
     public var vfioAliases: [VFIOAlias] = []
+    /// What the host runs in, when it is a virtual machine (`Hypervisor.read`); nil on bare metal.
+    public var hypervisor: Hypervisor?
+    /// The desired-state file (nil: none, or it does not parse) and what it claims at add.
+    public var claims: [ClaimFiles.Claim] = []
+    /// The claim rule file exists, and whether it was there before this boot (nil: unknown).
+    public var claimRule: (present: Bool, beforeBoot: Bool?) = (false, nil)
 
     public init() {}
 

@@ -30,8 +30,14 @@ public struct UdevRule: Sendable, Equatable {
 
     public var path: String { Self.directory(persistent: persistent) + "/" + Self.fileName(address) }
 
+    /// Each line also tests that its own file still exists. systemd-udevd's workers keep the
+    /// rules they were forked with, and a worker busy with the old node's `remove` event when
+    /// `udevadm control --reload` arrives can be handed the new node's `add` next, old rules
+    /// and all: in the guest (systemd 252, Debian's 6.12) a node made right after an unbind was
+    /// still given to the removed owner now and then, reload or not. `TEST` is evaluated when
+    /// the event runs, so a removed file's rule no longer matches anywhere.
     public var text: String {
-        let assign = "OWNER=\"\(owner.uid)\", GROUP=\"\(owner.gid)\", MODE=\"\(owner.modeText)\""
+        let assign = "TEST==\"\(path)\", OWNER=\"\(owner.uid)\", GROUP=\"\(owner.gid)\", MODE=\"\(owner.modeText)\""
         let writer = persistent ? "vfioctl apply (owner= in /etc/vfioctl.conf)" : "vfioctl bind --owner"
         return """
             # \(address) belongs to \(owner.description): written by \(writer), removed when vfioctl gives the device back.

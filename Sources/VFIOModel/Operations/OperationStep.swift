@@ -11,6 +11,9 @@ public enum OperationStep: Sendable, Hashable {
     case setOwner(path: String, uid: UInt32, gid: UInt32)
     /// `chmod MODE PATH` on a VFIO node.
     case setMode(path: String, mode: UInt32)
+    /// `udevadm control --reload` after vfioctl wrote or removed a udev rule file, through
+    /// `UdevControlling` (only planned while systemd-udevd runs).
+    case reloadUdevRules
 
     /// The equivalent shell line; checks are comments, so a printed plan is still a script.
     public func shellLine(root: HostRoot) -> String {
@@ -25,6 +28,8 @@ public enum OperationStep: Sendable, Hashable {
             return "chown \(uid):\(gid) " + root.path(path)
         case .setMode(let path, let mode):
             return "chmod " + NodeOwner.octal(mode) + " " + root.path(path)
+        case .reloadUdevRules:
+            return "udevadm control --reload"
         }
     }
 }

@@ -61,6 +61,8 @@ public struct ApplyOutcome: Sendable {
     /// The CDI spec file kept in step (`[defaults] cdi =`), after the run; nil when the file
     /// names none or in a dry run.
     public var cdi: CDIUpdate?
+    /// The claim-at-add files (udev rule, modprobe file, initramfs hook) kept in step.
+    public var claim: ClaimUpdate?
     /// A rollback failed somewhere: a device is not where it was or where it should be.
     public var rollbackFailed: Bool { steps.contains { $0.exitStatus == .rollbackFailed } }
 
@@ -83,6 +85,7 @@ public struct ApplyOutcome: Sendable {
         }
         if !unmatched.isEmpty { statuses.append(.refused) }
         if cdi?.error != nil { statuses.append(.failed) }
+        if claim?.errors.isEmpty == false { statuses.append(.failed) }
         return .worst(statuses)
     }
 

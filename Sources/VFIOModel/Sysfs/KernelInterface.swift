@@ -29,10 +29,12 @@ public struct KernelInterface: Sendable {
     public var writer: any SysfsWriting
     public var modules: any ModuleLoading
     public var nodes: any NodeOwning
+    public var udev: any UdevControlling
 
-    public init(writer: any SysfsWriting, modules: any ModuleLoading, nodes: any NodeOwning) {
+    public init(writer: any SysfsWriting, modules: any ModuleLoading, nodes: any NodeOwning, udev: any UdevControlling = NoUdevDaemon()) {
         self.writer = writer
         self.modules = modules
         self.nodes = nodes
+        self.udev = udev
     }
 }

@@ -156,6 +156,7 @@ public struct BindOperation: Sendable {
                 warnings.append("\(address)'s nodes belong to \(owner.description), but the udev rule that keeps them so after a rebind could not be written: \(error.message)")
             }
         }
+        if !rules.isEmpty, let warning = writer.reload(with: executor) { warnings.append(warning) }
         return (nodes, rules, warnings)
     }
 

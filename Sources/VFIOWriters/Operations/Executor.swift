@@ -66,6 +66,12 @@ public struct Executor: Sendable {
                 throw StepFailure(
                     address: nil, step: step, errno: error.errno, message: "cannot chmod \(path) to \(NodeOwner.octal(mode)): " + Self.reason(error))
             }
+        case .reloadUdevRules:
+            do {
+                try kernel.udev.reloadRules()
+            } catch {
+                throw StepFailure(address: nil, step: step, errno: nil, message: error.message)
+            }
         }
         onEvent?(.performed(step))
     }

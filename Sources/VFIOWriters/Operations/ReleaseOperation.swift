@@ -63,9 +63,13 @@ public struct ReleaseOperation: Sendable {
         let owned = released.filter { $0.owner != nil }
         guard !owned.isEmpty else { return }
         let rules = UdevRuleStore(root: root)
+        var removed = 0
         for record in owned {
-            do { try rules.remove(record.address) } catch { report.warnings.append(error.message) }
+            do { removed += try rules.remove(record.address).count } catch { report.warnings.append(error.message) }
         }
+        // Before anything can make the group's node again: a daemon still holding the removed
+        // rule would give the next node to the old owner.
+        if removed > 0, let warning = rules.reload(with: executor) { report.warnings.append(warning) }
         let remaining = (try? store.load()) ?? HostState()
         let reader = VFIONodeReader(root: root)
         let nodes = OwnershipPlanner.groupsToReset(released: owned, remaining: remaining).compactMap(reader.groupNode)

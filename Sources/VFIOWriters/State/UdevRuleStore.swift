@@ -27,13 +27,25 @@ public struct UdevRuleStore: Sendable {
         var removed: [String] = []
         for kept in [false, true] where persistent == nil || persistent == kept {
             let path = UdevRule.directory(persistent: kept) + "/" + UdevRule.fileName(address)
-            if unlink(root.path(path)) == 0 {
-                removed.append(path)
-            } else if errno != ENOENT {
-                throw .failed("cannot remove \(path): \(String(cString: strerror(errno)))")
-            }
+            if let gone = try Self.unlinkIfPresent(root.path(path), shown: path) { removed.append(gone) }
         }
         return removed
+    }
+
+    /// Removes one file if it is there; returns `shown` when it was removed. The lstat comes
+    /// first because unlink(2) checks for a read-only file system before it looks the name up:
+    /// on a host whose /etc is mounted read-only, removing a rule that was never written
+    /// fails with EROFS, not ENOENT. A missing file (or a missing or non-directory parent) is
+    /// nothing to remove.
+    static func unlinkIfPresent(_ hostPath: String, shown: String) throws(VFIOError) -> String? {
+        var info = stat()
+        guard lstat(hostPath, &info) == 0 else {
+            if errno == ENOENT || errno == ENOTDIR { return nil }
+            throw .failed("cannot remove \(shown): \(String(cString: strerror(errno)))")
+        }
+        if unlink(hostPath) == 0 { return shown }
+        if errno == ENOENT { return nil }
+        throw .failed("cannot remove \(shown): \(String(cString: strerror(errno)))")
     }
 
     /// Whether the device has a rule file.

@@ -10,7 +10,11 @@ enum Subprocess {
     /// Returns the exit status, or -1 when it could not be started.
     static func run(_ arguments: [String]) -> Int32 {
         // modprobe lives in /sbin or /usr/sbin, which a sudo or systemd PATH may lack.
-        let env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        var env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        // systemd's tools (udevadm) ignore every request when they find themselves in a chroot,
+        // unless this is set: a rescue shell or a test guest chrooted into a system whose udevd
+        // runs sets it for them to reach that udevd.
+        if let ignore = getenv("SYSTEMD_IGNORE_CHROOT") { env.append("SYSTEMD_IGNORE_CHROOT=" + String(cString: ignore)) }
         var pid = pid_t()
         let cArgs = arguments.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup($0) } + [nil]

@@ -46,10 +46,15 @@ mount --bind "$VM_MODDIR" "/lib/modules/$kver" || { echo "cannot bind $VM_MODDIR
 
 sysctl -qw kernel.hung_task_timeout_secs=30 2>/dev/null
 
-# Coldplug, as udev would: load the driver of every PCI device present at boot.
-say "coldplug"
-modprobe -qab $(cat /sys/bus/pci/devices/*/modalias) 2>/dev/null
-say "coldplug done"
+# Coldplug, as udev would: load the driver of every PCI device present at boot. A scenario
+# with "# vm-coldplug: udev" does it itself, with the real udevd (udev_start in lib.sh).
+if [ "${VM_COLDPLUG:-}" = udev ]; then
+    say "coldplug left to the scenario's udevd"
+else
+    say "coldplug"
+    modprobe -qab $(cat /sys/bus/pci/devices/*/modalias) 2>/dev/null
+    say "coldplug done"
+fi
 
 first_child() { # first PCI device below a bridge
     local d
