@@ -289,17 +289,7 @@ extension DeviceJSON: JSONStreamable {
         w.field("resetMethods", d.resetMethods)
         w.hexField("revision", d.revision.map(UInt32.init), width: 2)
         w.key("sriov")
-        if let sriov = d.sriov {
-            w.beginObject()
-            w.field("driversAutoprobe", sriov.driversAutoprobe)
-            w.field("numVFs", sriov.numVFs)
-            w.field("totalVFs", sriov.totalVFs)
-            w.hexField("vfDeviceID", sriov.vfDeviceID.map(UInt32.init), width: 4)
-            w.field("virtualFunctions", sriov.virtualFunctions.map(\.description))
-            w.endObject()
-        } else {
-            w.null()
-        }
+        Self.write(d.sriov, to: &w)
         w.hexField("subsystemDeviceID", d.subsystemDeviceID.map(UInt32.init), width: 4)
         w.field("subsystemName", d.names.subsystem)
         w.hexField("subsystemVendorID", d.subsystemVendorID.map(UInt32.init), width: 4)
@@ -308,26 +298,38 @@ extension DeviceJSON: JSONStreamable {
         w.field("vfioBound", d.isVFIOBound)
         w.field("vfioDevice", d.vfioDeviceName)
         w.key("vfioDrivers")
-        if let drivers = vfioDrivers {
+        Self.write(vfioDrivers, to: &w)
+        w.endObject()
+    }
+
+    static func write(_ sriov: PCIDevice.SRIOV?, to w: inout JSONWriter) {
+        guard let sriov else { return w.null() }
+        w.beginObject()
+        w.field("driversAutoprobe", sriov.driversAutoprobe)
+        w.field("numVFs", sriov.numVFs)
+        w.field("totalVFs", sriov.totalVFs)
+        w.hexField("vfDeviceID", sriov.vfDeviceID.map(UInt32.init), width: 4)
+        w.field("virtualFunctions", sriov.virtualFunctions.map(\.description))
+        w.endObject()
+    }
+
+    static func write(_ drivers: VFIODriversJSON?, to w: inout JSONWriter) {
+        guard let drivers else { return w.null() }
+        w.beginObject()
+        w.field("auto", drivers.auto)
+        w.key("candidates")
+        w.beginArray()
+        for c in drivers.candidates {
+            w.arrayElement()
             w.beginObject()
-            w.field("auto", drivers.auto)
-            w.key("candidates")
-            w.beginArray()
-            for c in drivers.candidates {
-                w.arrayElement()
-                w.beginObject()
-                w.field("alias", c.alias)
-                w.field("driver", c.driver)
-                w.field("module", c.module)
-                w.field("specificity", c.specificity)
-                w.endObject()
-            }
-            w.endArray()
-            w.field("reason", drivers.reason)
+            w.field("alias", c.alias)
+            w.field("driver", c.driver)
+            w.field("module", c.module)
+            w.field("specificity", c.specificity)
             w.endObject()
-        } else {
-            w.null()
         }
+        w.endArray()
+        w.field("reason", drivers.reason)
         w.endObject()
     }
 }

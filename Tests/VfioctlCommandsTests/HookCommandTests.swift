@@ -64,6 +64,23 @@ struct HookCommandTests {
         #expect(again.status == 0 && again.stderr.isEmpty)
     }
 
+    @Test("a hook logs the outcome's warnings as warnings, taken from its list, not found in its text")
+    func warningsBySeverity() throws {
+        let session = HostSession(root: f.host.root, kernel: f.kernel.interface, effectiveUID: 0, lockTimeout: .zero, deviceNumbers: f.host.deviceNumbers)
+        guard case .prepared(var bind) = try session.prepareVM("win11", devices: [PCIAddress("0000:05:00.0")!]), case .bound(let plan, var report) = bind.result
+        else {
+            Issue.record("prepare did not bind")
+            return
+        }
+        report.warnings = ["the devices are bound, but /run/vfioctl/state.json could not be updated: disk full"]
+        bind.result = .bound(plan, report)
+        let lines = HookRendering.lines(.prepared(bind))
+        #expect(lines.warnings == report.warnings)
+        #expect(lines.info.contains("bound 0000:05:00.0 to vfio-pci (was igb)"), "\(lines.info)")
+        #expect(!lines.info.contains { $0.contains("could not be updated") })
+        #expect(lines.errors.isEmpty)
+    }
+
     @Test("devices = all in [hooks] binds managed hostdevs too; a device already on vfio-pci is not taken over")
     func allScope() throws {
         f.host.write("/etc/vfioctl.conf", "[hooks]\ndevices = all\n")

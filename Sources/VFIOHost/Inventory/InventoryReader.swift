@@ -26,25 +26,7 @@ public struct InventoryReader {
 
     /// - Throws: `.unavailable` when there is no `/sys/bus/pci/devices` at all.
     public func read() throws(VFIOError) -> HostInventory {
-        // The two big listings at once, on two threads (thousands of entries each).
-        var listed: [PCIAddress]?
-        var groupIDs: [Int] = []
-        var noIOMMU: Set<Int> = []
-        Parallel.forEachSlice(2, threads: 2) { slice, _ in
-            if slice == 0 {
-                // Entries are kernel-made names; anything that is not an address is skipped, so
-                // no path is ever built from an unvalidated name. In address order (sysfs lists
-                // them by its own hash order), so the devices come out sorted and the inventory
-                // need not sort a few thousand large values.
-                listed = SysfsDirectory(root.pciDevices)?.list()?.compactMap { PCIAddress($0) }.sorted()
-            } else {
-                groupIDs = (Sysfs.list(root.iommuGroups) ?? []).compactMap { Int($0) }.filter { $0 >= 0 }
-                noIOMMU = groupIDs.isEmpty ? [] : noIOMMUGroups()
-            }
-        }
-        guard let addresses = listed else {
-            throw .unavailable("cannot read \(root.pciDevices): no PCI bus (is sysfs mounted?)", target: root.pciDevices)
-        }
+        let (addresses, groupIDs, noIOMMU) = try listTopLevel()
         let readsGroups = fields.contains(.groupDetails)
         database?.preloadNames()
 
@@ -74,18 +56,8 @@ public struct InventoryReader {
                 }
             }
         }
-        var groups: [Int: IOMMUGroup] = [:]
-        // With the groups' listings read, a function's group is the one whose `devices/` names
-        // it (the kernel adds the `iommu_group` link and that entry together).
-        var groupOf: [PCIAddress: Int] = [:]
-        if readsGroups {
-            groups.reserveCapacity(groupIDs.count)
-            groupOf.reserveCapacity(addresses.count)
-            for case let group? in readGroups {
-                groups[group.id] = group
-                for member in group.members { groupOf[member] = group.id }
-            }
-        }
+        let (indexed, groupOf) = readsGroups ? Self.index(readGroups, functions: addresses.count) : ([:], [:])
+        var groups = indexed
         var devices: [PCIDevice] = []
         devices.reserveCapacity(addresses.count)
         let persisted = driverctlOverrides()
@@ -107,6 +79,44 @@ public struct InventoryReader {
         var inventory = HostInventory(devices: consume devices, groups: groups, iommuEnabled: !groups.isEmpty)
         if fields.contains(.vfioDrivers) { inventory.vfioAliases = ModuleAliasReader.read(root: root) }
         return inventory
+    }
+
+    /// The two big listings at once, on two threads (thousands of entries each): the PCI
+    /// functions in address order, the IOMMU groups, and which of those are vfio's no-IOMMU ones.
+    func listTopLevel() throws(VFIOError) -> (addresses: [PCIAddress], groupIDs: [Int], noIOMMU: Set<Int>) {
+        var listed: [PCIAddress]?
+        var groupIDs: [Int] = []
+        var noIOMMU: Set<Int> = []
+        Parallel.forEachSlice(2, threads: 2) { slice, _ in
+            if slice == 0 {
+                // Entries are kernel-made names; anything that is not an address is skipped, so
+                // no path is ever built from an unvalidated name. In address order (sysfs lists
+                // them by its own hash order), so the devices come out sorted and the inventory
+                // need not sort a few thousand large values.
+                listed = SysfsDirectory(root.pciDevices)?.list()?.compactMap { PCIAddress($0) }.sorted()
+            } else {
+                groupIDs = (Sysfs.list(root.iommuGroups) ?? []).compactMap { Int($0) }.filter { $0 >= 0 }
+                noIOMMU = groupIDs.isEmpty ? [] : noIOMMUGroups()
+            }
+        }
+        guard let addresses = listed else {
+            throw .unavailable("cannot read \(root.pciDevices): no PCI bus (is sysfs mounted?)", target: root.pciDevices)
+        }
+        return (addresses, groupIDs, noIOMMU)
+    }
+
+    /// With the groups' listings read, a function's group is the one whose `devices/` names it
+    /// (the kernel adds the `iommu_group` link and that entry together).
+    static func index(_ read: [IOMMUGroup?], functions: Int) -> (groups: [Int: IOMMUGroup], groupOf: [PCIAddress: Int]) {
+        var groups: [Int: IOMMUGroup] = [:]
+        var groupOf: [PCIAddress: Int] = [:]
+        groups.reserveCapacity(read.count)
+        groupOf.reserveCapacity(functions)
+        for case let group? in read {
+            groups[group.id] = group
+            for member in group.members { groupOf[member] = group.id }
+        }
+        return (groups, groupOf)
     }
 
     /// The groups `/sys/kernel/iommu_groups` lists, with the PCI members whose `iommu_group`

@@ -44,13 +44,14 @@ extension HostSession {
             report.flatMap { $0.covers(device.address) ? $0.restricted(to: device.address) : nil }
         }
         var groups = Set(devices.compactMap(\.iommuGroup))
-        var view = ShowView(target: target, devices: devices, holders: holders, inventory: inventory)
+        var groupPage = false
         if case .group(let id) = target {
             groups.insert(id)
+            groupPage = inventory.groups[id] != nil
         }
-        if case .group(let id) = target, inventory.groups[id] != nil {
-            // A group's page lists its members; their config space is on their own pages.
-        } else {
+        var view = ShowView(target: target, devices: devices, holders: holders, inventory: inventory)
+        // A group's page lists its members; their config space is on their own pages.
+        if !groupPage {
             for device in devices { view.config[device.address] = configReport(device, inventory: inventory, database: database) }
         }
         let reader = VFIONodeReader(root: root)

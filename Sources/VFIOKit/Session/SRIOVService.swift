@@ -56,12 +56,7 @@ extension HostSession {
             return result
         }
         if dryRun { return result }
-        do throws(StepFailure) {
-            try executor().run(steps)
-            result.warning = store.updateAfterChange("forgetting \(record.address)'s VF count") { $0.removeSRIOV(record.address) }
-        } catch {
-            result.error = .failed("cannot put \(record.address)'s VFs back: \(error.message)", target: record.address.description)
-        }
+        (result.error, result.warning) = SRIOVOperation(root: root, executor: executor()).restore(record, steps: steps)
         return result
     }
 }
@@ -200,48 +195,67 @@ struct SRIOVFlow {
 
     // MARK: - Writes
 
-    func execute(_ initial: SRIOVPlan, inventory: HostInventory) throws(VFIOError) -> SRIOVOutcome {
-        var plan = initial
+    func execute(_ plan: SRIOVPlan, inventory: HostInventory) throws(VFIOError) -> SRIOVOutcome {
         var changed = false
         if plan.changesCount {
-            if !plan.removed.isEmpty {
-                // Right before the write: a holder that came back would make it block.
-                let recheck = try session.holderFinder(options: HostSession.removalScan).find(plan.removed)
-                if !recheck.isFree {
-                    return SRIOVOutcome(result: .refused([Self.heldError(plan, report: recheck)]), plan: plan, bind: .none, vfs: plan.currentVFs, changed: false)
-                }
-            }
-            if let failure = try operation.setCount(plan) {
-                return SRIOVOutcome(result: .failed(failure), plan: plan, bind: .none, vfs: currentVFs(plan.pf), changed: true)
-            }
+            if let stopped = try writeCount(plan) { return stopped }
             changed = true
         }
         let vfs = currentVFs(plan.pf)
-        if !plan.msixRebind.isEmpty {
-            // Each loses its driver for the write: a held VFIO VF would block the unbind, and a
-            // host driver's VF would be taken from its users.
-            // The count did not change (or there would be nothing to rebind), so the planning
-            // snapshot still describes these VFs.
-            let blockers = try session.vfRemovalBlockers(plan.msixRebind.map(\.address), inventory: inventory)
-            if !blockers.isFree {
-                let what = blockers.uses.map(\.what) + (blockers.report.isFree ? [] : [blockers.report.summary])
-                let error = VFIOError.refused(
-                    "--msix: the VFs lose their driver while sriov_vf_msix_count is written, and they are in use (\(what.joined(separator: "; ")))",
-                    target: plan.pf.description, remedy: "stop their users (vfioctl holders \(plan.msixRebind.map(\.address.description).joined(separator: " "))), then run again")
-                return SRIOVOutcome(result: .refused([error]), plan: plan, bind: .none, vfs: vfs, changed: false)
-            }
-            if let failure = operation.setMSIXRebinding(plan) {
-                return SRIOVOutcome(result: .failed(failure), plan: plan, bind: .none, vfs: vfs, changed: true)
-            }
+        if plan.msix != nil || !plan.msixRebind.isEmpty {
+            if let stopped = try writeMSIX(plan, vfs: vfs, inventory: inventory) { return stopped }
             changed = true
-        } else if plan.msix != nil {
+        }
+        return bindVFs(plan, vfs: vfs, changed: changed)
+    }
+
+    /// The new count, right after a last look at the VFs that go: a holder that came back
+    /// would make the write block. - Returns: the outcome when it stopped there.
+    func writeCount(_ plan: SRIOVPlan) throws(VFIOError) -> SRIOVOutcome? {
+        if !plan.removed.isEmpty {
+            let recheck = try session.holderFinder(options: HostSession.removalScan).find(plan.removed)
+            if !recheck.isFree {
+                return SRIOVOutcome(result: .refused([Self.heldError(plan, report: recheck)]), plan: plan, bind: .none, vfs: plan.currentVFs, changed: false)
+            }
+        }
+        if let failure = try operation.setCount(plan) {
+            return SRIOVOutcome(result: .failed(failure), plan: plan, bind: .none, vfs: currentVFs(plan.pf), changed: true)
+        }
+        return nil
+    }
+
+    /// `--msix`: each VF's vector count. - Returns: the outcome when it stopped there.
+    func writeMSIX(_ plan: SRIOVPlan, vfs: [PCIAddress], inventory: HostInventory) throws(VFIOError) -> SRIOVOutcome? {
+        guard !plan.msixRebind.isEmpty else {
             do throws(VFIOError) {
                 try operation.setMSIX(plan, vfs: vfs)
-                changed = true
+                return nil
             } catch {
                 return SRIOVOutcome(result: .failed(error), plan: plan, bind: .none, vfs: currentVFs(plan.pf), changed: true)
             }
         }
+        // Each loses its driver for the write: a held VFIO VF would block the unbind, and a
+        // host driver's VF would be taken from its users.
+        // The count did not change (or there would be nothing to rebind), so the planning
+        // snapshot still describes these VFs.
+        let blockers = try session.vfRemovalBlockers(plan.msixRebind.map(\.address), inventory: inventory)
+        if !blockers.isFree {
+            let what = blockers.uses.map(\.what) + (blockers.report.isFree ? [] : [blockers.report.summary])
+            let error = VFIOError.refused(
+                "--msix: the VFs lose their driver while sriov_vf_msix_count is written, and they are in use (\(what.joined(separator: "; ")))",
+                target: plan.pf.description, remedy: "stop their users (vfioctl holders \(plan.msixRebind.map(\.address.description).joined(separator: " "))), then run again")
+            return SRIOVOutcome(result: .refused([error]), plan: plan, bind: .none, vfs: vfs, changed: false)
+        }
+        if let failure = operation.setMSIXRebinding(plan) {
+            return SRIOVOutcome(result: .failed(failure), plan: plan, bind: .none, vfs: vfs, changed: true)
+        }
+        return nil
+    }
+
+    /// The VFs to their driver (`--bind`), or the PF's record settled when there is none.
+    /// A failure puts the PF back when this run changed it.
+    func bindVFs(_ initial: SRIOVPlan, vfs: [PCIAddress], changed: Bool) -> SRIOVOutcome {
+        var plan = initial
         let binding = vfs.filter { !request.exclude.contains($0) }
         guard let driver = request.vfDriver, !binding.isEmpty else {
             var outcome = SRIOVOutcome(result: .done, plan: plan, bind: .none, vfs: vfs, changed: changed)
@@ -263,9 +277,8 @@ struct SRIOVFlow {
             return SRIOVOutcome(result: .failed(error.appending(back)), plan: plan, bind: bind, vfs: currentVFs(plan.pf), changed: changed)
         }
         plan.record.vfDriver = driver
-        let record = plan.record
         var outcome = SRIOVOutcome(result: .done, plan: plan, bind: bind, vfs: vfs, changed: changed || !bindPlan.isNoOp)
-        if let warning = operation.recordVFDriver(record) { outcome.warnings.append(warning) }
+        if let warning = operation.recordVFDriver(plan.record) { outcome.warnings.append(warning) }
         return outcome
     }
 

@@ -32,19 +32,7 @@ public struct BindOperation: Sendable {
                 throw .unavailable(error.message + "; nothing was changed")
             }
         }
-
-        // Record first, so a crash between two writes never loses where a device came from.
-        let before = try store.load()
-        var state = before
-        for move in plan.moves {
-            state.upsert(Self.pendingRecord(for: move, existing: before[move.address], owner: plan.owner, domain: plan.request.domain))
-        }
-        do {
-            try store.save(state)
-        } catch {
-            throw .failed("cannot record the original drivers in \(StateStore.hostPath) (\(error.message)); nothing was changed")
-        }
-
+        let (before, pending) = try recordPending(plan)
         let changes = plan.moves.map(DeviceChange.init)
         var outcome = executor.transaction(changes)
         var owned: (nodes: [String], rules: [String], warnings: [String]) = ([], [], [])
@@ -57,26 +45,13 @@ public struct BindOperation: Sendable {
                 outcome = executor.rollBack(changes, after: error)
             }
         }
+        let addresses = plan.moves.map(\.address)
         switch outcome {
         case .completed:
-            var warnings: [String] = owned.warnings
-            do {
-                try store.update { state in
-                    for move in plan.moves {
-                        guard var record = state[move.address] else { continue }
-                        record.status = .bound
-                        record.time = Timestamp.now()
-                        state.upsert(record)
-                    }
-                }
-            } catch {
-                // The devices are bound; the records (still "pending") keep the originals.
-                warnings.append("the devices are bound, but \(StateStore.hostPath) could not be updated: \(error.message)")
-            }
+            let warnings = owned.warnings + (markBound(plan).map { [$0] } ?? [])
             return BindReport(moved: plan.moves, moduleLoaded: plan.loadModule, warnings: warnings, ownedNodes: owned.nodes, rules: owned.rules)
-
         case .rolledBack(let failure, let restored):
-            let saved = restoreRecords(before: before, pending: state, addresses: plan.moves.map(\.address), stranded: [])
+            let saved = restoreRecords(before: before, pending: pending, addresses: addresses, stranded: [])
             let list = restored.sorted().map { address in
                 let original = plan.moves.first { $0.address == address }?.from
                 return "\(address) (\(original?.driver ?? "no driver"))"
@@ -84,12 +59,49 @@ public struct BindOperation: Sendable {
             throw .failed(
                 "bind failed: \(failure.message); rolled back: \(list.joined(separator: ", "))"
                     + (saved ? "" : "; warning: \(StateStore.hostPath) still lists them as pending"))
-
         case .rollbackFailed(let failure, _, let stranded):
-            _ = restoreRecords(before: before, pending: state, addresses: plan.moves.map(\.address), stranded: stranded)
+            let saved = restoreRecords(before: before, pending: pending, addresses: addresses, stranded: stranded)
             let list = stranded.map { "\($0.address) is left \($0.current.driver.map { "on " + $0 } ?? "unbound") (\($0.failure.message))" }
             throw .rollbackFailed(
-                "bind failed: \(failure.message); rollback failed: \(list.joined(separator: "; ")); \(StateStore.hostPath) records where each device is and where it came from")
+                "bind failed: \(failure.message); rollback failed: \(list.joined(separator: "; ")); "
+                    + (saved
+                        ? "\(StateStore.hostPath) records where each device is and where it came from"
+                        : "warning: \(StateStore.hostPath) could not be updated and still lists them as pending, with their original drivers"))
+        }
+    }
+
+    /// Records every device's original driver and override before the first sysfs write, so a
+    /// crash between two writes never loses where a device came from.
+    /// - Returns: the state before and as recorded. - Throws: `.failed` (nothing was changed).
+    func recordPending(_ plan: BindPlan) throws(VFIOError) -> (before: HostState, pending: HostState) {
+        let before = try store.load()
+        var state = before
+        for move in plan.moves {
+            state.upsert(Self.pendingRecord(for: move, existing: before[move.address], owner: plan.owner, domain: plan.request.domain))
+        }
+        do {
+            try store.save(state)
+        } catch {
+            throw .failed("cannot record the original drivers in \(StateStore.hostPath) (\(error.message)); nothing was changed")
+        }
+        return (before, state)
+    }
+
+    /// After the moves: their records say bound. Returns a warning when the state file could
+    /// not be updated (the devices are bound; the records, still "pending", keep the originals).
+    func markBound(_ plan: BindPlan) -> String? {
+        do {
+            try store.update { state in
+                for move in plan.moves {
+                    guard var record = state[move.address] else { continue }
+                    record.status = .bound
+                    record.time = Timestamp.now()
+                    state.upsert(record)
+                }
+            }
+            return nil
+        } catch {
+            return "the devices are bound, but \(StateStore.hostPath) could not be updated: \(error.message)"
         }
     }
 

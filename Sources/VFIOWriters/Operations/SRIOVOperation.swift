@@ -115,6 +115,18 @@ public struct SRIOVOperation: Sendable {
         }
     }
 
+    /// `restore`: a PF back to the count and autoprobe its record keeps, then the record
+    /// forgotten. - Returns: why the writes failed (the record is kept), or a warning when the
+    /// PF is back but its record could not be dropped.
+    public func restore(_ record: SRIOVRecord, steps: [OperationStep]) -> (error: VFIOError?, warning: String?) {
+        do throws(StepFailure) {
+            try executor.run(steps)
+        } catch {
+            return (.failed("cannot put \(record.address)'s VFs back: \(error.message)", target: record.address.description), nil)
+        }
+        return (nil, store.updateAfterChange("forgetting \(record.address)'s VF count") { $0.removeSRIOV(record.address) })
+    }
+
     func autoprobe(_ pf: PCIAddress) -> Bool? {
         Sysfs.readInt(root.path(SysfsPaths.driversAutoprobe(pf))).map { $0 != 0 }
     }
