@@ -262,7 +262,9 @@ header() { # SCENARIO KEY: the value of a "# KEY: value" line
 # for those that need a built kernel's VFIO options); without it, on every selected kernel
 # but the opt-in ones.
 for sc in "${SCENARIOS[@]}"; do
+    # A comment after the list, in parentheses, names no kernel to run on.
     only=$(header "$sc" vm-kernels)
+    only=${only%%(*}
     if [ -z "$only" ]; then
         picked=
         for k in ${JOB_KERNELS[$sc]}; do

@@ -5,7 +5,7 @@
 # e1000e is loaded and never probed it (dmesg). Then the --owner rule applied by real udev
 # across rebinds, never after it was removed (udevadm control --reload), and an unbind on a
 # read-only /etc that warns about nothing.
-# vm-kernels: 6.1 6.12  (udev loads the host driver as a module; 6.12-vfio has it built in)
+# vm-kernels: 6.1 6.12  (udev loads the host driver as a module; the kernels built here have it built in)
 # vm-coldplug: udev
 # vm-timeout: 600
 . "$VM_LIB"
