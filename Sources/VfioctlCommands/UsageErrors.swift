@@ -7,11 +7,6 @@ import VfioctlOutput
 /// option value caught by a command) into the same one line:
 /// `vfioctl: MESSAGE (see 'vfioctl help')`.
 package enum UsageErrors {
-    static let hint = ErrorLine.hint
-
-    /// The line to print for a failure: usage errors carry the hint.
-    static func line(_ error: VFIOError) -> String { ErrorLine.line(error) }
-
     /// A parse failure as a `VFIOError.usage`: the reason a transform gave (a bad TARGET says
     /// what is wrong with it) or else the first line of ArgumentParser's message, with user
     /// input made printable.

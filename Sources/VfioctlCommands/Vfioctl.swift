@@ -53,7 +53,7 @@ public struct Vfioctl: ParsableCommand {
             try command.run()
             return 0
         } catch let error as VFIOError {
-            console.error(UsageErrors.line(error))
+            console.error(ErrorLine.line(error))
             if UsageErrors.wantsJSON(arguments) { console.emitErrorJSON(error) }
             return error.exitCode
         } catch {
@@ -65,7 +65,7 @@ public struct Vfioctl: ParsableCommand {
             } else {
                 // Usage errors are one line; 'vfioctl help COMMAND' shows the usage.
                 let usage = UsageErrors.usage(from: error, parserMessage: self.message(for: error))
-                console.error(UsageErrors.line(usage))
+                console.error(ErrorLine.line(usage))
                 if code == .validationFailure, UsageErrors.wantsJSON(arguments) { console.emitErrorJSON(usage) }
             }
             return code.rawValue
